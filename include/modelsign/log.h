@@ -1,0 +1,34 @@
+// Minimal leveled logging to stderr. Never pass secrets to it.
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string_view>
+
+namespace modelsign::log {
+
+enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
+
+void set_level(Level level);
+Level level();
+bool parse_level(std::string_view name, Level* out);
+void write(Level level, std::string_view message);
+
+template <class... Args>
+void debug(fmt::format_string<Args...> f, Args&&... args) {
+  if (level() <= Level::kDebug) write(Level::kDebug, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void info(fmt::format_string<Args...> f, Args&&... args) {
+  if (level() <= Level::kInfo) write(Level::kInfo, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void warning(fmt::format_string<Args...> f, Args&&... args) {
+  if (level() <= Level::kWarning) write(Level::kWarning, fmt::format(f, std::forward<Args>(args)...));
+}
+template <class... Args>
+void error(fmt::format_string<Args...> f, Args&&... args) {
+  if (level() <= Level::kError) write(Level::kError, fmt::format(f, std::forward<Args>(args)...));
+}
+
+}  // namespace modelsign::log

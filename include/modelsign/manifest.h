@@ -1,0 +1,103 @@
+// The manifest of a model: every file's (or shard's) digest, in model_signing order,
+// rolled into a root digest. Byte-compatible with sigstore/model-transparency.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "modelsign/crypto.h"
+#include "modelsign/error.h"
+
+namespace modelsign {
+
+enum class Method { kFiles, kShards };
+enum class HashAlgorithm { kSha256, kBlake2b };
+
+std::string_view to_string(Method m);       // "files" / "shards"
+std::string_view to_string(HashAlgorithm h); // "sha256" / "blake2b" (the payload names)
+Result<Method> parse_method(std::string_view s);
+Result<HashAlgorithm> parse_hash(std::string_view s);  // also accepts "blake2"
+
+inline constexpr std::uint64_t kDefaultShardSize = 1'000'000'000;  // 10^9, not 2^30
+
+enum class SymlinkPolicy {
+  kReject,         // any symlink is an error (default, as model_signing)
+  kFollowInRoot,   // follow links whose target stays inside the model root
+  kFollowAnywhere, // follow any link (model_signing --allow_symlinks semantics)
+};
+
+struct SerializationOptions {
+  Method method = Method::kFiles;
+  HashAlgorithm hash = HashAlgorithm::kSha256;
+  std::uint64_t shard_size = kDefaultShardSize;
+  SymlinkPolicy symlinks = SymlinkPolicy::kReject;
+  bool ignore_git_paths = true;
+  // Paths relative to the model root (use resolve_ignore_path for CLI-style paths).
+  std::vector<std::string> ignore_paths;
+};
+
+struct HashingOptions {
+  unsigned threads = 0;                 // 0 = online CPUs
+  bool progress = false;                // progress bar on stderr
+  std::uint64_t mmap_threshold = 1 << 20;  // files at least this big are mmap'd
+  std::uint64_t mmap_window = 32 << 20;    // bytes mapped at once per worker
+  std::uint64_t read_buffer = 1 << 20;     // read() buffer for small files
+  // Only hash these resource paths (model-relative); used by --ignore-unsigned-files.
+  std::optional<std::vector<std::string>> only_paths;
+  // Test hook: called by a worker after the first window/chunk of each file is hashed.
+  std::function<void(const std::string& name)> after_first_chunk;
+  // An empty model is an error unless this is set (tests of upstream goldens, verify).
+  bool allow_empty_model = false;
+};
+
+struct Resource {
+  std::string name;       // "path" (files) or "path:start:end" (shards); "." for a file model
+  std::string path;       // file path relative to the model root ("." for a file model)
+  std::uint64_t start = 0, end = 0;  // byte range (shards); [0, size) for files
+  std::string algorithm;  // "sha256", "blake2b", "sha256-sharded-<k>"
+  Bytes digest;
+};
+
+struct Serialization {
+  Method method = Method::kFiles;
+  HashAlgorithm hash = HashAlgorithm::kSha256;
+  bool allow_symlinks = false;
+  std::optional<std::uint64_t> shard_size;
+  std::vector<std::string> ignore_paths;  // sorted; recorded in the payload when non-empty
+};
+
+struct Manifest {
+  std::string model_name;
+  Serialization serialization;
+  std::vector<Resource> resources;  // in model_signing order (component-wise by path)
+
+  // SHA-256 over the concatenated raw digests, in resources order.
+  Bytes root_digest() const;
+};
+
+// Compute the manifest of the model at `model_path` (a directory or a single file).
+Result<Manifest> compute_manifest(const std::string& model_path, const SerializationOptions& ser,
+                                  const HashingOptions& hashing = {});
+
+// The model name (subject name) model_signing derives from a model path.
+std::string model_name_for(const std::string& model_path);
+
+// Resolve a user-given ignore path (relative to the CWD or absolute) against the model
+// like model_signing does (realpath, then relative to realpath(model)). Returns nullopt
+// when the path lies outside the model.
+std::optional<std::string> resolve_ignore_path(const std::string& path, const std::string& model_path);
+
+// The full ignore set (git defaults + ignore_paths), sorted and de-duplicated; as recorded.
+std::vector<std::string> effective_ignore_set(const SerializationOptions& ser);
+
+// Component-wise path order used by model_signing (and the shard tuple order).
+bool resource_less(const Resource& a, const Resource& b);
+bool path_less(std::string_view a, std::string_view b);
+
+// The upstream golden-manifest line format (name:hex) – used by tests and `digest --json`.
+std::string algorithm_name(HashAlgorithm h, Method m, std::uint64_t shard_size);
+
+}  // namespace modelsign

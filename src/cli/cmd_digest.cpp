@@ -1,0 +1,75 @@
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "modelsign/manifest.h"
+
+namespace modelsign::cli {
+
+namespace {
+struct DigestArgs {
+  ModelOptions model;
+  std::string hash = "sha256";
+  std::string serialization = "files";
+  std::uint64_t shard_size = kDefaultShardSize;
+  unsigned threads = 0;
+  bool json = false;
+};
+
+nlohmann::ordered_json manifest_json(const Manifest& m) {
+  nlohmann::ordered_json ser = {{"method", to_string(m.serialization.method)},
+                                {"hash_type", to_string(m.serialization.hash)},
+                                {"allow_symlinks", m.serialization.allow_symlinks}};
+  if (m.serialization.shard_size) ser["shard_size"] = *m.serialization.shard_size;
+  if (!m.serialization.ignore_paths.empty()) ser["ignore_paths"] = m.serialization.ignore_paths;
+  auto res = nlohmann::ordered_json::array();
+  for (const auto& r : m.resources)
+    res.push_back({{"name", r.name}, {"algorithm", r.algorithm}, {"digest", to_hex(r.digest)}});
+  return {{"model_name", m.model_name},
+          {"serialization", ser},
+          {"resources", res},
+          {"root_digest", "sha256:" + to_hex(m.root_digest())}};
+}
+
+int run(const DigestArgs& a) {
+  auto fail_digest = [](const Error& e) {
+    std::string line = "Computing digest failed: " + e.describe() + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);
+    return 1;
+  };
+  auto method = parse_method(a.serialization);
+  if (!method) return fail_digest(method.error());
+  auto hash = parse_hash(a.hash);
+  if (!hash) return fail_digest(hash.error());
+  // Like upstream, digest does not add any signature file to the ignore set.
+  SerializationOptions ser = serialization_from(a.model, {});
+  ser.method = *method;
+  ser.hash = *hash;
+  ser.shard_size = a.shard_size;
+  auto m = compute_manifest(a.model.model_path, ser, hashing_defaults(a.threads));
+  if (!m) return fail_digest(m.error());
+  std::string out = a.json ? manifest_json(*m).dump(2) + "\n"
+                           : "sha256:" + to_hex(m->root_digest()) + "\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+}  // namespace
+
+void register_digest(CLI::App& app, GlobalOptions&, int* rc) {
+  auto* args = new DigestArgs();  // lives for the process
+  CLI::App* cmd = app.add_subcommand("digest", "Print the root digest of a model's manifest");
+  add_model_options(cmd, args->model);
+  cmd->add_option(flag("hash"), args->hash, "sha256 (default) or blake2b")
+      ->check(CLI::IsMember({"sha256", "blake2b", "blake2"}));
+  cmd->add_option(flag("serialization"), args->serialization, "files (default) or shards")
+      ->check(CLI::IsMember({"files", "shards"}));
+  cmd->add_option(flag("shard-size"), args->shard_size, "Shard size in bytes (default 1000000000)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option(flag("threads"), args->threads, "Hashing threads (default: online CPUs)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_flag(flag("json"), args->json, "Print the whole manifest as JSON");
+  cmd->callback([args, rc] { *rc = run(*args); });
+}
+
+}  // namespace modelsign::cli

@@ -1,0 +1,279 @@
+#include "hashing/pipeline.h"
+
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <csetjmp>
+#include <cstring>
+#include <fmt/format.h>
+#include <memory>
+#include <mutex>
+#include <numeric>
+#include <optional>
+#include <thread>
+
+#include "hashing/progress.h"
+
+namespace modelsign::hashing {
+
+namespace {
+
+// ---- SIGBUS: a file truncated under a mapping faults on access. The faulting worker
+// jumps back to its window loop and reports "file changed while hashing".
+thread_local sigjmp_buf* t_sigbus_jmp = nullptr;
+struct sigaction g_previous_sigbus {};
+
+void sigbus_handler(int sig, siginfo_t* info, void* ctx) {
+  if (t_sigbus_jmp != nullptr) siglongjmp(*t_sigbus_jmp, 1);
+  // Not ours: restore the previous disposition and re-raise.
+  if ((g_previous_sigbus.sa_flags & SA_SIGINFO) != 0 && g_previous_sigbus.sa_sigaction != nullptr) {
+    g_previous_sigbus.sa_sigaction(sig, info, ctx);
+    return;
+  }
+  sigaction(SIGBUS, &g_previous_sigbus, nullptr);
+  raise(sig);
+}
+
+void install_sigbus_handler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa {};
+    sa.sa_sigaction = sigbus_handler;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGBUS, &sa, &g_previous_sigbus);
+  });
+}
+
+// Hash mapped memory; false if the mapping faulted (the file shrank under it).
+[[gnu::noinline]] bool guarded_update(EVP_MD_CTX* ctx, const unsigned char* data, size_t len) {
+  sigjmp_buf jb;
+  if (sigsetjmp(jb, 1) != 0) {
+    t_sigbus_jmp = nullptr;
+    return false;
+  }
+  t_sigbus_jmp = &jb;
+  EVP_DigestUpdate(ctx, data, len);
+  t_sigbus_jmp = nullptr;
+  return true;
+}
+
+struct MdFree {
+  void operator()(EVP_MD* m) const { EVP_MD_free(m); }
+};
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
+};
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+Error changed(const FileEntry& f, std::string_view how) {
+  return Error(ErrorCode::kFileChanged,
+               fmt::format("file changed while hashing: {} ({}); make sure nothing writes to the "
+                           "model while it is signed or verified, then run again",
+                           f.name, how));
+}
+
+std::int64_t mtime_ns(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
+
+Result<void> check_same(const FileEntry& f, const struct stat& st) {
+  if (st.st_ino != f.ino || st.st_dev != f.dev) return fail(changed(f, "it was replaced"));
+  if (static_cast<std::uint64_t>(st.st_size) != f.size)
+    return fail(changed(f, fmt::format("size {} became {}", f.size, st.st_size)));
+  if (mtime_ns(st) != f.mtime_ns) return fail(changed(f, "it was modified"));
+  return {};
+}
+
+class Hasher {
+ public:
+  Hasher(const std::vector<FileEntry>& files, HashAlgorithm hash, const HashingOptions& opt,
+         std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop)
+      : files_(files), opt_(opt), done_(done), stop_(stop) {
+    md_.reset(EVP_MD_fetch(nullptr, hash == HashAlgorithm::kSha256 ? "SHA256" : "BLAKE2B-512", nullptr));
+    buffer_.resize(std::max<std::uint64_t>(opt.read_buffer, 4096));
+    page_ = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
+  }
+
+  Result<Bytes> hash(const WorkUnit& u) {
+    const FileEntry& f = files_[u.file];
+    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;  // never block on a FIFO swapped in
+    if (!f.via_symlink) flags |= O_NOFOLLOW;
+    Fd fd(::open(f.os_path.c_str(), flags));
+    if (fd.get() < 0) {
+      if (errno == ENOENT) return fail(changed(f, "it was removed"));
+      if (errno == ELOOP) return fail(changed(f, "it was replaced by a symlink"));
+      return fail(ErrorCode::kIo, fmt::format("cannot open '{}': {}", f.os_path, std::strerror(errno)));
+    }
+    struct stat st {};
+    if (::fstat(fd.get(), &st) != 0)
+      return fail(ErrorCode::kIo, fmt::format("cannot stat '{}': {}", f.os_path, std::strerror(errno)));
+    if (!S_ISREG(st.st_mode)) return fail(changed(f, "it is no longer a regular file"));
+    if (auto r = check_same(f, st); !r) return fail(r.error());
+
+    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+    if (!ctx || EVP_DigestInit_ex2(ctx.get(), md_.get(), nullptr) != 1)
+      return fail(ErrorCode::kInternal, "cannot initialise the hash");
+
+    std::uint64_t len = u.end - u.start;
+    Result<void> r = len >= opt_.mmap_threshold ? hash_mapped(fd.get(), f, u, ctx.get())
+                                                : hash_read(fd.get(), f, u, ctx.get());
+    if (!r) return fail(r.error());
+
+    // Detect truncation/growth/rewrite during hashing, and replacement of the path.
+    if (::fstat(fd.get(), &st) != 0) return fail(changed(f, "it can no longer be read"));
+    if (auto c = check_same(f, st); !c) return fail(c.error());
+    struct stat now {};
+    int src = f.via_symlink ? ::stat(f.os_path.c_str(), &now) : ::lstat(f.os_path.c_str(), &now);
+    if (src != 0) return fail(changed(f, "it was removed"));
+    if (auto c = check_same(f, now); !c) return fail(c.error());
+
+    unsigned char out[EVP_MAX_MD_SIZE];
+    unsigned int out_len = 0;
+    if (EVP_DigestFinal_ex(ctx.get(), out, &out_len) != 1)
+      return fail(ErrorCode::kInternal, "cannot finish the hash");
+    return Bytes(out, out + out_len);
+  }
+
+ private:
+  Result<void> hash_read(int fd, const FileEntry& f, const WorkUnit& u, EVP_MD_CTX* ctx) {
+    std::uint64_t pos = u.start;
+    bool first = true;
+    while (pos < u.end) {
+      size_t want = static_cast<size_t>(std::min<std::uint64_t>(buffer_.size(), u.end - pos));
+      ssize_t n = ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
+      }
+      if (n == 0) return fail(changed(f, "it became shorter"));
+      EVP_DigestUpdate(ctx, buffer_.data(), static_cast<size_t>(n));
+      pos += static_cast<std::uint64_t>(n);
+      done_->fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      if (first && opt_.after_first_chunk) opt_.after_first_chunk(f.name);
+      first = false;
+      if (stop_->load(std::memory_order_relaxed)) return fail(ErrorCode::kInternal, "cancelled");
+    }
+    return {};
+  }
+
+  Result<void> hash_mapped(int fd, const FileEntry& f, const WorkUnit& u, EVP_MD_CTX* ctx) {
+    std::uint64_t window = std::max<std::uint64_t>(opt_.mmap_window / page_ * page_, page_);
+    std::uint64_t pos = u.start;
+    bool first = true;
+    while (pos < u.end) {
+      std::uint64_t map_off = pos / page_ * page_;
+      std::uint64_t map_end = std::min<std::uint64_t>(map_off + window, u.end);
+      size_t map_len = static_cast<size_t>(map_end - map_off);
+      void* addr = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_off));
+      if (addr == MAP_FAILED)
+        return fail(ErrorCode::kIo, fmt::format("cannot map '{}': {}", f.os_path, std::strerror(errno)));
+      ::madvise(addr, map_len, MADV_SEQUENTIAL | MADV_WILLNEED);
+      // Start reading the next window from disk while this one is hashed (cold cache).
+      if (map_end < u.end)
+        ::posix_fadvise(fd, static_cast<off_t>(map_end),
+                        static_cast<off_t>(std::min<std::uint64_t>(window, u.end - map_end)),
+                        POSIX_FADV_WILLNEED);
+      const auto* base = static_cast<const unsigned char*>(addr) + (pos - map_off);
+      size_t len = static_cast<size_t>(map_end - pos);
+      bool faulted = !guarded_update(ctx, base, len);
+      ::munmap(addr, map_len);
+      if (faulted) return fail(changed(f, "it was truncated while mapped"));
+      done_->fetch_add(len, std::memory_order_relaxed);
+      pos = map_end;
+      if (first && opt_.after_first_chunk) opt_.after_first_chunk(f.name);
+      first = false;
+      if (stop_->load(std::memory_order_relaxed)) return fail(ErrorCode::kInternal, "cancelled");
+    }
+    return {};
+  }
+
+  const std::vector<FileEntry>& files_;
+  const HashingOptions& opt_;
+  std::atomic<std::uint64_t>* done_;
+  const std::atomic<bool>* stop_;
+  std::unique_ptr<EVP_MD, MdFree> md_;
+  std::vector<unsigned char> buffer_;
+  std::uint64_t page_ = 4096;
+};
+
+}  // namespace
+
+Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
+                                      const std::vector<WorkUnit>& units, HashAlgorithm hash,
+                                      const HashingOptions& options) {
+  install_sigbus_handler();
+  std::vector<Bytes> digests(units.size());
+  std::vector<std::optional<Error>> errors(units.size());
+  if (units.empty()) return digests;
+
+  // Largest units first, so one big file does not start last and leave a core idle.
+  std::vector<size_t> order(units.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return units[a].end - units[a].start > units[b].end - units[b].start;
+  });
+
+  unsigned threads = options.threads;
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  threads = static_cast<unsigned>(std::min<size_t>(threads, units.size()));
+
+  std::uint64_t total = 0;
+  for (const auto& u : units) total += u.end - u.start;
+  std::atomic<std::uint64_t> done{0};
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> next{0};
+
+  auto worker = [&] {
+    Hasher h(files, hash, options, &done, &stop);
+    while (!stop.load(std::memory_order_relaxed)) {
+      size_t k = next.fetch_add(1);
+      if (k >= order.size()) break;
+      size_t i = order[k];
+      auto d = h.hash(units[i]);
+      if (d) {
+        digests[i] = std::move(*d);
+      } else {
+        errors[i] = d.error();
+        stop.store(true);
+      }
+    }
+  };
+
+  std::optional<Progress> progress;
+  if (options.progress) progress.emplace(total, &done);
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  worker();
+  pool.clear();  // joins
+  if (progress) progress->finish();
+
+  // Report the real failure (not a "cancelled" from another worker), first in unit order.
+  for (auto& e : errors)
+    if (e && e->message != "cancelled") return fail(*e);
+  return digests;
+}
+
+}  // namespace modelsign::hashing

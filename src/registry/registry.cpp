@@ -1,0 +1,65 @@
+// The one place that knows which providers exist. A key reference is routed by its
+// scheme: "pkcs11:" -> PKCS#11, "handle:"/"tpm2:" or a TSS2 PEM -> TPM, anything else
+// -> a PEM file.
+#include <fmt/format.h>
+
+#include "modelsign/key_provider.h"
+#include "registry/providers.h"
+
+namespace modelsign {
+
+namespace {
+const std::vector<std::unique_ptr<KeyProvider>>& registry() {
+  static const auto* providers = [] {
+    auto* v = new std::vector<std::unique_ptr<KeyProvider>>();
+    register_builtin_providers(*v);
+    return v;
+  }();
+  return *providers;
+}
+}  // namespace
+
+std::vector<const KeyProvider*> all_providers() {
+  std::vector<const KeyProvider*> out;
+  for (const auto& p : registry()) out.push_back(p.get());
+  return out;
+}
+
+const KeyProvider* find_provider(std::string_view reference) {
+  // Providers are ordered most specific first; the PEM provider claims the rest.
+  for (const auto& p : registry())
+    if (p->claims(reference)) return p.get();
+  return nullptr;
+}
+
+const KeyProvider* provider_by_name(std::string_view name) {
+  for (const auto& p : registry())
+    if (p->name() == name) return p.get();
+  return nullptr;
+}
+
+static Result<const KeyProvider*> require_provider(std::string_view reference) {
+  const KeyProvider* p = find_provider(reference);
+  if (p == nullptr) {
+    std::vector<std::string> names;
+    for (const auto& q : registry()) names.emplace_back(q->name());
+    return fail(ErrorCode::kUnsupported,
+                fmt::format("no key provider handles '{}' (built-in providers: {})", reference,
+                            fmt::join(names, ", ")));
+  }
+  return p;
+}
+
+Result<std::unique_ptr<Signer>> open_signer(std::string_view reference, const ProviderOptions& options) {
+  auto p = require_provider(reference);
+  if (!p) return fail(p.error());
+  return (*p)->open_signer(reference, options);
+}
+
+Result<PublicKey> load_public_key(std::string_view reference, const ProviderOptions& options) {
+  auto p = require_provider(reference);
+  if (!p) return fail(p.error());
+  return (*p)->public_key(reference, options);
+}
+
+}  // namespace modelsign
