@@ -1,0 +1,20 @@
+// Keys inside PKCS#11 tokens (HSMs, smart cards, SoftHSM), addressed by RFC 7512
+// "pkcs11:" URIs. Modules are loaded through p11-kit (by module-path, by module-name,
+// or every module registered with p11-kit); signing uses the raw Cryptoki API, so the
+// private key never leaves the token.
+//
+// ProviderOptions::params read: "module" (a module path, or a module name searched like
+// module-name) used when the URI names no module.
+// ProviderOptions::secret: PIN file / environment variable (default
+// MODELSIGN_PKCS11_PIN) / prompt, used when the URI has no pin-source or pin-value.
+#pragma once
+
+#include <memory>
+
+#include "modelsign/key_provider.h"
+
+namespace modelsign {
+
+std::unique_ptr<KeyProvider> make_pkcs11_provider();
+
+}  // namespace modelsign
