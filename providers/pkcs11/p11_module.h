@@ -1,5 +1,6 @@
 // Loading PKCS#11 modules through p11-kit, once per process, and again in a forked
-// child (PKCS#11 2.40 §6.7.7: a child must initialise the library itself).
+// child (PKCS#11: a forked child must not use the parent's sessions; it initialises the
+// library itself).
 #pragma once
 
 #include <sys/types.h>

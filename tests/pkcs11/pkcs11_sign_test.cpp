@@ -70,6 +70,18 @@ TEST(Pkcs11Sign, Ed25519SignatureVerifiesWithTokenKeyAndExportedPem) {
   expect_round_trip(tok, "ed25519", SignatureScheme::kEd25519);
 }
 
+TEST(Pkcs11Sign, Ed25519SignsAMegabytePayloadInOneCall) {
+  // Pure Ed25519 signs the whole DSSE payload, which grows with the number of files.
+  SoftHsmToken tok("--keys ed25519");
+  auto signer = p11().open_signer(tok.uri("ed25519"), {});
+  ASSERT_TRUE(signer) << signer.error().describe();
+  Bytes big(1 << 20);
+  for (std::size_t i = 0; i < big.size(); ++i) big[i] = static_cast<std::uint8_t>(i * 7);
+  auto sig = sign_message(**signer, big);
+  ASSERT_TRUE(sig) << sig.error().describe();
+  EXPECT_TRUE((*signer)->public_key().verify(SignatureScheme::kEd25519, big, *sig));
+}
+
 TEST(Pkcs11Sign, AllKeyTypesCoexistOnOneToken) {
   // libp11 cannot enumerate a token holding an Ed25519 key; this provider must.
   SoftHsmToken tok("--keys 'ec-p256 ed25519 ec-p384'");
