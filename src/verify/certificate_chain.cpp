@@ -45,6 +45,20 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const std::v
     sk_X509_push(untrusted.get(), c->release());
   }
 
+  // The leaf must be valid now, not only when it was issued (checked first: the
+  // clearest message for an expired signer).
+  time_t now = time(nullptr);
+  if (X509_cmp_time(X509_get0_notBefore(leaf->get()), &now) > 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("the signing certificate '{}' is not valid yet: valid from {} to {}",
+                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
+                            x509::not_after(leaf->get())));
+  if (X509_cmp_time(X509_get0_notAfter(leaf->get()), &now) < 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("the signing certificate '{}' has expired: valid from {} to {}",
+                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
+                            x509::not_after(leaf->get())));
+
   ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   X509_STORE_CTX_init(ctx.get(), store.get(), leaf->get(), untrusted.get());
   // model_signing evaluates the chain at the leaf's notBefore (certificates may expire
@@ -71,19 +85,6 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const std::v
                                   x509::subject(leaf->get()), reason, advice),
                       "X509_V_ERR", static_cast<std::uint64_t>(err)));
   }
-
-  // The leaf must be valid now, not only when it was issued.
-  time_t now = time(nullptr);
-  if (X509_cmp_time(X509_get0_notBefore(leaf->get()), &now) > 0)
-    return fail(ErrorCode::kVerification,
-                fmt::format("the signing certificate '{}' is not valid yet: valid from {} to {}",
-                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
-                            x509::not_after(leaf->get())));
-  if (X509_cmp_time(X509_get0_notAfter(leaf->get()), &now) < 0)
-    return fail(ErrorCode::kVerification,
-                fmt::format("the signing certificate '{}' has expired: valid from {} to {}",
-                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
-                            x509::not_after(leaf->get())));
 
   std::uint32_t flags = X509_get_extension_flags(leaf->get());
   bool ku_ok = (flags & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(leaf->get()) & KU_DIGITAL_SIGNATURE) != 0;
