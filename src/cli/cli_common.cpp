@@ -1,5 +1,7 @@
 #include "cli/cli_common.h"
 
+#include <climits>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <cstdio>
@@ -21,7 +23,9 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
                   "Path to ignore (relative to the current directory, or absolute); repeatable")
       ->take_all()
       ->allow_extra_args(false);
-  cmd->add_flag(flag("ignore-git-paths") + ",!" + flag("no-ignore-git-paths"), o.ignore_git_paths,
+  // CLI11's '!' negates only the name it prefixes: mark both spellings.
+  cmd->add_flag(flag("ignore-git-paths") + ",!--no-ignore-git-paths,!--no_ignore_git_paths",
+                o.ignore_git_paths,
                 "Ignore .git, .gitattributes, .github, .gitignore at the model root (default: on)");
   cmd->add_flag(flag("allow-symlinks"), o.allow_symlinks,
                 "Follow symlinks that stay inside the model root");
@@ -38,7 +42,11 @@ std::string signature_path(const ModelOptions& o) {
   if (!o.signature.empty()) return o.signature;
   std::string p = o.model_path;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
-  if (p == "." || p == ".." || p.ends_with("/.") || p.ends_with("/..")) p = model_name_for(p), p = "../" + p;
+  // "." or "..": name the signature after the directory itself, beside it.
+  if (p == "." || p == ".." || p.ends_with("/.") || p.ends_with("/..")) {
+    char buf[PATH_MAX];
+    if (::realpath(p.c_str(), buf) != nullptr) p = buf;
+  }
   return p + ".sig";
 }
 
