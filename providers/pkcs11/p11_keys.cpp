@@ -175,7 +175,7 @@ std::string describe_object_key(const Session& s, CK_OBJECT_HANDLE o) {
   auto cls = get_ulong(s, o, CKA_CLASS);
   if (cls && *cls == CKO_CERTIFICATE) {
     auto k = public_key_from_object(s, o);
-    return k ? "certificate, " + k->describe() : "certificate";
+    return k ? "X.509, " + k->describe() : "X.509";
   }
   auto type = get_ulong(s, o, CKA_KEY_TYPE);
   if (!type) return "unknown";

@@ -514,10 +514,6 @@ class Pkcs11Provider final : public KeyProvider {
         !ok)
       return fail(ok.error());
     bool always_auth = get_bool(*op->session, *key, CKA_ALWAYS_AUTHENTICATE).value_or(false);
-    if (!is_model_signing_compatible(*scheme))
-      log::warning("{} signatures ({} key {}) are verified by modelsign but not by upstream "
-                   "model_signing, which accepts only ECDSA P-256/P-384/P-521",
-                   to_string(*scheme), half->key.describe(), uri);
     log::debug("pkcs11: signing key {} ({}), mechanism {}", uri, half->key.describe(),
                mechanism_name(mechanism_for(*scheme)));
     CK_OBJECT_HANDLE h = *key;

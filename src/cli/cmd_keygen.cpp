@@ -18,6 +18,7 @@ struct KeygenArgs {
   std::string key_type = "ec-p256";
   std::string curve;
   std::string password_file;
+  std::string pkcs11_uri;
 };
 
 // Writes a new file, never replacing an existing one.
@@ -37,9 +38,43 @@ Result<void> write_exclusive(const std::string& path, std::string_view data, mod
   return {};
 }
 
+// The key pair is made inside the token and never leaves it; only the public half is
+// written out.
+int run_pkcs11(const KeygenArgs& a, KeyType type) {
+  if (!a.private_key.empty() || !a.password_file.empty())
+    return report_failure(
+        "Key generation",
+        Error(ErrorCode::kInvalidArgument,
+              "--private-key and --password-file are for PEM keys; a --pkcs11-uri key stays in "
+              "the token and its PIN comes from the URI's pin-source, MODELSIGN_PKCS11_PIN or a "
+              "prompt"));
+  if (!a.public_key.empty() && ::access(a.public_key.c_str(), F_OK) == 0)
+    return report_failure("Key generation",
+                          Error(ErrorCode::kInvalidArgument,
+                                fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
+  const KeyProvider* provider = provider_by_name("pkcs11");
+  if (provider == nullptr)
+    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no PKCS#11 support in this build"));
+  auto key = provider->generate(a.pkcs11_uri, type, pkcs11_provider_options());
+  if (!key) return report_failure("Key generation", key.error());
+  if (!a.public_key.empty()) {
+    if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w)
+      return report_failure(
+          "Key generation",
+          w.error().with_context(fmt::format("the key {} was created in the token, but its public "
+                                             "key could not be written",
+                                             key->reference)));
+  }
+  std::string out = fmt::format("Generated {} key {}\npublic key hint: {}\n", to_string(type),
+                                key->reference, key->public_key.hint());
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
 int run(const KeygenArgs& a) {
   auto type = parse_key_type(a.curve.empty() ? a.key_type : a.curve);
   if (!type) return report_failure("Key generation", type.error());
+  if (!a.pkcs11_uri.empty()) return run_pkcs11(a, *type);
   if (a.private_key.empty())
     return report_failure("Key generation",
                           Error(ErrorCode::kInvalidArgument, "pass --private-key PATH for the new key"));
@@ -78,6 +113,10 @@ void register_keygen(CLI::App& app, GlobalOptions&, int* rc) {
   cmd->add_option(flag("curve"), a->curve, "Alias: P-256, P-384 or P-521");
   cmd->add_option(flag("password-file"), a->password_file,
                   "Encrypt the private key with the password in this file");
+  cmd->add_option(flag("pkcs11-uri"), a->pkcs11_uri,
+                  "Generate the key pair inside a PKCS#11 token instead: "
+                  "\"pkcs11:token=LABEL;object=KEY-LABEL\" (key types also rsa-2048/3072/4096, "
+                  "ed25519)");
   cmd->callback([a, rc] { *rc = run(*a); });
 }
 

@@ -35,6 +35,7 @@ Result<std::string> read_signature(const std::string& path) {
 struct KeyVerifyArgs {
   VerifyArgs verify;
   std::string public_key;
+  std::string pkcs11_uri;
 };
 
 }  // namespace
@@ -98,13 +99,19 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");
   add_verify_options(k, key->verify);
   k->add_option(flag("public-key"), key->public_key, "PEM public key of the signer");
+  k->add_option(flag("pkcs11-uri"), key->pkcs11_uri,
+                "pkcs11: URI of the signing key: verify with the public key read from the token");
   k->callback([key, rc] {
-    if (key->public_key.empty()) {
-      *rc = report_failure("Verification",
-                           Error(ErrorCode::kInvalidArgument, "no public key given: pass --public-key PEM"));
+    if (key->public_key.empty() == key->pkcs11_uri.empty()) {
+      *rc = report_failure(
+          "Verification",
+          Error(ErrorCode::kInvalidArgument,
+                key->public_key.empty() ? "no public key given: pass --public-key PEM or --pkcs11-uri URI"
+                                        : "pass either --public-key or --pkcs11-uri, not both"));
       return;
     }
-    auto pk = load_public_key(key->public_key, {});
+    auto pk = key->pkcs11_uri.empty() ? load_public_key(key->public_key, {})
+                                      : load_public_key(key->pkcs11_uri, pkcs11_provider_options());
     if (!pk) {
       *rc = report_failure("Verification", pk.error());
       return;

@@ -17,6 +17,13 @@ void register_digest(CLI::App& app, GlobalOptions& g, int* rc);
 void register_sign(CLI::App& app, GlobalOptions& g, int* rc);
 void register_verify(CLI::App& app, GlobalOptions& g, int* rc);
 void register_keygen(CLI::App& app, GlobalOptions& g, int* rc);
+// sign pkcs11-key / pkcs11-certificate (under "sign", so after register_sign) and
+// pkcs11 list.
+void register_pkcs11(CLI::App& app, GlobalOptions& g, int* rc);
+
+// Options for the PKCS#11 provider: an optional module (path or name) and the PIN
+// prompt on the terminal.
+ProviderOptions pkcs11_provider_options(std::string_view module = {});
 
 // Options every `sign <method>` shares.
 struct SignArgs {

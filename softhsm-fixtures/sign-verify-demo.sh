@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Provisions a private SoftHSM token with a P-256 key generated inside it, signs a
+# model with that key, verifies the signature (with the token's public key and with the
+# exported PEM) and cleans everything up. Nothing machine-wide is touched.
+#
+# usage: softhsm-fixtures/sign-verify-demo.sh [MODELSIGN_BINARY (default build/modelsign)] [MODEL_PATH]
+#   Without MODEL_PATH a small sample model is made in a temporary directory; with it,
+#   the signature is written to a temporary file, never next to your model.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+MODELSIGN=${1:-$HERE/../build/modelsign}
+MODEL=${2:-}
+[ -x "$MODELSIGN" ] || { echo "no modelsign binary at $MODELSIGN (build first)" >&2; exit 1; }
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelsign-demo.XXXXXX")
+HSM_DIR=""
+cleanup() {
+  if [ -n "$HSM_DIR" ]; then "$HERE/softhsm-teardown.sh" "$HSM_DIR"; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+echo "== provisioning a private SoftHSM token with a P-256 key"
+eval "$("$HERE/softhsm-setup.sh" --label demo-token --keys ec-p256)"
+HSM_DIR=$MODELSIGN_SOFTHSM_DIR
+"$MODELSIGN" pkcs11 list --pkcs11-uri "pkcs11:token=demo-token?pin-source=file:$MODELSIGN_PKCS11_PIN_FILE" \
+  | grep -A1 'type=private'
+
+if [ -z "$MODEL" ]; then
+  MODEL="$WORK/sample-model"
+  mkdir -p "$MODEL"
+  head -c 1048576 /dev/urandom > "$MODEL/weights.bin"
+  printf '{"architecture": "demo", "layers": 2}\n' > "$MODEL/config.json"
+fi
+SIG="$WORK/model.sig"
+
+echo "== signing $MODEL"
+"$MODELSIGN" sign pkcs11-key --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" --signature "$SIG" "$MODEL"
+echo "== verifying with the public key read from the token"
+"$MODELSIGN" verify key --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" --signature "$SIG" "$MODEL"
+echo "== verifying with the public key exported as PEM"
+"$MODELSIGN" verify key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$SIG" "$MODEL"
+echo "== cleaning up"

@@ -1,0 +1,112 @@
+// PKCS#11 commands: sign pkcs11-key / pkcs11-certificate, pkcs11 list, and the PIN
+// prompt the other commands use for tokens.
+#include <fcntl.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+namespace modelsign::cli {
+
+namespace {
+
+// Reads one line from the controlling terminal with echo off.
+Result<std::string> prompt_on_tty(std::string_view prompt) {
+  int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return fail(ErrorCode::kAuth, "cannot open the terminal to ask for the PIN; give it in a file");
+  struct Restore {
+    int fd;
+    termios saved{};
+    bool active = false;
+    ~Restore() {
+      if (active) ::tcsetattr(fd, TCSAFLUSH, &saved);
+      ::close(fd);
+    }
+  } restore{fd};
+  if (::tcgetattr(fd, &restore.saved) == 0) {
+    termios quiet = restore.saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    restore.active = ::tcsetattr(fd, TCSAFLUSH, &quiet) == 0;
+  }
+  if (::write(fd, prompt.data(), prompt.size()) < 0)
+    return fail(ErrorCode::kIo, "cannot write the PIN prompt to the terminal");
+  std::string line;
+  char c = 0;
+  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  (void)!::write(fd, "\n", 1);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+struct Pkcs11SignArgs {
+  SignArgs sign;
+  std::string uri;
+};
+
+struct ListArgs {
+  std::string module;
+  std::string uri;
+};
+
+int run_list(const ListArgs& a) {
+  const KeyProvider* p = provider_by_name("pkcs11");
+  if (p == nullptr)
+    return report_failure("Listing", Error(ErrorCode::kUnsupported, "this build has no PKCS#11 support"));
+  auto lines = p->list(a.uri, pkcs11_provider_options(a.module));
+  if (!lines) return report_failure("Listing", lines.error());
+  std::string out;
+  for (const auto& l : *lines) out += l + "\n";
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+ProviderOptions pkcs11_provider_options(std::string_view module) {
+  ProviderOptions o;
+  if (!module.empty()) o.params["module"] = std::string(module);
+  o.secret.prompt = prompt_on_tty;
+  return o;
+}
+
+void register_pkcs11(CLI::App& app, GlobalOptions&, int* rc) {
+  CLI::App* sign = app.get_subcommand("sign");
+
+  auto* key = new Pkcs11SignArgs();  // lives for the process
+  CLI::App* k = sign->add_subcommand(
+      "pkcs11-key", "Sign with a key inside a PKCS#11 token (HSM), named by a pkcs11: URI");
+  add_sign_options(k, key->sign, false);
+  k->add_option(flag("pkcs11-uri"), key->uri,
+                "pkcs11: URI of the key, e.g. \"pkcs11:token=prod;object=model-key\"; the PIN comes "
+                "from ?pin-source=file:PATH, ?pin-value=, MODELSIGN_PKCS11_PIN or a prompt")
+      ->required();
+  k->callback([key, rc] {
+    *rc = run_sign(key->sign, "pkcs11-key", key->uri, pkcs11_provider_options(), false);
+  });
+
+  auto* cert = new Pkcs11SignArgs();
+  CLI::App* c = sign->add_subcommand(
+      "pkcs11-certificate", "Sign with a PKCS#11 token key and its X.509 certificate");
+  add_sign_options(c, cert->sign, true);
+  c->add_option(flag("pkcs11-uri"), cert->uri, "pkcs11: URI of the key")->required();
+  c->callback([cert, rc] {
+    *rc = run_sign(cert->sign, "pkcs11-certificate", cert->uri, pkcs11_provider_options(), true);
+  });
+
+  auto* list = new ListArgs();
+  CLI::App* p11 = app.add_subcommand("pkcs11", "PKCS#11 tokens and keys");
+  p11->require_subcommand(1);
+  CLI::App* l = p11->add_subcommand(
+      "list", "List tokens with their URIs; with --pkcs11-uri naming a token, its keys");
+  l->add_option(flag("module"), list->module,
+                "PKCS#11 module file or name (default: the modules registered with p11-kit)");
+  l->add_option(flag("pkcs11-uri"), list->uri,
+                "pkcs11: URI of a token (and optionally object=/id=/type= to filter)");
+  l->callback([list, rc] { *rc = run_list(*list); });
+}
+
+}  // namespace modelsign::cli
