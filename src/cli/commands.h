@@ -2,11 +2,48 @@
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "cli/cli_common.h"
+#include "modelsign/key_provider.h"
+#include "modelsign/verify.h"
 
 namespace modelsign::cli {
 
-// Each registers its subcommand; the callback stores the process exit code in *rc.
+// Each registers its subcommand(s); the callback stores the process exit code in *rc.
 void register_digest(CLI::App& app, GlobalOptions& g, int* rc);
+void register_sign(CLI::App& app, GlobalOptions& g, int* rc);
+void register_verify(CLI::App& app, GlobalOptions& g, int* rc);
+void register_keygen(CLI::App& app, GlobalOptions& g, int* rc);
+
+// Options every `sign <method>` shares.
+struct SignArgs {
+  ModelOptions model;
+  std::string signing_certificate;
+  std::vector<std::string> certificate_chain;
+  bool json = false;
+  unsigned threads = 0;
+  std::string hash = "sha256";
+  std::string serialization = "files";
+  std::uint64_t shard_size = kDefaultShardSize;
+};
+void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate);
+// Opens the key through the registry, hashes, signs and writes the bundle atomically.
+int run_sign(const SignArgs& a, std::string_view method, const std::string& key_reference,
+             const ProviderOptions& provider_options, bool with_certificate);
+
+// Options every `verify <method>` shares.
+struct VerifyArgs {
+  ModelOptions model;
+  std::vector<std::string> certificate_chain;
+  bool log_fingerprints = false;
+  bool ignore_unsigned_files = false;
+  bool json = false;
+  unsigned threads = 0;
+};
+void add_verify_options(CLI::App* cmd, VerifyArgs& a);
+int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key);
 
 }  // namespace modelsign::cli

@@ -17,7 +17,10 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"debug", "info", "warning", "error", "critical"}, CLI::ignore_case));
   app.require_subcommand(1);
   int rc = 0;
+  cli::register_sign(app, g, &rc);
+  cli::register_verify(app, g, &rc);
   cli::register_digest(app, g, &rc);
+  cli::register_keygen(app, g, &rc);
   app.parse_complete_callback([&] {
     log::Level l;
     if (log::parse_level(g.log_level, &l)) log::set_level(l);

@@ -1,0 +1,273 @@
+#include "pem/pem_provider.h"
+
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <optional>
+#include <sstream>
+
+namespace modelsign {
+
+namespace {
+
+struct BioFree {
+  void operator()(BIO* b) const { BIO_free_all(b); }
+};
+struct PkeyCtxFree {
+  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
+};
+
+constexpr std::string_view kEnvPrefix = "env:";
+
+bool has_private_key_block(std::string_view text) {
+  return text.find("-----BEGIN PRIVATE KEY-----") != std::string_view::npos ||
+         text.find("-----BEGIN EC PRIVATE KEY-----") != std::string_view::npos ||
+         text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos;
+}
+
+// Like OpenSSH: a private key readable by others is refused.
+Result<std::string> read_private_key_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return fail(ErrorCode::kNotFound,
+                fmt::format("Private key not found: '{}' does not exist ({})", path, std::strerror(errno)));
+  if (!S_ISREG(st.st_mode))
+    return fail(ErrorCode::kInvalidArgument, fmt::format("private key '{}' is not a regular file", path));
+  if ((st.st_mode & 077) != 0)
+    return fail(ErrorCode::kPermission,
+                fmt::format("private key file '{}' is accessible by group or others (mode {:04o}); "
+                            "protect it with: chmod 600 '{}'",
+                            path, st.st_mode & 07777, path));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kPermission, fmt::format("cannot read private key file '{}'", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+struct PasswordContext {
+  const SecretSources* sources;
+  bool asked = false;
+  std::optional<Error> error;
+};
+
+int password_cb(char* buf, int size, int /*rwflag*/, void* u) {
+  auto* ctx = static_cast<PasswordContext*>(u);
+  ctx->asked = true;
+  SecretSources s = *ctx->sources;
+  if (s.env_var.empty()) s.env_var = kKeyPasswordEnv;
+  auto pw = read_secret(s, "private key password", true);
+  if (!pw) {
+    ctx->error = pw.error();
+    return -1;
+  }
+  if (pw->size() > static_cast<size_t>(size)) return -1;
+  std::memcpy(buf, pw->data(), pw->size());
+  OPENSSL_cleanse(pw->data(), pw->size());
+  return static_cast<int>(pw->size());
+}
+
+Result<EvpPkeyPtr> load_private_key(std::string_view text, const std::string& origin,
+                                    const SecretSources& secret) {
+  if (!has_private_key_block(text))
+    return fail(ErrorCode::kMalformed,
+                fmt::format("'{}' is not a PEM private key: expected a '-----BEGIN PRIVATE KEY-----', "
+                            "'-----BEGIN EC PRIVATE KEY-----' or '-----BEGIN ENCRYPTED PRIVATE KEY-----' block",
+                            origin));
+  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  PasswordContext pctx{&secret, false, std::nullopt};
+  EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, password_cb, &pctx);
+  if (raw == nullptr) {
+    ERR_clear_error();
+    if (pctx.error) return fail(pctx.error->with_context(fmt::format("encrypted private key '{}'", origin)));
+    if (pctx.asked)
+      return fail(ErrorCode::kAuth,
+                  fmt::format("cannot decrypt the private key '{}': wrong password", origin));
+    return fail(ErrorCode::kMalformed, fmt::format("cannot parse the PEM private key '{}'", origin));
+  }
+  return EvpPkeyPtr(raw);
+}
+
+class PemSigner final : public Signer {
+ public:
+  PemSigner(EvpPkeyPtr key, PublicKey pub, SignatureScheme scheme, std::string origin)
+      : key_(std::move(key)), pub_(std::move(pub)), scheme_(scheme), origin_(std::move(origin)) {}
+
+  SignatureScheme scheme() const override { return scheme_; }
+  const PublicKey& public_key() const override { return pub_; }
+  std::string describe() const override { return origin_; }
+
+  Result<Bytes> sign(const SignRequest& req) override {
+    // Sign the CPU-computed digest (the backend only ever sees a digest).
+    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+    if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1)
+      return fail(openssl_error(ErrorCode::kBackend, "cannot initialise signing"));
+    std::string md(hash_name(scheme_));
+    if (EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_get_digestbyname(md.c_str())) != 1)
+      return fail(openssl_error(ErrorCode::kBackend, "cannot set the signature hash"));
+    size_t len = 0;
+    if (EVP_PKEY_sign(ctx.get(), nullptr, &len, req.digest.data(), req.digest.size()) != 1)
+      return fail(openssl_error(ErrorCode::kBackend, "signing failed"));
+    Bytes sig(len);
+    if (EVP_PKEY_sign(ctx.get(), sig.data(), &len, req.digest.data(), req.digest.size()) != 1)
+      return fail(openssl_error(ErrorCode::kBackend, "signing failed"));
+    sig.resize(len);
+    return sig;  // DER ECDSA-Sig-Value
+  }
+
+ private:
+  EvpPkeyPtr key_;
+  PublicKey pub_;
+  SignatureScheme scheme_;
+  std::string origin_;
+};
+
+Result<std::string> key_text(std::string_view reference, std::string* origin) {
+  if (reference.starts_with(kEnvPrefix)) {
+    std::string var(reference.substr(kEnvPrefix.size()));
+    *origin = "$" + var;
+    const char* v = std::getenv(var.c_str());
+    if (v == nullptr || *v == '\0')
+      return fail(ErrorCode::kNotFound,
+                  fmt::format("Private key not found: the environment variable {} is not set", var));
+    return std::string(v);
+  }
+  *origin = std::string(reference);
+  return read_private_key_file(*origin);
+}
+
+Result<void> write_new_file(const std::string& path, std::string_view data, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) {
+    if (errno == EEXIST)
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("refusing to overwrite the existing file '{}'; choose another path or "
+                              "remove it first",
+                              path));
+    return fail(ErrorCode::kIo, fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
+  }
+  size_t off = 0;
+  while (off < data.size()) {
+    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      int err = errno;
+      ::close(fd);
+      ::unlink(path.c_str());
+      return fail(ErrorCode::kIo, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
+    }
+    off += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0 || ::close(fd) != 0) {
+    ::unlink(path.c_str());
+    return fail(ErrorCode::kIo, fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+  }
+  return {};
+}
+
+class PemProvider final : public KeyProvider {
+ public:
+  std::string_view name() const override { return "pem"; }
+  bool claims(std::string_view reference) const override {
+    return !reference.empty() && !reference.starts_with("pkcs11:") && !reference.starts_with("handle:") &&
+           !reference.starts_with("tpm2:");
+  }
+
+  Result<std::unique_ptr<Signer>> open_signer(std::string_view reference,
+                                              const ProviderOptions& options) const override {
+    std::string origin;
+    auto text = key_text(reference, &origin);
+    if (!text) return fail(text.error());
+    auto key = load_private_key(*text, origin, options.secret);
+    OPENSSL_cleanse(text->data(), text->size());
+    if (!key) return fail(key.error());
+    if (EVP_PKEY_get_base_id(key->get()) != EVP_PKEY_EC)
+      return fail(ErrorCode::kUnsupported,
+                  fmt::format("Only elliptic curve keys are supported: '{}' is not an EC key "
+                              "(supported curves: P-256, P-384, P-521)",
+                              origin));
+    auto pub = PublicKey::from_pkey(key->get());
+    if (!pub) return fail(pub.error());
+    auto scheme = pub->scheme();
+    if (!scheme) return fail(scheme.error().with_context(origin));
+    return std::unique_ptr<Signer>(new PemSigner(std::move(*key), std::move(*pub), *scheme, origin));
+  }
+
+  Result<PublicKey> public_key(std::string_view reference, const ProviderOptions& options) const override {
+    std::string path(reference);
+    std::ifstream in(path, std::ios::binary);
+    if (!in) return fail(ErrorCode::kNotFound, fmt::format("cannot read public key file '{}'", path));
+    std::stringstream ss;
+    ss << in.rdbuf();
+    std::string text = ss.str();
+    if (text.find("-----BEGIN PUBLIC KEY-----") != std::string::npos) {
+      auto k = PublicKey::from_pem(text);
+      if (!k) return fail(k.error().with_context(fmt::format("public key file '{}'", path)));
+      return k;
+    }
+    if (has_private_key_block(text)) {
+      auto signer = open_signer(reference, options);
+      if (!signer) return fail(signer.error());
+      return (*signer)->public_key();
+    }
+    return fail(ErrorCode::kMalformed,
+                fmt::format("'{}' holds no PEM public key ('-----BEGIN PUBLIC KEY-----')", path));
+  }
+
+  Result<GeneratedKey> generate(std::string_view reference, KeyType type,
+                                const ProviderOptions& options) const override {
+    const char* curve = nullptr;
+    switch (type) {
+      case KeyType::kEcP256: curve = "P-256"; break;
+      case KeyType::kEcP384: curve = "P-384"; break;
+      case KeyType::kEcP521: curve = "P-521"; break;
+      default:
+        return fail(ErrorCode::kUnsupported,
+                    fmt::format("key type {} is not supported for PEM keys: use ec-p256, ec-p384 or "
+                                "ec-p521",
+                                to_string(type)));
+    }
+    std::string path(reference);
+    if (::access(path.c_str(), F_OK) == 0)
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("refusing to overwrite the existing file '{}'", path));
+    EVP_PKEY* raw = EVP_EC_gen(curve);
+    if (raw == nullptr) return fail(openssl_error(ErrorCode::kInternal, "key generation failed"));
+    EvpPkeyPtr key(raw);
+    std::string password;
+    if (!options.secret.file.empty() || !options.secret.env_var.empty()) {
+      auto pw = read_secret(options.secret, "private key password", false);
+      if (!pw) return fail(pw.error());
+      password = std::move(*pw);
+    }
+    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    int ok = password.empty()
+                 ? PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)
+                 : PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(), password.data(),
+                                                 static_cast<int>(password.size()), nullptr, nullptr);
+    OPENSSL_cleanse(password.data(), password.size());
+    if (ok != 1) return fail(openssl_error(ErrorCode::kInternal, "cannot encode the private key"));
+    char* data = nullptr;
+    long len = BIO_get_mem_data(bio.get(), &data);
+    if (auto w = write_new_file(path, std::string_view(data, static_cast<size_t>(len)), 0600); !w)
+      return fail(w.error());
+    auto pub = PublicKey::from_pkey(key.get());
+    if (!pub) return fail(pub.error());
+    return GeneratedKey{path, std::move(*pub)};
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<KeyProvider> make_pem_provider() { return std::make_unique<PemProvider>(); }
+
+}  // namespace modelsign

@@ -1,0 +1,84 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fmt/format.h>
+
+#include "cli/commands.h"
+
+namespace modelsign::cli {
+
+namespace {
+
+struct KeygenArgs {
+  std::string private_key;
+  std::string public_key;
+  std::string key_type = "ec-p256";
+  std::string curve;
+  std::string password_file;
+};
+
+// Writes a new file, never replacing an existing one.
+Result<void> write_exclusive(const std::string& path, std::string_view data, mode_t mode) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0)
+    return fail(errno == EEXIST ? ErrorCode::kInvalidArgument : ErrorCode::kIo,
+                fmt::format("cannot create '{}': {}{}", path, std::strerror(errno),
+                            errno == EEXIST ? " (existing files are never overwritten)" : ""));
+  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
+  ok = (::fsync(fd) == 0) && ok;
+  ok = (::close(fd) == 0) && ok;
+  if (!ok) {
+    ::unlink(path.c_str());
+    return fail(ErrorCode::kIo, fmt::format("cannot write '{}'", path));
+  }
+  return {};
+}
+
+int run(const KeygenArgs& a) {
+  auto type = parse_key_type(a.curve.empty() ? a.key_type : a.curve);
+  if (!type) return report_failure("Key generation", type.error());
+  if (a.private_key.empty())
+    return report_failure("Key generation",
+                          Error(ErrorCode::kInvalidArgument, "pass --private-key PATH for the new key"));
+  // Check before generating: a key whose public half cannot be written is useless.
+  if (!a.public_key.empty() && ::access(a.public_key.c_str(), F_OK) == 0)
+    return report_failure("Key generation",
+                          Error(ErrorCode::kInvalidArgument,
+                                fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
+  ProviderOptions opts;
+  opts.secret.file = a.password_file;
+  const KeyProvider* provider = provider_by_name("pem");
+  if (provider == nullptr)
+    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no PEM provider in this build"));
+  auto key = provider->generate(a.private_key, *type, opts);
+  if (!key) return report_failure("Key generation", key.error());
+  if (!a.public_key.empty()) {
+    if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w) {
+      ::unlink(a.private_key.c_str());  // don't leave half a key pair behind
+      return report_failure("Key generation", w.error());
+    }
+  }
+  std::string out = fmt::format("Generated {} key {}\npublic key hint: {}\n", to_string(*type),
+                                key->reference, key->public_key.hint());
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
+}  // namespace
+
+void register_keygen(CLI::App& app, GlobalOptions&, int* rc) {
+  auto* a = new KeygenArgs();
+  CLI::App* cmd = app.add_subcommand("keygen", "Create a signing key pair");
+  cmd->add_option(flag("private-key"), a->private_key, "Private key file to create (mode 0600)");
+  cmd->add_option(flag("public-key"), a->public_key, "Public key PEM file to create");
+  cmd->add_option(flag("key-type"), a->key_type, "ec-p256 (default), ec-p384 or ec-p521");
+  cmd->add_option(flag("curve"), a->curve, "Alias: P-256, P-384 or P-521");
+  cmd->add_option(flag("password-file"), a->password_file,
+                  "Encrypt the private key with the password in this file");
+  cmd->callback([a, rc] { *rc = run(*a); });
+}
+
+}  // namespace modelsign::cli

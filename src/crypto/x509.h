@@ -1,0 +1,21 @@
+// X.509 helpers on top of OpenSSL (internal).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "crypto/openssl_util.h"
+#include "modelsign/crypto.h"
+
+namespace modelsign::x509 {
+
+Result<ossl::X509Ptr> parse_der(std::span<const std::uint8_t> der);
+Result<PublicKey> public_key(X509* cert);
+std::string subject(X509* cert);
+std::string issuer(X509* cert);
+// SHA-256 fingerprint as upper-case hex pairs separated by ':' (as model_signing logs it).
+std::string fingerprint(X509* cert);
+std::string not_before(X509* cert);
+std::string not_after(X509* cert);
+
+}  // namespace modelsign::x509

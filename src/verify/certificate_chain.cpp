@@ -1,0 +1,105 @@
+#include "verify/certificate_chain.h"
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <ctime>
+#include <fmt/format.h>
+
+#include "crypto/x509.h"
+#include "modelsign/log.h"
+
+namespace modelsign::verify {
+
+namespace {
+void say_fingerprint(std::string_view tag, X509* c) {
+  // Asked for explicitly with --log-fingerprints: shown whatever the log level.
+  log::write(log::Level::kInfo, fmt::format("[{}] {} SHA-256 fingerprint {}", tag, x509::subject(c),
+                                            x509::fingerprint(c)));
+}
+}  // namespace
+
+Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const std::vector<Bytes>& anchors,
+                                   bool log_fingerprints, std::vector<std::string>* warnings) {
+  if (certs.empty()) return fail(ErrorCode::kMalformed, "the bundle holds no certificate");
+  auto leaf = x509::parse_der(certs.front());
+  if (!leaf) return fail(leaf.error().with_context("signing certificate in the bundle"));
+
+  ossl::X509StorePtr store(X509_STORE_new());
+  if (anchors.empty()) {
+    X509_STORE_set_default_paths(store.get());
+    warnings->push_back("no --certificate-chain given: trusting the system CA store");
+  }
+  for (const auto& a : anchors) {
+    auto c = x509::parse_der(a);
+    if (!c) return fail(c.error().with_context("--certificate-chain"));
+    if (log_fingerprints) say_fingerprint("init", c->get());
+    X509_STORE_add_cert(store.get(), c->get());
+  }
+  ossl::X509StackPtr untrusted(sk_X509_new_null());
+  if (log_fingerprints) say_fingerprint("verify", leaf->get());
+  for (size_t i = 1; i < certs.size(); ++i) {
+    auto c = x509::parse_der(certs[i]);
+    if (!c) return fail(c.error().with_context(fmt::format("certificate #{} in the bundle", i)));
+    if (log_fingerprints) say_fingerprint("verify", c->get());
+    sk_X509_push(untrusted.get(), c->release());
+  }
+
+  // The leaf must be valid now, not only when it was issued (checked first: the
+  // clearest message for an expired signer).
+  time_t now = time(nullptr);
+  if (X509_cmp_time(X509_get0_notBefore(leaf->get()), &now) > 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("the signing certificate '{}' is not valid yet: valid from {} to {}",
+                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
+                            x509::not_after(leaf->get())));
+  if (X509_cmp_time(X509_get0_notAfter(leaf->get()), &now) < 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("the signing certificate '{}' has expired: valid from {} to {}",
+                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
+                            x509::not_after(leaf->get())));
+
+  ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  X509_STORE_CTX_init(ctx.get(), store.get(), leaf->get(), untrusted.get());
+  // model_signing evaluates the chain at the leaf's notBefore (certificates may expire
+  // after signing); the leaf's own validity now is checked separately below.
+  time_t at = 0;
+  {
+    struct tm tmv {};
+    ASN1_TIME_to_tm(X509_get0_notBefore(leaf->get()), &tmv);
+    at = timegm(&tmv);
+  }
+  X509_VERIFY_PARAM* param = X509_STORE_CTX_get0_param(ctx.get());
+  X509_VERIFY_PARAM_set_time(param, at);
+  if (X509_verify_cert(ctx.get()) != 1) {
+    int err = X509_STORE_CTX_get_error(ctx.get());
+    std::string reason = X509_verify_cert_error_string(err);
+    ERR_clear_error();
+    std::string advice;
+    if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+        err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN || err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+      advice = "; pass the self-signed root CA of the signer's PKI with --certificate-chain "
+               "(an intermediate alone is not a trust anchor)";
+    return fail(Error(ErrorCode::kVerification,
+                      fmt::format("certificate chain of '{}' does not validate: {}{}",
+                                  x509::subject(leaf->get()), reason, advice),
+                      "X509_V_ERR", static_cast<std::uint64_t>(err)));
+  }
+
+  std::uint32_t flags = X509_get_extension_flags(leaf->get());
+  bool ku_ok = (flags & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(leaf->get()) & KU_DIGITAL_SIGNATURE) != 0;
+  bool eku_ok = (flags & EXFLAG_XKUSAGE) != 0 && (X509_get_extended_key_usage(leaf->get()) & XKU_CODE_SIGN) != 0;
+  if (!ku_ok && !eku_ok)
+    return fail(ErrorCode::kVerification,
+                fmt::format("Signing certificate cannot be used for signing: '{}' has neither "
+                            "KeyUsage digitalSignature nor ExtendedKeyUsage codeSigning",
+                            x509::subject(leaf->get())));
+  if ((flags & EXFLAG_KUSAGE) == 0)
+    warnings->push_back("the signing certificate has no KeyUsage extension");
+
+  auto key = x509::public_key(leaf->get());
+  if (!key) return fail(key.error());
+  return ChainResult{std::move(*key), x509::subject(leaf->get())};
+}
+
+}  // namespace modelsign::verify

@@ -1,0 +1,72 @@
+// Helpers shared by the test binaries: temp dirs, files, and a throwaway X.509 PKI made
+// with OpenSSL (no fixture files to expire).
+#pragma once
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "modelsign/crypto.h"
+
+namespace modelsign::test {
+
+namespace fs = std::filesystem;
+
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const fs::path& path() const { return path_; }
+  std::string str() const { return path_.string(); }
+  fs::path operator/(const std::string& p) const { return path_ / p; }
+
+ private:
+  fs::path path_;
+};
+
+void write_file(const fs::path& p, std::string_view content, unsigned mode = 0644);
+std::string read_file(const fs::path& p);
+fs::path testdata();          // tests/testdata
+fs::path upstream_fixtures(); // tests/testdata/model-transparency/scripts/tests
+
+// PEM private key written 0600 (the test keys in git are 0644).
+std::string write_ec_key(const fs::path& p, const char* curve, EVP_PKEY** out_key = nullptr);
+
+struct CertSpec {
+  std::string cn;
+  bool ca = false;
+  bool key_usage_digital_signature = true;
+  bool eku_code_signing = true;
+  long not_before_offset = -3600;  // seconds from now
+  long not_after_offset = 86400 * 365;
+};
+
+struct TestCert {
+  EVP_PKEY* key = nullptr;  // owned by the Pki
+  X509* cert = nullptr;     // owned by the Pki
+  std::string pem() const;
+  Bytes der() const;
+};
+
+class Pki {
+ public:
+  Pki() = default;
+  ~Pki();
+  Pki(const Pki&) = delete;
+  Pki& operator=(const Pki&) = delete;
+  // issuer == nullptr: self-signed.
+  TestCert make(const CertSpec& spec, const char* curve, const TestCert* issuer);
+
+ private:
+  std::vector<EVP_PKEY*> keys_;
+  std::vector<X509*> certs_;
+};
+
+std::string private_key_pem(EVP_PKEY* key);
+
+}  // namespace modelsign::test
