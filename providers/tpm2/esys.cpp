@@ -108,9 +108,9 @@ Error tpm_error(TSS2_RC rc, const ErrorContext& c) {
                                 "the owner password in {}",
                                 kOwnerAuthEnv));
       return make(ErrorCode::kAuth,
-                  fmt::format("wrong authorisation value for {}: give the key's value in the "
-                              "auth file or MODELSIGN_TPM_AUTH (every failure counts towards the "
-                              "TPM's dictionary-attack lockout)",
+                  fmt::format("wrong authorisation value for {}: give the key's value in a "
+                              "file (--tpm2-auth-file) or in MODELSIGN_TPM_AUTH (every failure "
+                              "counts towards the TPM's dictionary-attack lockout)",
                               object));
     case TPM2_RC_LOCKOUT:
       return make(ErrorCode::kLocked,

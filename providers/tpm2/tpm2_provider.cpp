@@ -174,7 +174,8 @@ Result<OpenedKey> open_key(const KeyRef& ref, const ProviderOptions& options) {
   }
   // Prompt only when the key may have an authorisation value.
   Auth auth;
-  auto got = read_auth(options, "TPM key authorisation value", !(file && file->empty_auth), auth);
+  auto got = read_auth(options, "TPM key authorisation value (empty for none)",
+                        !(file && file->empty_auth), auth);
   if (!got) return fail(got.error());
 
   auto conn = Connection::open(options);

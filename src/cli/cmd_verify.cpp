@@ -35,6 +35,7 @@ Result<std::string> read_signature(const std::string& path) {
 struct KeyVerifyArgs {
   VerifyArgs verify;
   std::string public_key;
+  Tpm2Options tpm;  // --tpm2-key: the public key is read from the TPM (or the key file)
 };
 
 }  // namespace
@@ -97,14 +98,16 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   auto* key = new KeyVerifyArgs();
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");
   add_verify_options(k, key->verify);
-  k->add_option(flag("public-key"), key->public_key, "PEM public key of the signer");
+  CLI::Option* pub = k->add_option(flag("public-key"), key->public_key, "PEM public key of the signer");
+  add_tpm2_options(k, key->tpm, false, false)->excludes(pub);
   k->callback([key, rc] {
-    if (key->public_key.empty()) {
+    if (key->public_key.empty() && key->tpm.key.empty()) {
       *rc = report_failure("Verification",
-                           Error(ErrorCode::kInvalidArgument, "no public key given: pass --public-key PEM"));
+                           Error(ErrorCode::kInvalidArgument,
+                                 "no public key given: pass --public-key PEM or --tpm2-key REF"));
       return;
     }
-    auto pk = load_public_key(key->public_key, {});
+    auto pk = key->tpm.key.empty() ? load_public_key(key->public_key, {}) : tpm2_public_key(key->tpm);
     if (!pk) {
       *rc = report_failure("Verification", pk.error());
       return;
