@@ -83,6 +83,14 @@ TEST_F(Tpm2Test, KeyWithAuthValueFromFileOrEnvironmentSigns) {
   unsetenv("MODELSIGN_TPM_AUTH");
   GeneratedKey fkey = generate(file.string(), KeyType::kEcP256, options_with_auth("file-key-auth"));
   expect_signs_and_verifies(file.string(), fkey.public_key, options_with_auth("file-key-auth"));
+
+  // Longer than the key's name hash (SHA-256): refused before the TPM sees it.
+  const std::string too_long(33, 'x');
+  auto g = provider().generate("handle:0x81000002", KeyType::kEcP256, options_with_auth(too_long));
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(g.error().message.find("at most 32 bytes"), std::string::npos) << g.error().describe();
+  EXPECT_EQ(g.error().describe().find(too_long), std::string::npos);
 }
 
 // ---------------------------------------------------------------- errors
@@ -242,6 +250,32 @@ TEST_F(Tpm2Test, UnsupportedCurvesSchemesAndKeySizesAreUnsupported) {
   auto ed = provider().generate("handle:0x81000002", KeyType::kEd25519, options());
   ASSERT_FALSE(ed);
   EXPECT_EQ(ed.error().code, ErrorCode::kUnsupported);
+}
+
+TEST_F(Tpm2Test, OwnerHierarchyPasswordComesFromTheEnvironment) {
+  fs::path file = work_ / "k.tss2.pem";
+  GeneratedKey fkey = generate(file.string(), KeyType::kEcP256, options());
+  auto r = sh("tpm2_changeauth -c owner owner-pw-77");
+  ASSERT_EQ(r.status, 0) << r.output;
+
+  // Key files and new keys need the owner storage primary, hence the owner password.
+  auto s = provider().open_signer(file.string(), options());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::kAuth);
+  EXPECT_NE(s.error().message.find("owner hierarchy rejected the authorisation value"), std::string::npos)
+      << s.error().describe();
+  EXPECT_NE(s.error().message.find("MODELSIGN_TPM_OWNER_AUTH"), std::string::npos);
+  auto g = provider().generate("handle:0x81000001", KeyType::kEcP256, options());
+  ASSERT_FALSE(g);
+  EXPECT_EQ(g.error().code, ErrorCode::kAuth) << g.error().describe();
+
+  setenv("MODELSIGN_TPM_OWNER_AUTH", "owner-pw-77", 1);
+  expect_signs_and_verifies(file.string(), fkey.public_key, options());
+  GeneratedKey hkey = generate("handle:0x81000001", KeyType::kEcP256, options());
+  unsetenv("MODELSIGN_TPM_OWNER_AUTH");
+  // A persistent key needs no owner password to sign.
+  expect_signs_and_verifies("handle:0x81000001", hkey.public_key, options());
+  EXPECT_TRUE(transient_handles().empty());
 }
 
 TEST_F(Tpm2Test, KeyFileFromAnotherTpmDoesNotLoad) {
