@@ -1,5 +1,7 @@
 #include "cli/cli_common.h"
 
+#include <climits>
+#include <cstdlib>
 #include <unistd.h>
 
 #include <cstdio>
@@ -38,7 +40,11 @@ std::string signature_path(const ModelOptions& o) {
   if (!o.signature.empty()) return o.signature;
   std::string p = o.model_path;
   while (p.size() > 1 && p.back() == '/') p.pop_back();
-  if (p == "." || p == ".." || p.ends_with("/.") || p.ends_with("/..")) p = model_name_for(p), p = "../" + p;
+  // "." or "..": name the signature after the directory itself, beside it.
+  if (p == "." || p == ".." || p.ends_with("/.") || p.ends_with("/..")) {
+    char buf[PATH_MAX];
+    if (::realpath(p.c_str(), buf) != nullptr) p = buf;
+  }
   return p + ".sig";
 }
 

@@ -75,7 +75,8 @@ void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate) {
         ->required();
     cmd->add_option(flag("certificate-chain"), a.certificate_chain,
                     "PEM file with chain certificates to embed (repeatable)")
-        ->take_all();
+        ->take_all()
+        ->allow_extra_args(false);  // one file per flag, as model_signing: keeps MODEL_PATH
   }
   cmd->add_flag(flag("json"), a.json, "Print a machine-readable result");
   cmd->add_option(flag("threads"), a.threads, "Hashing threads (default: online CPUs)")

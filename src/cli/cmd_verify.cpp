@@ -120,7 +120,8 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   add_verify_options(c, *cert);
   c->add_option(flag("certificate-chain"), cert->certificate_chain,
                 "PEM file of trusted certificates; must include the self-signed root (repeatable)")
-      ->take_all();
+      ->take_all()
+      ->allow_extra_args(false);  // one file per flag, as model_signing: keeps MODEL_PATH
   c->add_flag(flag("log-fingerprints"), cert->log_fingerprints,
               "Log the SHA-256 fingerprints of the certificates");
   c->callback([cert, rc] { *rc = run_verify(*cert, VerifyMethod::kCertificate, std::nullopt); });

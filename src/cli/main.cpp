@@ -2,6 +2,7 @@
 // and the hardware providers' tools.
 #include <CLI/CLI.hpp>
 
+#include <csignal>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -9,6 +10,9 @@
 
 int main(int argc, char** argv) {
   using namespace modelsign;
+  // Exceeding RLIMIT_FSIZE must fail the write with EFBIG, so the atomic writer can remove
+  // its temporary file, instead of killing the process and leaving the temp file behind.
+  std::signal(SIGXFSZ, SIG_IGN);
   CLI::App app{"modelsign: sign and verify ML models (OpenSSF Model Signing format), with keys "
                "in files, PKCS#11 tokens or TPMs"};
   app.set_version_flag("--version", std::string("modelsign, version ") + MODELSIGN_VERSION);

@@ -24,6 +24,10 @@ class Tpm2CliTest : public Tpm2Test {
   CmdResult cli(const std::string& args) {
     return sh(q(MODELSIGN_CLI) + " " + args);
   }
+  // The independent model_signing-style verifier (tests/interop), sharing no code with us.
+  CmdResult interop_verify(const std::string& args) {
+    return sh("/usr/bin/python3 " + q(MODELSIGN_INTEROP_VERIFIER) + " " + args);
+  }
   std::string p(const std::string& name) const { return q((work_ / name).string()); }
   std::string model() const { return q(model_.string()); }
 
@@ -52,6 +56,9 @@ TEST_F(Tpm2CliTest, PersistentKeySignsAndVerifiesWithExportedPemAndFromTheTpm) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "Verification succeeded")) << r.output;
   r = cli("verify key --tpm2-key handle:0x81000001 --signature " + p("model.sig") + " " + model());
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "Verification succeeded")) << r.output;
+  r = interop_verify("key --public-key " + p("pub.pem") + " --signature " + p("model.sig") + " " + model());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "Verification succeeded")) << r.output;
 
@@ -87,6 +94,9 @@ TEST_F(Tpm2CliTest, KeyFileWithExplicitTctiSignsAndVerifiesWithoutTheTpm) {
   r = cli("verify key --tpm2-key " + p("k.tss2.pem") + " --signature " + p("model.sig") + " " + model());
   EXPECT_EQ(r.status, 0) << r.output;
   r = cli("verify key --public-key " + p("pub.pem") + " --signature " + p("model.sig") + " " + model());
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "Verification succeeded")) << r.output;
+  r = interop_verify("key --public-key " + p("pub.pem") + " --signature " + p("model.sig") + " " + model());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "Verification succeeded")) << r.output;
 }
@@ -127,6 +137,10 @@ TEST_F(Tpm2CliTest, CertificateBundleFromATpmKeyVerifiesAgainstTheCa) {
   EXPECT_EQ(bundle["verificationMaterial"]["x509CertificateChain"]["certificates"].size(), 2u);
   r = cli("verify certificate --certificate-chain " + p("ca.pem") + " --signature " + p("model.sig") +
           " " + model());
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_TRUE(contains(r.output, "Verification succeeded")) << r.output;
+  r = interop_verify("certificate --certificate-chain " + p("ca.pem") + " --signature " +
+                     p("model.sig") + " " + model());
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_TRUE(contains(r.output, "Verification succeeded")) << r.output;
 
