@@ -358,8 +358,12 @@ class Tpm2Provider final : public KeyProvider {
 
   bool claims(std::string_view reference) const override {
     if (reference.starts_with("handle:") || reference.starts_with("tpm2:")) return true;
-    // Other files belong to the PEM provider: look at the content, not the name.
-    std::ifstream in{std::string(reference), std::ios::binary};
+    // Other files belong to the PEM provider: look at the content, not the name. Only
+    // regular files: peeking into a pipe (--private-key <(...)) would eat the PEM key.
+    const std::string path(reference);
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    std::ifstream in{path, std::ios::binary};
     if (!in) return false;
     std::string head(256, '\0');
     in.read(head.data(), static_cast<std::streamsize>(head.size()));

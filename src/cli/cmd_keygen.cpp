@@ -67,7 +67,7 @@ int run_tpm2(const KeygenArgs& a, KeyType type) {
       if (a.key_file.empty())
         e.message += fmt::format("; the key exists at {}: export its public key with "
                                  "'tpm2_readpublic -c {} -f pem -o FILE'",
-                                 key->reference, a.persistent);
+                                 key->reference, key->reference.substr(key->reference.find(':') + 1));
       return report_failure("Key generation", e);
     }
   }

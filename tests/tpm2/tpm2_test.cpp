@@ -346,6 +346,10 @@ TEST_F(Tpm2Test, ClaimsHandlesAndTss2PemFilesButNotOtherFiles) {
   auto r = sh("openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out " + q(plain.string()));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_FALSE(provider().claims(plain.string()));
+  // A pipe is never read: its content belongs to whoever the reference is meant for.
+  fs::path fifo = work_ / "key.fifo";
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_FALSE(provider().claims(fifo.string()));
   // The registry routes TPM references here (this build has the TPM provider).
   const KeyProvider* routed = find_provider("handle:0x81000001");
   ASSERT_NE(routed, nullptr);
