@@ -1,17 +1,39 @@
 #!/usr/bin/env bash
 # Debian 12 packages the build and the tests need. Additive: every area appends its own.
+# Runs apt only when something is missing, so it is quick on a prepared machine.
 set -euo pipefail
 
 PACKAGES=(
   # build
   build-essential cmake pkg-config
-  libssl-dev libfmt-dev nlohmann-json3-dev libcli11-dev libgtest-dev libbenchmark-dev
-  # CLI end-to-end tests: openssl CLI for the test PKI, and the independent verifier
-  # (tests/interop/verify_like_model_signing.py) on /usr/bin/python3
-  openssl python3 python3-cryptography
+  libssl-dev libfmt-dev nlohmann-json3-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # PKCS#11 provider and its tests (SoftHSM2 token, p11-kit, OpenSC/GnuTLS tools)
+  libp11-kit-dev p11-kit softhsm2 opensc gnutls-bin
   # TPM 2.0 provider (tpm2-tss ESYS) and its tests: swtpm, tpm2-tools, tpm2-openssl
-  libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl
+  libtss2-dev swtpm swtpm-tools tpm2-tools tpm2-openssl openssl
+  # Sigstore transport
+  libcurl4-openssl-dev
+  # test scripts (JSON and base64 checks), the test PKI (openssl CLI) and the independent
+  # verifier (tests/interop/verify_like_model_signing.py) on Debian's python3
+  python3 python3-cryptography
 )
 
-apt-get update
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${PACKAGES[@]}"
+missing=()
+for p in "${PACKAGES[@]}"; do
+  if [[ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" != "install ok installed" ]]; then
+    missing+=("$p")
+  fi
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#PACKAGES[@]} packages already installed"
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}"
+SUDO=()
+if [[ $(id -u) -ne 0 ]]; then SUDO=(sudo); fi
+export DEBIAN_FRONTEND=noninteractive
+"${SUDO[@]}" apt-get update
+"${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive \
+  apt-get install -y --no-install-recommends "${missing[@]}" </dev/null

@@ -23,7 +23,9 @@ void add_model_options(CLI::App* cmd, ModelOptions& o) {
                   "Path to ignore (relative to the current directory, or absolute); repeatable")
       ->take_all()
       ->allow_extra_args(false);
-  cmd->add_flag(flag("ignore-git-paths") + ",!" + flag("no-ignore-git-paths"), o.ignore_git_paths,
+  // CLI11's '!' negates only the name it prefixes: mark both spellings.
+  cmd->add_flag(flag("ignore-git-paths") + ",!--no-ignore-git-paths,!--no_ignore_git_paths",
+                o.ignore_git_paths,
                 "Ignore .git, .gitattributes, .github, .gitignore at the model root (default: on)");
   cmd->add_flag(flag("allow-symlinks"), o.allow_symlinks,
                 "Follow symlinks that stay inside the model root");

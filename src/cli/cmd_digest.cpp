@@ -17,6 +17,12 @@ struct DigestArgs {
   bool json = false;
 };
 
+// "<hash>:<hex>": the root is always SHA-256 (spec §2.13), but the prefix names the
+// resource hash so a blake2b manifest's root is never mistaken for a signed sha256 one.
+std::string root_digest_text(const Manifest& m) {
+  return std::string(to_string(m.serialization.hash)) + ":" + to_hex(m.root_digest());
+}
+
 nlohmann::ordered_json manifest_json(const Manifest& m) {
   nlohmann::ordered_json ser = {{"method", to_string(m.serialization.method)},
                                 {"hash_type", to_string(m.serialization.hash)},
@@ -29,7 +35,7 @@ nlohmann::ordered_json manifest_json(const Manifest& m) {
   return {{"model_name", m.model_name},
           {"serialization", ser},
           {"resources", res},
-          {"root_digest", "sha256:" + to_hex(m.root_digest())}};
+          {"root_digest", root_digest_text(m)}};
 }
 
 int run(const DigestArgs& a) {
@@ -50,7 +56,7 @@ int run(const DigestArgs& a) {
   auto m = compute_manifest(a.model.model_path, ser, hashing_defaults(a.threads));
   if (!m) return fail_digest(m.error());
   std::string out = a.json ? manifest_json(*m).dump(2) + "\n"
-                           : "sha256:" + to_hex(m->root_digest()) + "\n";
+                           : root_digest_text(*m) + "\n";
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
 }

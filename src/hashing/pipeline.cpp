@@ -239,6 +239,12 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
   unsigned threads = options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(std::min<size_t>(threads, units.size()));
+  // Every worker maps one window at a time: split a fixed budget between them so peak
+  // memory does not grow with the thread count (8 x 32 MiB windows exceeded 150 MiB).
+  constexpr std::uint64_t kMappedBudget = 64 << 20;
+  HashingOptions opts = options;
+  opts.mmap_window = std::min<std::uint64_t>(
+      opts.mmap_window, std::max<std::uint64_t>(kMappedBudget / threads, 1 << 20));
 
   std::uint64_t total = 0;
   for (const auto& u : units) total += u.end - u.start;
@@ -247,7 +253,7 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
   std::atomic<size_t> next{0};
 
   auto worker = [&] {
-    Hasher h(files, hash, options, &done, &stop);
+    Hasher h(files, hash, opts, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;
