@@ -19,6 +19,11 @@ struct KeygenArgs {
   std::string curve;
   std::string password_file;
   std::string pkcs11_uri;
+  // --tpm2: the key is created inside the TPM, persistent or wrapped in a TSS2 key file.
+  bool tpm2 = false;
+  std::string persistent;
+  std::string key_file;
+  Tpm2Options tpm;
 };
 
 // Writes a new file, never replacing an existing one.
@@ -71,10 +76,48 @@ int run_pkcs11(const KeygenArgs& a, KeyType type) {
   return 0;
 }
 
+int run_tpm2(const KeygenArgs& a, KeyType type) {
+  if (a.persistent.empty() == a.key_file.empty())
+    return report_failure("Key generation",
+                          Error(ErrorCode::kInvalidArgument,
+                                "with --tpm2, pass either --persistent HANDLE or --key-file PATH"));
+  if (!a.public_key.empty() && ::access(a.public_key.c_str(), F_OK) == 0)
+    return report_failure("Key generation",
+                          Error(ErrorCode::kInvalidArgument,
+                                fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
+  const KeyProvider* provider = provider_by_name("tpm2");
+  if (provider == nullptr)
+    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no TPM 2.0 support in this build"));
+  std::string ref = a.persistent.empty() ? "file:" + a.key_file : a.persistent;
+  if (!a.persistent.empty() && !ref.starts_with("handle:") && !ref.starts_with("tpm2:"))
+    ref = "handle:" + ref;
+  auto key = provider->generate(ref, type, tpm2_provider_options(a.tpm));
+  if (!key) return report_failure("Key generation", key.error());
+  if (!a.public_key.empty()) {
+    if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w) {
+      // A key file is useless without its public key; a persistent key can be read back.
+      if (!a.key_file.empty()) ::unlink(a.key_file.c_str());
+      Error e = w.error();
+      if (a.key_file.empty())
+        e.message += fmt::format("; the key exists at {}: export its public key with "
+                                 "'tpm2_readpublic -c {} -f pem -o FILE'",
+                                 key->reference, key->reference.substr(key->reference.find(':') + 1));
+      return report_failure("Key generation", e);
+    }
+  }
+  std::string out = fmt::format("Generated {} key {} {}\npublic key hint: {}\n", to_string(type),
+                                key->reference,
+                                a.key_file.empty() ? "in the TPM" : "(wrapped by this TPM)",
+                                key->public_key.hint());
+  std::fwrite(out.data(), 1, out.size(), stdout);
+  return 0;
+}
+
 int run(const KeygenArgs& a) {
   auto type = parse_key_type(a.curve.empty() ? a.key_type : a.curve);
   if (!type) return report_failure("Key generation", type.error());
   if (!a.pkcs11_uri.empty()) return run_pkcs11(a, *type);
+  if (a.tpm2) return run_tpm2(a, *type);
   if (a.private_key.empty())
     return report_failure("Key generation",
                           Error(ErrorCode::kInvalidArgument, "pass --private-key PATH for the new key"));
@@ -109,14 +152,34 @@ void register_keygen(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* cmd = app.add_subcommand("keygen", "Create a signing key pair");
   cmd->add_option(flag("private-key"), a->private_key, "Private key file to create (mode 0600)");
   cmd->add_option(flag("public-key"), a->public_key, "Public key PEM file to create");
-  cmd->add_option(flag("key-type"), a->key_type, "ec-p256 (default), ec-p384 or ec-p521");
+  cmd->add_option(flag("key-type"), a->key_type,
+                  "ec-p256 (default), ec-p384 or ec-p521; with --tpm2 also rsa-2048, rsa-3072");
   cmd->add_option(flag("curve"), a->curve, "Alias: P-256, P-384 or P-521");
-  cmd->add_option(flag("password-file"), a->password_file,
-                  "Encrypt the private key with the password in this file");
+  CLI::Option* password = cmd->add_option(flag("password-file"), a->password_file,
+                                          "Encrypt the private key with the password in this file");
+  CLI::Option* tpm2 = cmd->add_flag(flag("tpm2"), a->tpm2,
+                                    "Create the key inside the TPM 2.0 (ec-p256, ec-p384, rsa-3072)");
+  tpm2->excludes(password)->excludes(cmd->get_option("--private-key"));
+  CLI::Option* persistent =
+      cmd->add_option(flag("persistent"), a->persistent,
+                      "--tpm2: make the key persistent at this owner handle, e.g. 0x81000001")
+          ->needs(tpm2);
+  cmd->add_option(flag("key-file"), a->key_file,
+                  "--tpm2: write the TPM-wrapped key to this new TSS2 PRIVATE KEY file")
+      ->needs(tpm2)
+      ->excludes(persistent);
+  cmd->add_option(flag("tcti"), a->tpm.tcti, "--tpm2: TPM connection (default: $TPM2TOOLS_TCTI, "
+                                             "$TSS2_TCTI, then the tss default search)")
+      ->needs(tpm2);
+  cmd->add_option(flag("tpm2-auth-file"), a->tpm.auth_file,
+                  "--tpm2: file holding the new key's authorisation value (or set "
+                  "MODELSIGN_TPM_AUTH; default: none)")
+      ->needs(tpm2);
   cmd->add_option(flag("pkcs11-uri"), a->pkcs11_uri,
                   "Generate the key pair inside a PKCS#11 token instead: "
                   "\"pkcs11:token=LABEL;object=KEY-LABEL\" (key types also rsa-2048/3072/4096, "
-                  "ed25519)");
+                  "ed25519)")
+      ->excludes(tpm2);
   cmd->callback([a, rc] { *rc = run(*a); });
 }
 

@@ -36,6 +36,7 @@ struct KeyVerifyArgs {
   VerifyArgs verify;
   std::string public_key;
   std::string pkcs11_uri;
+  Tpm2Options tpm;  // --tpm2-key: the public key is read from the TPM (or the key file)
 };
 
 }  // namespace
@@ -98,20 +99,22 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   auto* key = new KeyVerifyArgs();
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");
   add_verify_options(k, key->verify);
-  k->add_option(flag("public-key"), key->public_key, "PEM public key of the signer");
-  k->add_option(flag("pkcs11-uri"), key->pkcs11_uri,
-                "pkcs11: URI of the signing key: verify with the public key read from the token");
+  CLI::Option* pub = k->add_option(flag("public-key"), key->public_key, "PEM public key of the signer");
+  CLI::Option* p11 = k->add_option(flag("pkcs11-uri"), key->pkcs11_uri,
+                                   "pkcs11: URI of the signing key: verify with the public key read from the token")
+                         ->excludes(pub);
+  add_tpm2_options(k, key->tpm, false, false)->excludes(pub)->excludes(p11);
   k->callback([key, rc] {
-    if (key->public_key.empty() == key->pkcs11_uri.empty()) {
-      *rc = report_failure(
-          "Verification",
-          Error(ErrorCode::kInvalidArgument,
-                key->public_key.empty() ? "no public key given: pass --public-key PEM or --pkcs11-uri URI"
-                                        : "pass either --public-key or --pkcs11-uri, not both"));
+    int given = !key->public_key.empty() + !key->pkcs11_uri.empty() + !key->tpm.key.empty();
+    if (given != 1) {
+      *rc = report_failure("Verification",
+                           Error(ErrorCode::kInvalidArgument,
+                                 "no public key given: pass --public-key PEM, --pkcs11-uri URI or --tpm2-key REF"));
       return;
     }
-    auto pk = key->pkcs11_uri.empty() ? load_public_key(key->public_key, {})
-                                      : load_public_key(key->pkcs11_uri, pkcs11_provider_options());
+    auto pk = !key->pkcs11_uri.empty() ? load_public_key(key->pkcs11_uri, pkcs11_provider_options())
+              : !key->tpm.key.empty()  ? tpm2_public_key(key->tpm)
+                                       : load_public_key(key->public_key, {});
     if (!pk) {
       *rc = report_failure("Verification", pk.error());
       return;

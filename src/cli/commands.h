@@ -53,4 +53,19 @@ struct VerifyArgs {
 void add_verify_options(CLI::App* cmd, VerifyArgs& a);
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key);
 
+// TPM 2.0 (cmd_tpm2.cpp): `sign tpm2-key`, `sign tpm2-certificate`, `tpm2 list`, and the
+// pieces `verify key --tpm2-key` and `keygen --tpm2` use.
+struct Tpm2Options {
+  std::string key;        // --tpm2-key: handle:0x81000001, tpm2:handle=..., TSS2 key file
+  std::string tcti;       // --tcti (else TPM2TOOLS_TCTI, TSS2_TCTI, the tss default)
+  std::string auth_file;  // --tpm2-auth-file (else MODELSIGN_TPM_AUTH, else a prompt)
+};
+// Adds --tpm2-key (returned), --tcti and, with_auth, --tpm2-auth-file.
+CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, bool with_auth);
+ProviderOptions tpm2_provider_options(const Tpm2Options& t);
+// The TPM provider, after checking that it handles `reference`.
+Result<const KeyProvider*> tpm2_provider_for(std::string_view reference);
+Result<PublicKey> tpm2_public_key(const Tpm2Options& t);
+void register_tpm2(CLI::App& app, GlobalOptions& g, int* rc);
+
 }  // namespace modelsign::cli

@@ -541,8 +541,8 @@ case_signature_inside_the_model_is_ignored_when_signing_and_verifying() {
   new_model model
   ms sign key --private-key "$SHARED/p256.pem" --signature model/model.sig model
   expect_ok_sign
-  ! resources model/model.sig | grep -qx model.sig || fail "the signature signed itself"
-  recorded_ignores model/model.sig | grep -qx model.sig || fail "model.sig not in ignore_paths"
+  ! resources model/model.sig | grep -x model.sig >/dev/null || fail "the signature signed itself"
+  recorded_ignores model/model.sig | grep -x model.sig >/dev/null || fail "model.sig not in ignore_paths"
   ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
   expect_ok_verify
   check key --public-key "$SHARED/p256.pub" --signature model/model.sig model
@@ -551,7 +551,7 @@ case_signature_inside_the_model_is_ignored_when_signing_and_verifying() {
   # with that copy must not count it as an extra file.
   ms sign key --private-key "$SHARED/p256.pem" --signature outside.sig model
   expect_ok_sign
-  resources outside.sig | grep -qx model.sig || fail "an unrelated file named model.sig is content"
+  resources outside.sig | grep -x model.sig >/dev/null || fail "an unrelated file named model.sig is content"
   rm model/model.sig
   ms sign key --private-key "$SHARED/p256.pem" --signature outside.sig model
   expect_ok_sign
@@ -586,7 +586,7 @@ case_ignore_paths_relative_and_absolute_are_recorded_and_applied() {
   cd model
   ms sign key --private-key "$SHARED/p256.pem" --ignore-paths weights.bin --signature ../inner.sig .
   expect_ok_sign
-  ! resources ../inner.sig | grep -qx weights.bin || fail "CWD-relative ignore path not applied"
+  ! resources ../inner.sig | grep -x weights.bin >/dev/null || fail "CWD-relative ignore path not applied"
 }
 run_case ignore_paths_relative_and_absolute_are_recorded_and_applied
 
@@ -597,10 +597,10 @@ case_git_paths_ignored_by_default_and_kept_with_no_ignore_git_paths() {
   echo '*.bin' >model/.gitignore
   ms sign key --private-key "$SHARED/p256.pem" model
   expect_ok_sign
-  ! resources model.sig | grep -q '^\.git' || fail "git paths were signed"
+  ! resources model.sig | grep '^\.git' >/dev/null || fail "git paths were signed"
   ms sign key --private-key "$SHARED/p256.pem" --no-ignore-git-paths --signature all.sig model
   expect_ok_sign
-  resources all.sig | grep -qx .gitignore || fail "--no-ignore-git-paths still ignored .gitignore"
+  resources all.sig | grep -x .gitignore >/dev/null || fail "--no-ignore-git-paths still ignored .gitignore"
   ms verify key --public-key "$SHARED/p256.pub" --no-ignore-git-paths --signature all.sig model
   expect_ok_verify
 }

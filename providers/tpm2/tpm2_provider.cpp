@@ -1,0 +1,543 @@
+#include "tpm2/tpm2_provider.h"
+
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fmt/format.h>
+#include <fstream>
+#include <mutex>
+#include <optional>
+
+#include "modelsign/log.h"
+#include "tpm2/esys.h"
+#include "tpm2/keyfile.h"
+
+namespace modelsign {
+
+namespace {
+
+using namespace tpm2;
+
+constexpr const char* kAuthEnv = "MODELSIGN_TPM_AUTH";
+// A TSS2 key file is a few hundred bytes to ~2 KiB (RSA); anything far larger is not one.
+constexpr std::size_t kMaxKeyFileSize = 64 * 1024;
+// Auth values are limited to the size of the key's name hash (SHA-256 here).
+constexpr std::size_t kMaxAuthSize = 32;
+
+// ---------------------------------------------------------------- references
+
+struct KeyRef {
+  bool is_file = false;
+  TPM2_HANDLE handle = 0;
+  std::string path;
+  std::string name() const {
+    return is_file ? fmt::format("TSS2 key file '{}'", path) : fmt::format("handle:0x{:08x}", handle);
+  }
+};
+
+Result<TPM2_HANDLE> persistent_handle(std::string_view text, std::string_view reference) {
+  auto h = parse_handle(text);
+  if (!h) return fail(h.error().with_context(fmt::format("key reference '{}'", reference)));
+  if ((*h >> TPM2_HR_SHIFT) != TPM2_HT_PERSISTENT)
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("key reference '{}': 0x{:08x} is not a persistent handle (expected "
+                            "0x81000000 to 0x81ffffff, e.g. handle:0x81000001)",
+                            reference, *h));
+  return *h;
+}
+
+// "handle:H" / "tpm2:handle=H" -> handle; nullopt when the reference has neither prefix.
+Result<std::optional<TPM2_HANDLE>> handle_reference(std::string_view ref) {
+  if (ref.starts_with("handle:")) return persistent_handle(ref.substr(7), ref);
+  if (ref.starts_with("tpm2:")) {
+    std::string_view rest = ref.substr(5);
+    if (!rest.starts_with("handle="))
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("unsupported TPM key reference '{}': expected "
+                              "tpm2:handle=0x81000001, handle:0x81000001 or the path of a TSS2 "
+                              "PRIVATE KEY file",
+                              ref));
+    return persistent_handle(rest.substr(7), ref);
+  }
+  return std::optional<TPM2_HANDLE>();
+}
+
+Result<KeyRef> parse_reference(std::string_view ref) {
+  auto h = handle_reference(ref);
+  if (!h) return fail(h.error());
+  KeyRef k;
+  if (h->has_value()) {
+    k.handle = **h;
+    return k;
+  }
+  k.is_file = true;
+  k.path = std::string(ref);
+  return k;
+}
+
+Result<std::string> read_key_file_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return fail(ErrorCode::kNotFound, fmt::format("cannot read the TPM key file '{}'", path));
+  std::string text(kMaxKeyFileSize + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxKeyFileSize)
+    return fail(ErrorCode::kMalformed,
+                fmt::format("'{}' is larger than {} bytes: not a TSS2 PRIVATE KEY file", path,
+                            kMaxKeyFileSize));
+  return text;
+}
+
+Result<KeyFile> load_key_file(const std::string& path) {
+  auto text = read_key_file_text(path);
+  if (!text) return fail(text.error());
+  auto kf = parse_key_file(*text);
+  if (!kf) return fail(kf.error().with_context(fmt::format("TPM key file '{}'", path)));
+  return kf;
+}
+
+// ---------------------------------------------------------------- secrets
+
+struct Auth {
+  TPM2B_AUTH value{};
+  Auth() = default;
+  Auth(const Auth&) = delete;
+  Auth& operator=(const Auth&) = delete;
+  ~Auth() { OPENSSL_cleanse(&value, sizeof(value)); }
+};
+
+Result<void> read_auth(const ProviderOptions& options, std::string_view what, bool may_prompt,
+                       Auth& out) {
+  SecretSources s = options.secret;
+  if (s.env_var.empty()) s.env_var = kAuthEnv;
+  if (!may_prompt) s.prompt = nullptr;
+  auto secret = read_secret(s, what, false);
+  if (!secret) return fail(secret.error());
+  std::string v = std::move(*secret);
+  Result<void> r;
+  if (v.size() > kMaxAuthSize) {
+    r = fail(ErrorCode::kInvalidArgument,
+             fmt::format("the {} is {} bytes long; a TPM key's authorisation value is at most "
+                         "{} bytes",
+                         what, v.size(), kMaxAuthSize));
+  } else {
+    out.value.size = static_cast<UINT16>(v.size());
+    std::memcpy(out.value.buffer, v.data(), v.size());
+  }
+  OPENSSL_cleanse(v.data(), v.size());
+  return r;
+}
+
+// ---------------------------------------------------------------- opened keys
+
+// A key usable in the TPM. Member order matters: the object is flushed before the
+// connection closes.
+struct OpenedKey {
+  std::unique_ptr<Connection> conn;
+  Object object;
+  TPMT_PUBLIC pub{};
+  std::string name;
+};
+
+Result<Object> persistent_object(const Connection& c, TPM2_HANDLE handle, const std::string& what,
+                                 const std::string& operation) {
+  ESYS_TR tr = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_TR_FromTPMPublic(c.ctx(), handle, ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &tr);
+  if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, what)));
+  return Object(c.ctx(), tr, false);
+}
+
+Result<TPMT_PUBLIC> read_public(const Connection& c, const Object& o, const std::string& what) {
+  TPM2B_PUBLIC* raw = nullptr;
+  TSS2_RC rc = Esys_ReadPublic(c.ctx(), o.get(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &raw,
+                               nullptr, nullptr);
+  EsysPtr<TPM2B_PUBLIC> pub(raw);
+  if (rc != TSS2_RC_SUCCESS)
+    return fail(tpm_error(rc, c.context(fmt::format("reading the public part of {}", what), what)));
+  return pub->publicArea;
+}
+
+// Loads the key into the TPM (a file key under its parent) and sets its authorisation.
+Result<OpenedKey> open_key(const KeyRef& ref, const ProviderOptions& options) {
+  OpenedKey k;
+  k.name = ref.name();
+  std::optional<KeyFile> file;
+  if (ref.is_file) {
+    auto kf = load_key_file(ref.path);
+    if (!kf) return fail(kf.error());
+    file = std::move(*kf);
+  }
+  // Prompt only when the key may have an authorisation value.
+  Auth auth;
+  auto got = read_auth(options, "TPM key authorisation value (empty for none)",
+                        !(file && file->empty_auth), auth);
+  if (!got) return fail(got.error());
+
+  auto conn = Connection::open(options);
+  if (!conn) return fail(conn.error());
+  k.conn = std::move(*conn);
+  const Connection& c = *k.conn;
+  const std::string operation = fmt::format("opening TPM key {}", k.name);
+
+  if (!file) {
+    auto o = persistent_object(c, ref.handle, k.name, operation);
+    if (!o) return fail(o.error());
+    k.object = std::move(*o);
+    auto pub = read_public(c, k.object, k.name);
+    if (!pub) return fail(pub.error());
+    k.pub = *pub;
+  } else {
+    Object parent;
+    if (file->parent == TPM2_RH_OWNER) {
+      auto p = create_owner_primary(c);
+      if (!p) return fail(p.error().with_context(operation));
+      parent = std::move(*p);
+    } else {
+      auto p = persistent_object(c, file->parent, fmt::format("parent key 0x{:08x}", file->parent),
+                                 operation);
+      if (!p) return fail(p.error());
+      parent = std::move(*p);
+    }
+    ESYS_TR tr = ESYS_TR_NONE;
+    TSS2_RC rc = Esys_Load(c.ctx(), parent.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                           &file->priv, &file->pub, &tr);
+    if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, k.name)));
+    k.object = Object(c.ctx(), tr, true);
+    parent.reset();  // frees its slot now: swtpm has only three
+    k.pub = file->pub.publicArea;
+  }
+  TSS2_RC rc = Esys_TR_SetAuth(c.ctx(), k.object.get(), &auth.value);
+  if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, k.name)));
+  return k;
+}
+
+// ---------------------------------------------------------------- signer
+
+class Tpm2Signer final : public Signer {
+ public:
+  Tpm2Signer(OpenedKey key, PublicKey pub, SigningParams params)
+      : key_(std::move(key)), pub_(std::move(pub)), params_(params) {}
+
+  SignatureScheme scheme() const override { return params_.scheme; }
+  const PublicKey& public_key() const override { return pub_; }
+  std::string describe() const override {
+    return fmt::format("TPM key {} ({}) via {}", key_.name, pub_.describe(),
+                       key_.conn->tcti().describe());
+  }
+
+  Result<Bytes> sign(const SignRequest& request) override {
+    std::lock_guard<std::mutex> lock(mu_);  // ESYS contexts are not thread-safe
+    if (request.digest.size() != params_.digest_size)
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("{} signs {}-byte {} digests, got {} bytes", key_.name,
+                              params_.digest_size, hash_name(params_.scheme), request.digest.size()));
+    TPM2B_DIGEST digest{};
+    digest.size = static_cast<UINT16>(request.digest.size());
+    std::memcpy(digest.buffer, request.digest.data(), request.digest.size());
+    // The digest was computed on the CPU, not by the TPM: a NULL-hierarchy hash-check
+    // ticket, which an unrestricted key accepts.
+    TPMT_TK_HASHCHECK ticket{};
+    ticket.tag = TPM2_ST_HASHCHECK;
+    ticket.hierarchy = TPM2_RH_NULL;
+    TPMT_SIGNATURE* raw = nullptr;
+    const Connection& c = *key_.conn;
+    TSS2_RC rc = Esys_Sign(c.ctx(), key_.object.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                           ESYS_TR_NONE, &digest, &params_.tpm_scheme, &ticket, &raw);
+    EsysPtr<TPMT_SIGNATURE> sig(raw);
+    if (rc != TSS2_RC_SUCCESS)
+      return fail(tpm_error(rc, c.context(fmt::format("signing with TPM key {}", key_.name), key_.name)));
+
+    Result<Bytes> out;
+    if (sig->sigAlg == TPM2_ALG_ECDSA && params_.tpm_scheme.scheme == TPM2_ALG_ECDSA) {
+      const auto& r = sig->signature.ecdsa.signatureR;
+      const auto& s = sig->signature.ecdsa.signatureS;
+      out = ecdsa_rs_to_der(std::span<const std::uint8_t>(r.buffer, r.size),
+                            std::span<const std::uint8_t>(s.buffer, s.size));
+    } else if (sig->sigAlg == TPM2_ALG_RSAPSS && params_.tpm_scheme.scheme == TPM2_ALG_RSAPSS) {
+      const auto& s = sig->signature.rsapss.sig;
+      out = Bytes(s.buffer, s.buffer + s.size);
+    } else {
+      return fail(ErrorCode::kBackend,
+                  fmt::format("{}: the TPM returned a signature of algorithm 0x{:04x}, expected "
+                              "0x{:04x}",
+                              key_.name, sig->sigAlg, params_.tpm_scheme.scheme));
+    }
+    if (!out) return out;
+    // Cheap insurance against a key whose public part does not match its private part.
+    if (!request.message.empty()) {
+      if (auto v = pub_.verify(params_.scheme, request.message, *out); !v)
+        return fail(ErrorCode::kBackend,
+                    fmt::format("the signature {} produced does not verify with its public key: "
+                                "the key's public and private parts do not match",
+                                key_.name));
+    }
+    return out;
+  }
+
+ private:
+  OpenedKey key_;
+  PublicKey pub_;
+  SigningParams params_;
+  std::mutex mu_;
+};
+
+// ---------------------------------------------------------------- generate helpers
+
+Result<void> write_new_file(const std::string& path, std::string_view data) {
+  // O_EXCL: never overwrite a key file; 0600 although the private part is TPM-wrapped.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (fd < 0)
+    return fail(errno == EEXIST ? ErrorCode::kInvalidArgument : ErrorCode::kIo,
+                fmt::format("cannot create the key file '{}': {}", path, std::strerror(errno)));
+  std::size_t done = 0;
+  int err = 0;
+  while (done < data.size()) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      err = errno;
+      break;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) {
+    ::unlink(path.c_str());
+    return fail(ErrorCode::kIo, fmt::format("cannot write the key file '{}': {}", path,
+                                            std::strerror(err)));
+  }
+  return {};
+}
+
+struct GenerateTarget {
+  std::optional<TPM2_HANDLE> handle;
+  std::string path;
+};
+
+Result<GenerateTarget> generate_target(std::string_view ref, const ProviderOptions& options) {
+  GenerateTarget t;
+  std::string key_file;
+  if (auto it = options.params.find("key-file"); it != options.params.end()) key_file = it->second;
+  auto h = handle_reference(ref);
+  if (!h) return fail(h.error());
+  if (h->has_value()) {
+    t.handle = **h;
+    if (!key_file.empty())
+      return fail(ErrorCode::kInvalidArgument,
+                  "give either a persistent handle or a key file for the new TPM key, not both");
+    if (*t.handle > 0x817FFFFFu)
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("0x{:08x} is in the platform's persistent range; owner keys go to "
+                              "0x81000000 to 0x817fffff",
+                              *t.handle));
+    return t;
+  }
+  std::string_view path = ref.starts_with("file:") ? ref.substr(5) : ref;
+  if (!path.empty() && !key_file.empty() && path != key_file)
+    return fail(ErrorCode::kInvalidArgument,
+                "give the new TPM key's file either as the reference or as key-file, not both");
+  t.path = path.empty() ? key_file : std::string(path);
+  if (t.path.empty())
+    return fail(ErrorCode::kInvalidArgument,
+                "where should the new TPM key go? Give a persistent handle (handle:0x81000001) "
+                "or a key file (file:KEY.tss2.pem)");
+  return t;
+}
+
+// ---------------------------------------------------------------- provider
+
+class Tpm2Provider final : public KeyProvider {
+ public:
+  std::string_view name() const override { return "tpm2"; }
+
+  bool claims(std::string_view reference) const override {
+    if (reference.starts_with("handle:") || reference.starts_with("tpm2:")) return true;
+    // Other files belong to the PEM provider: look at the content, not the name. Only
+    // regular files: peeking into a pipe (--private-key <(...)) would eat the PEM key.
+    const std::string path(reference);
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    std::ifstream in{path, std::ios::binary};
+    if (!in) return false;
+    std::string head(256, '\0');
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    head.resize(static_cast<std::size_t>(in.gcount()));
+    return looks_like_tss2_pem(head);
+  }
+
+  Result<std::unique_ptr<Signer>> open_signer(std::string_view reference,
+                                              const ProviderOptions& options) const override {
+    auto ref = parse_reference(reference);
+    if (!ref) return fail(ref.error());
+    auto key = open_key(*ref, options);
+    if (!key) return fail(key.error());
+    auto params = signing_params(key->pub, key->name);
+    if (!params) return fail(params.error());
+    auto pub = public_key_of(key->pub);
+    if (!pub) return fail(pub.error().with_context(key->name));
+    log::debug("TPM key {} ({}) opened via {}", key->name, pub->describe(),
+               key->conn->tcti().describe());
+    return std::unique_ptr<Signer>(new Tpm2Signer(std::move(*key), std::move(*pub), *params));
+  }
+
+  Result<PublicKey> public_key(std::string_view reference,
+                               const ProviderOptions& options) const override {
+    auto ref = parse_reference(reference);
+    if (!ref) return fail(ref.error());
+    if (ref->is_file) {
+      // The public part is in the file; the TPM checks it against the private part on load.
+      auto kf = load_key_file(ref->path);
+      if (!kf) return fail(kf.error());
+      auto pub = public_key_of(kf->pub.publicArea);
+      if (!pub) return fail(pub.error().with_context(ref->name()));
+      return pub;
+    }
+    auto conn = Connection::open(options);
+    if (!conn) return fail(conn.error());
+    auto o = persistent_object(**conn, ref->handle, ref->name(),
+                               fmt::format("reading the public key of {}", ref->name()));
+    if (!o) return fail(o.error());
+    auto pub = read_public(**conn, *o, ref->name());
+    if (!pub) return fail(pub.error());
+    auto key = public_key_of(*pub);
+    if (!key) return fail(key.error().with_context(ref->name()));
+    return key;
+  }
+
+  Result<GeneratedKey> generate(std::string_view reference, KeyType type,
+                                const ProviderOptions& options) const override {
+    auto target = generate_target(reference, options);
+    if (!target) return fail(target.error());
+    auto tmpl = signing_key_template(type);
+    if (!tmpl) return fail(tmpl.error());
+    if (!target->handle) {
+      struct stat st{};
+      if (::lstat(target->path.c_str(), &st) == 0)
+        return fail(ErrorCode::kInvalidArgument,
+                    fmt::format("refusing to overwrite '{}': choose a new key file name",
+                                target->path));
+    }
+    Auth auth;
+    auto got = read_auth(options, "authorisation value for the new TPM key (empty for none)",
+                         true, auth);
+    if (!got) return fail(got.error());
+
+    auto conn = Connection::open(options);
+    if (!conn) return fail(conn.error());
+    const Connection& c = **conn;
+    const std::string what = target->handle ? fmt::format("handle:0x{:08x}", *target->handle)
+                                            : fmt::format("key file '{}'", target->path);
+    const std::string operation = fmt::format("creating a {} TPM key at {}", to_string(type), what);
+    if (target->handle) {
+      auto used = c.handles(TPM2_PERSISTENT_FIRST);
+      if (!used) return fail(used.error());
+      if (std::find(used->begin(), used->end(), *target->handle) != used->end())
+        return fail(ErrorCode::kInvalidArgument,
+                    fmt::format("{}: persistent handle 0x{:08x} is already in use; choose a free "
+                                "handle ('modelsign tpm2 list' shows the used ones) or remove "
+                                "the old key with 'tpm2_evictcontrol -C o -c 0x{:08x}'",
+                                operation, *target->handle, *target->handle));
+    }
+
+    // Ask the TPM first: an unsupported curve or key size then gets a clear answer
+    // instead of a parameter error from TPM2_Create.
+    TPMT_PUBLIC_PARMS parms{};
+    parms.type = tmpl->publicArea.type;
+    parms.parameters = tmpl->publicArea.parameters;
+    if (TSS2_RC rc = Esys_TestParms(c.ctx(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &parms);
+        rc != TSS2_RC_SUCCESS) {
+      Error e = tpm_error(rc, c.context(operation, what));
+      if (tpm_base_rc(rc) == 0) return fail(e);
+      return fail(Error(ErrorCode::kUnsupported,
+                        fmt::format("{}: this TPM does not support {} keys (TPM2_TestParms "
+                                    "refused them); tpm2_getcap algorithms and ecc-curves list "
+                                    "what it implements, ec-p256 works on every TPM 2.0",
+                                    operation, to_string(type)),
+                        e.backend, e.backend_code));
+    }
+
+    auto primary = create_owner_primary(c);
+    if (!primary) return fail(primary.error().with_context(operation));
+    TPM2B_SENSITIVE_CREATE sensitive{};
+    sensitive.sensitive.userAuth = auth.value;
+    TPM2B_DATA outside{};
+    TPML_PCR_SELECTION pcrs{};
+    TPM2B_PRIVATE* priv_raw = nullptr;
+    TPM2B_PUBLIC* pub_raw = nullptr;
+    TSS2_RC rc = Esys_Create(c.ctx(), primary->get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                             &sensitive, &*tmpl, &outside, &pcrs, &priv_raw, &pub_raw, nullptr,
+                             nullptr, nullptr);
+    OPENSSL_cleanse(&sensitive, sizeof(sensitive));
+    EsysPtr<TPM2B_PRIVATE> priv(priv_raw);
+    EsysPtr<TPM2B_PUBLIC> pub(pub_raw);
+    if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, what)));
+    auto pubkey = public_key_of(pub->publicArea);
+    if (!pubkey) return fail(pubkey.error().with_context(operation));
+
+    if (target->handle) {
+      ESYS_TR loaded = ESYS_TR_NONE;
+      rc = Esys_Load(c.ctx(), primary->get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                     priv.get(), pub.get(), &loaded);
+      if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, what)));
+      Object key(c.ctx(), loaded, true);
+      primary->reset();
+      ESYS_TR persisted = ESYS_TR_NONE;
+      rc = Esys_EvictControl(c.ctx(), ESYS_TR_RH_OWNER, key.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                             ESYS_TR_NONE, *target->handle, &persisted);
+      if (rc != TSS2_RC_SUCCESS) {
+        ErrorContext ctx = c.context(operation, what);
+        ctx.auth_of = "owner";
+        return fail(tpm_error(rc, ctx));
+      }
+      Object keep(c.ctx(), persisted, false);
+      log::info("created {} key {} in the TPM", to_string(type), what);
+      return GeneratedKey{fmt::format("handle:0x{:08x}", *target->handle), std::move(*pubkey)};
+    }
+
+    KeyFile kf;
+    kf.empty_auth = auth.value.size == 0;
+    kf.parent = TPM2_RH_OWNER;
+    kf.pub = *pub;
+    kf.priv = *priv;
+    auto pem = write_key_file(kf);
+    if (!pem) return fail(pem.error().with_context(operation));
+    if (auto w = write_new_file(target->path, *pem); !w) return fail(w.error());
+    log::info("created {} key {} wrapped by the TPM", to_string(type), what);
+    return GeneratedKey{target->path, std::move(*pubkey)};
+  }
+
+  Result<std::vector<std::string>> list(std::string_view,
+                                        const ProviderOptions& options) const override {
+    auto conn = Connection::open(options);
+    if (!conn) return fail(conn.error());
+    const Connection& c = **conn;
+    auto handles = c.handles(TPM2_PERSISTENT_FIRST);
+    if (!handles) return fail(handles.error());
+    std::vector<std::string> out;
+    for (TPM2_HANDLE h : *handles) {
+      const std::string name = fmt::format("handle:0x{:08x}", h);
+      auto o = persistent_object(c, h, name, "listing persistent keys");
+      if (!o) return fail(o.error());
+      auto pub = read_public(c, *o, name);
+      if (!pub) return fail(pub.error());
+      if ((pub->objectAttributes & TPMA_OBJECT_SIGN_ENCRYPT) == 0) continue;
+      std::string line = fmt::format("{}  {:<8}  {}", name, key_type_name(*pub),
+                                     attributes_string(pub->objectAttributes));
+      if (auto sp = signing_params(*pub, name); !sp) line += "  (cannot sign model digests)";
+      out.push_back(std::move(line));
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+std::unique_ptr<KeyProvider> make_tpm2_provider() { return std::make_unique<Tpm2Provider>(); }
+
+}  // namespace modelsign
