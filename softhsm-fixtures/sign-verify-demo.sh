@@ -40,4 +40,12 @@ echo "== verifying with the public key read from the token"
 "$MODELSIGN" verify key --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" --signature "$SIG" "$MODEL"
 echo "== verifying with the public key exported as PEM"
 "$MODELSIGN" verify key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$SIG" "$MODEL"
+if [ -z "${2:-}" ]; then
+  echo "== tampering with the model: verification must fail and name the file"
+  printf 'x' >> "$MODEL/config.json"
+  if "$MODELSIGN" verify key --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" --signature "$SIG" "$MODEL"; then
+    echo "a tampered model verified: this is a bug" >&2
+    exit 1
+  fi
+fi
 echo "== cleaning up"
