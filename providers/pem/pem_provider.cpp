@@ -1,5 +1,7 @@
 #include "pem/pem_provider.h"
 
+#include "crypto/openssl_util.h"
+
 #include <fcntl.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -19,12 +21,6 @@ namespace modelsign {
 
 namespace {
 
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free_all(b); }
-};
-struct PkeyCtxFree {
-  void operator()(EVP_PKEY_CTX* c) const { EVP_PKEY_CTX_free(c); }
-};
 
 constexpr std::string_view kEnvPrefix = "env:";
 
@@ -83,7 +79,7 @@ Result<EvpPkeyPtr> load_private_key(std::string_view text, const std::string& or
                 fmt::format("'{}' is not a PEM private key: expected a '-----BEGIN PRIVATE KEY-----', "
                             "'-----BEGIN EC PRIVATE KEY-----' or '-----BEGIN ENCRYPTED PRIVATE KEY-----' block",
                             origin));
-  std::unique_ptr<BIO, BioFree> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  ossl::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   PasswordContext pctx{&secret, false, std::nullopt};
   EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, password_cb, &pctx);
   if (raw == nullptr) {
@@ -108,7 +104,7 @@ class PemSigner final : public Signer {
 
   Result<Bytes> sign(const SignRequest& req) override {
     // Sign the CPU-computed digest (the backend only ever sees a digest).
-    std::unique_ptr<EVP_PKEY_CTX, PkeyCtxFree> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1)
       return fail(openssl_error(ErrorCode::kBackend, "cannot initialise signing"));
     std::string md(hash_name(scheme_));
@@ -249,7 +245,7 @@ class PemProvider final : public KeyProvider {
       if (!pw) return fail(pw.error());
       password = std::move(*pw);
     }
-    std::unique_ptr<BIO, BioFree> bio(BIO_new(BIO_s_mem()));
+    ossl::BioPtr bio(BIO_new(BIO_s_mem()));
     int ok = password.empty()
                  ? PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)
                  : PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(), password.data(),

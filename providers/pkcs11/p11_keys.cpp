@@ -11,25 +11,20 @@
 
 #include <fmt/format.h>
 
+#include "crypto/openssl_util.h"
+
 namespace modelsign::pkcs11 {
 
 namespace {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using Asn1ObjectPtr = std::unique_ptr<ASN1_OBJECT, Deleter<ASN1_OBJECT_free>>;
-using OctetPtr = std::unique_ptr<ASN1_OCTET_STRING, Deleter<ASN1_OCTET_STRING_free>>;
-using X509PubkeyPtr = std::unique_ptr<X509_PUBKEY, Deleter<X509_PUBKEY_free>>;
-using X509Ptr = std::unique_ptr<X509, Deleter<X509_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
+using ossl::Asn1ObjectPtr;
+using ossl::BnPtr;
+using ossl::OctetPtr;
+using ossl::ParamBldPtr;
+using ossl::ParamPtr;
+using ossl::PkeyCtxPtr;
+using ossl::X509PubkeyPtr;
+using ossl::X509Ptr;
 
 // The point inside CKA_EC_POINT: PKCS#11 says a DER OCTET STRING, some tokens give the
 // bare point. `raw_size` is the bare point's size for the curve.

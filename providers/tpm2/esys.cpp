@@ -13,21 +13,16 @@
 #include <fmt/format.h>
 #include <utility>
 
+#include "crypto/openssl_util.h"
+
 namespace modelsign::tpm2 {
 
 namespace {
 
-template <auto Fn>
-struct Deleter {
-  template <class T>
-  void operator()(T* p) const {
-    Fn(p);
-  }
-};
-using ParamBldPtr = std::unique_ptr<OSSL_PARAM_BLD, Deleter<OSSL_PARAM_BLD_free>>;
-using ParamPtr = std::unique_ptr<OSSL_PARAM, Deleter<OSSL_PARAM_free>>;
-using PkeyCtxPtr = std::unique_ptr<EVP_PKEY_CTX, Deleter<EVP_PKEY_CTX_free>>;
-using BnPtr = std::unique_ptr<BIGNUM, Deleter<BN_free>>;
+using ossl::BnPtr;
+using ossl::ParamBldPtr;
+using ossl::ParamPtr;
+using ossl::PkeyCtxPtr;
 
 constexpr const char* kOwnerAuthEnv = "MODELSIGN_TPM_OWNER_AUTH";
 
