@@ -71,6 +71,18 @@ HashingOptions hashing_defaults(unsigned threads) {
   return h;
 }
 
+void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc) {
+  CLI::App* cmd = parent->add_subcommand("sigstore", "Keyless Sigstore (not supported yet)");
+  cmd->allow_extras();
+  std::string w(what);
+  cmd->callback([w, rc] {
+    *rc = report_failure(w, Error(ErrorCode::kUnsupported,
+                                  "keyless Sigstore signing and verification are not supported by "
+                                  "modelsign yet; use a key method (key, certificate, pkcs11-key, "
+                                  "pkcs11-certificate, tpm2-key, tpm2-certificate)"));
+  });
+}
+
 int report_failure(std::string_view what, const Error& e) {
   std::string line = fmt::format("{} failed with error: {}\n", what, e.describe());
   std::fwrite(line.data(), 1, line.size(), stderr);

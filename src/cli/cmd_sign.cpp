@@ -130,6 +130,7 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
 void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* sign = app.add_subcommand("sign", "Sign a model");
   sign->require_subcommand(1);
+  add_sigstore_placeholder(sign, "Signing", rc);
 
   auto* key = new KeyArgs();
   CLI::App* k = sign->add_subcommand("key", "Sign with a PEM private key (file or $SIGNING_PRIVATE_KEY)");

@@ -95,6 +95,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
 void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* verify = app.add_subcommand("verify", "Verify a model against its signature");
   verify->require_subcommand(1);
+  add_sigstore_placeholder(verify, "Verification", rc);
 
   auto* key = new KeyVerifyArgs();
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");

@@ -693,6 +693,18 @@ case_exit_codes_0_1_2_and_version() {
 }
 run_case exit_codes_0_1_2_and_version
 
+case_sigstore_method_is_refused_with_a_clear_message() {
+  new_model model
+  ms sign sigstore --identity-token dummy model
+  expect_rc 1
+  err_has "Signing failed with error: keyless Sigstore signing"
+  [[ ! -e model.sig ]] || fail "a signature was written"
+  ms verify sigstore --identity a@example.com --identity-provider https://issuer model
+  expect_rc 1
+  err_has "Verification failed with error: keyless Sigstore"
+}
+run_case sigstore_method_is_refused_with_a_clear_message
+
 case_json_output_of_sign_and_verify() {
   new_model model
   ms sign key --private-key "$SHARED/p256.pem" --json model
