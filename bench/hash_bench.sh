@@ -1,0 +1,233 @@
+#!/usr/bin/env bash
+# Hashing benchmark for `modelsign digest` (files + sha256), measured next to baselines
+# taken in the same run: per-core SHA-256 speed, sha256sum and `openssl dgst -sha256` in
+# 2 parallel processes over the same files, and (when the page cache can be dropped) the
+# sequential read speed of `cat`.
+#
+# usage: bench/hash_bench.sh [--quick] [--runs N]
+#   --quick   small models (about 300 MB / 2,000 files) for a smoke run
+#   --runs N  runs per figure (default 3); the median is reported
+#
+# environment:
+#   MODELSIGN_BIN         the modelsign binary       (default: build/modelsign)
+#   MODELSIGN_BENCH_GEN   the model generator        (default: build/bench/modelsign_bench_gen)
+#   MODELSIGN_BENCH_DIR   where models are generated; kept and reused between runs.
+#                         Without it a temporary directory is used and deleted at exit.
+#   MODELSIGN_BENCH_COLD  set to 0 to skip the cold-cache figures even when possible
+#
+# Cold figures need a writable /proc/sys/vm/drop_caches (root, not in a read-only
+# container); dropping the cache affects the whole machine for a moment.
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(dirname "$here")
+bin=${MODELSIGN_BIN:-$repo/build/modelsign}
+gen=${MODELSIGN_BENCH_GEN:-$repo/build/bench/modelsign_bench_gen}
+
+quick=0
+runs=3
+while (($#)); do
+  case $1 in
+    --quick) quick=1 ;;
+    --runs) runs=$2; shift ;;
+    -h|--help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+for tool in "$bin" "$gen"; do
+  [[ -x $tool ]] || { echo "missing $tool: build first (cmake --build build)" >&2; exit 1; }
+done
+for tool in openssl sha256sum xargs awk; do
+  command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 1; }
+done
+
+if ((quick)); then
+  weight_bytes=140000000; small_count=2000; sparse_size=2G
+else
+  weight_bytes=1450000000; small_count=20000; sparse_size=20G
+fi
+parallel=2
+cores=$(nproc)
+
+if [[ -n ${MODELSIGN_BENCH_DIR:-} ]]; then
+  data=$MODELSIGN_BENCH_DIR
+  mkdir -p "$data"
+  cleanup() { rm -f "$data/sparse"; }
+else
+  data=$(mktemp -d "${TMPDIR:-/tmp}/modelsign-bench.XXXXXX")
+  cleanup() { rm -rf "$data"; }
+fi
+trap cleanup EXIT
+
+llm=$data/llm-$weight_bytes
+small=$data/many-small-$small_count
+
+# ---- models (deterministic; regenerated only when absent)
+need_mb=$(( (2 * weight_bytes + 14000000 + small_count * 140 * 1024) / 1000000 + 200 ))
+generate() {  # kind dir arg
+  [[ -e $2.complete ]] && return 0
+  local avail_mb
+  avail_mb=$(df -Pm "$data" | awk 'NR == 2 { print $4 }')
+  if ((avail_mb < need_mb)); then
+    echo "not enough disk space in $data: ${avail_mb} MB free, about ${need_mb} MB needed" >&2
+    exit 1
+  fi
+  rm -rf "$2"
+  echo "generating $1 model in $2 ..." >&2
+  "$gen" "$1" "$2" "$3"
+  sync
+  touch "$2.complete"
+}
+generate llm "$llm" "$weight_bytes"
+generate many-small "$small" "$small_count"
+
+model_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }'; }
+model_files() { find "$1" -type f | wc -l; }
+llm_bytes=$(model_bytes "$llm"); llm_files=$(model_files "$llm")
+small_bytes=$(model_bytes "$small"); small_files=$(model_files "$small")
+
+# ---- helpers
+now() { echo "${EPOCHREALTIME/,/.}"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
+samples=()  # MB/s of each run of the last measure
+
+# measure BYTES CMD...: run CMD $runs times, set $result to the median MB/s.
+measure() {
+  local bytes=$1; shift
+  local t0 t1
+  samples=()
+  for ((r = 0; r < runs; r++)); do
+    [[ -n ${before_each:-} ]] && $before_each
+    t0=$(now)
+    "$@" >/dev/null
+    t1=$(now)
+    samples+=("$(mbps "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")")
+  done
+  result=$(median "${samples[@]}")
+}
+
+# Largest files first, then N per process, so the 2 processes stay busy to the end.
+parallel_hash() {  # dir cmd...
+  local dir=$1; shift
+  local count per
+  count=$(find "$dir" -type f | wc -l)
+  per=$(( count / 64 )); ((per >= 1)) || per=1
+  find "$dir" -type f -printf '%s\t%p\0' | sort -z -rn | cut -z -f2- |
+    xargs -0 -P "$parallel" -n "$per" "$@"
+}
+warm() { find "$1" -type f -print0 | xargs -0 cat >/dev/null; }
+cat_model() { find "$1" -type f -print0 | sort -z | xargs -0 cat >/dev/null; }
+
+digests=()
+# Every run must print the same root digest, or the figure is meaningless.
+checked_digest() {
+  local out
+  out=$("$bin" digest "$1")
+  digests+=("$1 $out")
+}
+
+rows=()
+row() { rows+=("$(printf '%-16s %-44s %8s  %s' "$1" "$2" "$3" "$4")"); }
+
+echo "modelsign hashing benchmark: $cores online CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
+echo "  $(uname -sr), $(openssl version | cut -d' ' -f1-2), data on $(df -PT "$data" | awk 'NR == 2 { print $2 }')"
+echo "  llm: $llm_files files, $llm_bytes bytes; many-small: $small_files files, $small_bytes bytes; median of $runs runs"
+echo
+
+# ---- warm page cache
+speed_samples=()
+for ((r = 0; r < runs; r++)); do
+  k=$(openssl speed -evp sha256 -bytes 16384 -seconds 3 2>/dev/null | awk '/^sha256/ { v = $NF } END { print v }')
+  speed_samples+=("$(awk -v k="${k%k}" 'BEGIN { printf "%.0f", k / 1000 }')")
+done
+per_core=$(median "${speed_samples[@]}")
+row "cpu" "SHA-256 per core (openssl speed, 16 KiB)" "$per_core" "runs: ${speed_samples[*]}"
+ideal=$((cores * per_core))
+row "cpu" "x $cores cores" "$ideal" ""
+
+declare -A warm_ms
+for name in llm many-small; do
+  dir=$llm; bytes=$llm_bytes
+  [[ $name == many-small ]] && { dir=$small; bytes=$small_bytes; }
+  warm "$dir"
+  measure "$bytes" parallel_hash "$dir" sha256sum
+  row "$name warm" "sha256sum, $parallel processes" "$result" "runs: ${samples[*]}"
+  measure "$bytes" parallel_hash "$dir" openssl dgst -sha256
+  row "$name warm" "openssl dgst -sha256, $parallel processes" "$result" "runs: ${samples[*]}"
+  measure "$bytes" checked_digest "$dir"
+  row "$name warm" "modelsign digest" "$result" "runs: ${samples[*]}"
+  warm_ms[$name]=$result
+done
+
+# ---- cold page cache
+cold=skipped
+cold_reason=""
+if [[ ${MODELSIGN_BENCH_COLD:-1} == 0 ]]; then
+  cold_reason="MODELSIGN_BENCH_COLD=0"
+elif [[ ! -w /proc/sys/vm/drop_caches ]]; then
+  cold_reason="/proc/sys/vm/drop_caches is not writable (needs root outside a read-only container)"
+elif ! (sync && echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
+  cold_reason="writing /proc/sys/vm/drop_caches failed"
+else
+  cold=done
+  drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+  before_each=drop
+  measure "$llm_bytes" cat_model "$llm"
+  row "llm cold" "cat > /dev/null (sequential read)" "$result" "runs: ${samples[*]}"
+  cold_cat=$result
+  measure "$llm_bytes" checked_digest "$llm"
+  row "llm cold" "modelsign digest" "$result" "runs: ${samples[*]}"
+  cold_ms=$result
+  measure "$small_bytes" cat_model "$small"
+  row "many-small cold" "cat > /dev/null (sequential read)" "$result" "runs: ${samples[*]}"
+  measure "$small_bytes" checked_digest "$small"
+  row "many-small cold" "modelsign digest" "$result" "runs: ${samples[*]}"
+  before_each=""
+fi
+
+# ---- memory bound: peak RSS while hashing a large sparse file
+rss=""
+if [[ -x /usr/bin/time ]]; then
+  truncate -s "$sparse_size" "$data/sparse"
+  rss=$( { /usr/bin/time -f '%M' "$bin" digest "$data/sparse" >/dev/null; } 2>&1 | tail -1)
+  rm -f "$data/sparse"
+  row "sparse" "peak RSS, $sparse_size sparse file (KiB)" "$rss" ""
+fi
+
+printf '%-16s %-44s %8s  %s\n' "model" "measurement" "MB/s" "samples"
+printf '%s\n' "${rows[@]}"
+echo
+
+# ---- the same root digest in every run
+bad=0
+for name in "$llm" "$small"; do
+  n=$(printf '%s\n' "${digests[@]}" | awk -v d="$name" '$1 == d { print $2 }' | sort -u | wc -l)
+  ((n == 1)) || { echo "ERROR: modelsign printed $n different digests for $name" >&2; bad=1; }
+done
+
+# ---- targets
+verdict() {  # label value reference factor
+  awk -v l="$1" -v v="$2" -v r="$3" -v f="$4" 'BEGIN {
+    ratio = v / r
+    printf "%-44s %6.0f / %6.0f = %.2f (target >= %.2f)  %s\n", l, v, r, ratio, f,
+           (ratio >= f ? "MET" : "NOT MET") }'
+}
+echo "targets (modelsign MB/s / reference MB/s):"
+verdict "llm warm vs $cores x per-core SHA-256" "${warm_ms[llm]}" "$ideal" 0.9
+verdict "many-small warm vs $cores x per-core SHA-256" "${warm_ms[many-small]}" "$ideal" 0.7
+if [[ $cold == done ]]; then
+  verdict "llm cold vs cat" "$cold_ms" "$cold_cat" 0.9
+else
+  echo "llm cold vs cat: skipped: $cold_reason"
+fi
+if [[ -n $rss ]]; then
+  awk -v k="$rss" -v s="$sparse_size" 'BEGIN {
+    printf "%-44s %6.1f MiB (target <= 150 MiB)  %s\n", "peak RSS, " s " sparse file", k / 1024,
+           (k <= 150 * 1024 ? "MET" : "NOT MET") }'
+else
+  echo "peak RSS: skipped: /usr/bin/time is not installed (apt-get install time)"
+fi
+exit "$bad"
