@@ -94,19 +94,24 @@ median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int(
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
 samples=()  # MB/s of each run of the last measure
 
-# measure BYTES CMD...: run CMD $runs times, set $result to the median MB/s.
+# measure BYTES CMD...: run CMD $runs times; set $result to the median MB/s (wall clock)
+# and $result_cpu to the median MB per CPU-second (user + sys of CMD and its children).
+# The second figure does not depend on what else the machine runs; the first does.
 measure() {
   local bytes=$1; shift
-  local t0 t1
-  samples=()
+  local tf real user sys
+  tf=$(mktemp)
+  samples=(); cpu_samples=()
   for ((r = 0; r < runs; r++)); do
     [[ -n ${before_each:-} ]] && $before_each
-    t0=$(now)
-    "$@" >/dev/null
-    t1=$(now)
-    samples+=("$(mbps "$bytes" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')")")
+    { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>"$tf"
+    read -r real user sys <"$tf"
+    samples+=("$(mbps "$bytes" "$real")")
+    cpu_samples+=("$(mbps "$bytes" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")")
   done
+  rm -f "$tf"
   result=$(median "${samples[@]}")
+  result_cpu=$(median "${cpu_samples[@]}")
 }
 
 # Largest files first, then N per process, so the 2 processes stay busy to the end.
@@ -130,10 +135,11 @@ checked_digest() {
 }
 
 rows=()
-row() { rows+=("$(printf '%-16s %-44s %8s  %s' "$1" "$2" "$3" "$4")"); }
+row() { rows+=("$(printf '%-16s %-42s %7s %9s  %s' "$1" "$2" "$3" "$4" "$5")"); }
 
 echo "modelsign hashing benchmark: $cores online CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
 echo "  $(uname -sr), $(openssl version | cut -d' ' -f1-2), data on $(df -PT "$data" | awk 'NR == 2 { print $2 }')"
+echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  llm: $llm_files files, $llm_bytes bytes; many-small: $small_files files, $small_bytes bytes; median of $runs runs"
 echo
 
@@ -144,22 +150,23 @@ for ((r = 0; r < runs; r++)); do
   speed_samples+=("$(awk -v k="${k%k}" 'BEGIN { printf "%.0f", k / 1000 }')")
 done
 per_core=$(median "${speed_samples[@]}")
-row "cpu" "SHA-256 per core (openssl speed, 16 KiB)" "$per_core" "runs: ${speed_samples[*]}"
+row "cpu" "SHA-256 per core (openssl speed, 16 KiB)" "$per_core" "$per_core" "${speed_samples[*]}"
 ideal=$((cores * per_core))
-row "cpu" "x $cores cores" "$ideal" ""
+row "cpu" "x $cores cores" "$ideal" "" ""
 
-declare -A warm_ms
+declare -A warm_ms warm_cpu
 for name in llm many-small; do
   dir=$llm; bytes=$llm_bytes
   [[ $name == many-small ]] && { dir=$small; bytes=$small_bytes; }
   warm "$dir"
   measure "$bytes" parallel_hash "$dir" sha256sum
-  row "$name warm" "sha256sum, $parallel processes" "$result" "runs: ${samples[*]}"
+  row "$name warm" "sha256sum, $parallel processes" "$result" "$result_cpu" "${samples[*]}"
   measure "$bytes" parallel_hash "$dir" openssl dgst -sha256
-  row "$name warm" "openssl dgst -sha256, $parallel processes" "$result" "runs: ${samples[*]}"
+  row "$name warm" "openssl dgst -sha256, $parallel processes" "$result" "$result_cpu" "${samples[*]}"
   measure "$bytes" checked_digest "$dir"
-  row "$name warm" "modelsign digest" "$result" "runs: ${samples[*]}"
+  row "$name warm" "modelsign digest" "$result" "$result_cpu" "${samples[*]}"
   warm_ms[$name]=$result
+  warm_cpu[$name]=$result_cpu
 done
 
 # ---- cold page cache
@@ -176,15 +183,15 @@ else
   drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
   before_each=drop
   measure "$llm_bytes" cat_model "$llm"
-  row "llm cold" "cat > /dev/null (sequential read)" "$result" "runs: ${samples[*]}"
+  row "llm cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "${samples[*]}"
   cold_cat=$result
   measure "$llm_bytes" checked_digest "$llm"
-  row "llm cold" "modelsign digest" "$result" "runs: ${samples[*]}"
+  row "llm cold" "modelsign digest" "$result" "$result_cpu" "${samples[*]}"
   cold_ms=$result
   measure "$small_bytes" cat_model "$small"
-  row "many-small cold" "cat > /dev/null (sequential read)" "$result" "runs: ${samples[*]}"
+  row "many-small cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "${samples[*]}"
   measure "$small_bytes" checked_digest "$small"
-  row "many-small cold" "modelsign digest" "$result" "runs: ${samples[*]}"
+  row "many-small cold" "modelsign digest" "$result" "$result_cpu" "${samples[*]}"
   before_each=""
 fi
 
@@ -194,19 +201,33 @@ if [[ -x /usr/bin/time ]]; then
   truncate -s "$sparse_size" "$data/sparse"
   rss=$( { /usr/bin/time -f '%M' "$bin" digest "$data/sparse" >/dev/null; } 2>&1 | tail -1)
   rm -f "$data/sparse"
-  row "sparse" "peak RSS, $sparse_size sparse file (KiB)" "$rss" ""
+  row "sparse" "peak RSS, $sparse_size sparse file (KiB)" "$rss" "" ""
 fi
 
-printf '%-16s %-44s %8s  %s\n' "model" "measurement" "MB/s" "samples"
+printf '%-16s %-42s %7s %9s  %s\n' "model" "measurement" "MB/s" "MB/cpu-s" "MB/s of each run"
 printf '%s\n' "${rows[@]}"
+echo "(load average at end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
 
-# ---- the same root digest in every run
+# ---- the root digest: the same in every run, and equal to one computed with openssl
+# (SHA-256 over the files' raw digests in path order; the generated names sort the same
+# bytewise and component-wise).
+expected_root() {
+  (cd "$1" && find . -type f -printf '%P\0' | LC_ALL=C sort -z | xargs -0 openssl dgst -sha256 -r |
+    awk '{ printf "%s", $1 }' | perl -ne 'print pack("H*", $_)' | openssl dgst -sha256 -r |
+    awk '{ print "sha256:" $1 }')
+}
 bad=0
 for name in "$llm" "$small"; do
-  n=$(printf '%s\n' "${digests[@]}" | awk -v d="$name" '$1 == d { print $2 }' | sort -u | wc -l)
-  ((n == 1)) || { echo "ERROR: modelsign printed $n different digests for $name" >&2; bad=1; }
+  mapfile -t seen < <(printf '%s\n' "${digests[@]}" | awk -v d="$name" '$1 == d { print $2 }' | sort -u)
+  want=$(expected_root "$name")
+  if ((${#seen[@]} != 1)) || [[ ${seen[0]} != "$want" ]]; then
+    echo "ERROR: modelsign printed ${seen[*]} for $name; openssl gives $want" >&2
+    bad=1
+  fi
 done
+((bad)) || echo "root digests: identical in every run and equal to openssl's"
+echo
 
 # ---- targets
 verdict() {  # label value reference factor
@@ -230,4 +251,9 @@ if [[ -n $rss ]]; then
 else
   echo "peak RSS: skipped: /usr/bin/time is not installed (apt-get install time)"
 fi
+echo
+echo "modelsign CPU efficiency (MB per CPU-second / per-core SHA-256): llm $(
+  awk -v a="${warm_cpu[llm]}" -v b="$per_core" 'BEGIN { printf "%.2f", a / b }'), many-small $(
+  awk -v a="${warm_cpu[many-small]}" -v b="$per_core" 'BEGIN { printf "%.2f", a / b }')"
+echo "(near 1 with a wall-clock miss means other processes held the CPUs during the run)"
 exit "$bad"

@@ -27,6 +27,10 @@ namespace modelsign::hashing {
 
 namespace {
 
+// Bytes all workers together keep mapped at once (see hash_units).
+constexpr std::uint64_t kMappedBudget = 64 << 20;
+constexpr std::uint64_t kMinWindow = 2 << 20;
+
 // ---- SIGBUS: a file truncated under a mapping faults on access. The faulting worker
 // jumps back to its window loop and reports "file changed while hashing".
 thread_local sigjmp_buf* t_sigbus_jmp = nullptr;
@@ -113,6 +117,7 @@ class Hasher {
          std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop)
       : files_(files), opt_(opt), done_(done), stop_(stop) {
     md_.reset(EVP_MD_fetch(nullptr, hash == HashAlgorithm::kSha256 ? "SHA256" : "BLAKE2B-512", nullptr));
+    ctx_.reset(EVP_MD_CTX_new());
     buffer_.resize(std::max<std::uint64_t>(opt.read_buffer, 4096));
     page_ = static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE));
   }
@@ -133,13 +138,14 @@ class Hasher {
     if (!S_ISREG(st.st_mode)) return fail(changed(f, "it is no longer a regular file"));
     if (auto r = check_same(f, st); !r) return fail(r.error());
 
-    std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-    if (!ctx || EVP_DigestInit_ex2(ctx.get(), md_.get(), nullptr) != 1)
+    // One context per worker, re-initialised per unit: no allocation per file.
+    EVP_MD_CTX* ctx = ctx_.get();
+    if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md_.get(), nullptr) != 1)
       return fail(ErrorCode::kInternal, "cannot initialise the hash");
 
     std::uint64_t len = u.end - u.start;
-    Result<void> r = len >= opt_.mmap_threshold ? hash_mapped(fd.get(), f, u, ctx.get())
-                                                : hash_read(fd.get(), f, u, ctx.get());
+    Result<void> r = len >= opt_.mmap_threshold ? hash_mapped(fd.get(), f, u, ctx)
+                                                : hash_read(fd.get(), f, u, ctx);
     if (!r) return fail(r.error());
 
     // Detect truncation/growth/rewrite during hashing, and replacement of the path.
@@ -152,7 +158,7 @@ class Hasher {
 
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int out_len = 0;
-    if (EVP_DigestFinal_ex(ctx.get(), out, &out_len) != 1)
+    if (EVP_DigestFinal_ex(ctx, out, &out_len) != 1)
       return fail(ErrorCode::kInternal, "cannot finish the hash");
     return Bytes(out, out + out_len);
   }
@@ -190,7 +196,11 @@ class Hasher {
       void* addr = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_off));
       if (addr == MAP_FAILED)
         return fail(ErrorCode::kIo, fmt::format("cannot map '{}': {}", f.os_path, std::strerror(errno)));
-      ::madvise(addr, map_len, MADV_SEQUENTIAL | MADV_WILLNEED);
+      // Two calls: advice values are not flags (SEQUENTIAL|WILLNEED is just WILLNEED).
+      // SEQUENTIAL keeps a model bigger than RAM from pushing the rest of the page cache
+      // out; WILLNEED starts reading the window in if it is not cached yet.
+      ::madvise(addr, map_len, MADV_SEQUENTIAL);
+      ::madvise(addr, map_len, MADV_WILLNEED);
       // Start reading the next window from disk while this one is hashed (cold cache).
       if (map_end < u.end)
         ::posix_fadvise(fd, static_cast<off_t>(map_end),
@@ -215,6 +225,7 @@ class Hasher {
   std::atomic<std::uint64_t>* done_;
   const std::atomic<bool>* stop_;
   std::unique_ptr<EVP_MD, MdFree> md_;
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx_;
   std::vector<unsigned char> buffer_;
   std::uint64_t page_ = 4096;
 };
@@ -229,25 +240,39 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
   std::vector<std::optional<Error>> errors(units.size());
   if (units.empty()) return digests;
 
-  // Largest units first, so one big file does not start last and leave a core idle.
-  std::vector<size_t> order(units.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return units[a].end - units[a].start > units[b].end - units[b].start;
-  });
-
   unsigned threads = options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   threads = static_cast<unsigned>(std::min<size_t>(threads, units.size()));
 
   std::uint64_t total = 0;
   for (const auto& u : units) total += u.end - u.start;
+
+  // Work order: big units first, largest first, so a big file never starts last and
+  // leaves the other cores idle; then the rest in path order (the units' order), which
+  // is how a model is usually laid out on disk, so a cold cache reads it with few seeks.
+  // "Big" is at least 1/(32 x threads) of the work, which bounds the idle tail to ~3%.
+  const std::uint64_t big = std::max<std::uint64_t>(total / (32 * std::uint64_t{threads}), 1);
+  std::vector<size_t> order(units.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  auto small_begin = std::stable_partition(order.begin(), order.end(), [&](size_t i) {
+    return units[i].end - units[i].start >= big;
+  });
+  std::stable_sort(order.begin(), small_begin, [&](size_t a, size_t b) {
+    return units[a].end - units[a].start > units[b].end - units[b].start;
+  });
+
+  // Every worker maps one window at a time and mapped file pages count in its RSS, so
+  // the windows share a fixed budget: memory stays bounded on machines with many cores.
+  HashingOptions opt = options;
+  opt.mmap_window = std::min<std::uint64_t>(
+      options.mmap_window, std::max<std::uint64_t>(kMappedBudget / threads, kMinWindow));
+
   std::atomic<std::uint64_t> done{0};
   std::atomic<bool> stop{false};
   std::atomic<size_t> next{0};
 
   auto worker = [&] {
-    Hasher h(files, hash, options, &done, &stop);
+    Hasher h(files, hash, opt, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;
@@ -263,7 +288,7 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
   };
 
   std::optional<Progress> progress;
-  if (options.progress) progress.emplace(total, &done);
+  if (opt.progress) progress.emplace(total, &done);
   std::vector<std::jthread> pool;
   for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
   worker();
