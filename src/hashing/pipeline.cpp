@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -30,6 +31,8 @@ namespace {
 // Bytes all workers together keep mapped at once (see hash_units).
 constexpr std::uint64_t kMappedBudget = 64 << 20;
 constexpr std::uint64_t kMinWindow = 2 << 20;
+// Small units read ahead of the workers once the cache is found cold.
+constexpr size_t kReadAheadUnits = 32;
 
 // ---- SIGBUS: a file truncated under a mapping faults on access. The faulting worker
 // jumps back to its window loop and reports "file changed while hashing".
@@ -111,11 +114,17 @@ Result<void> check_same(const FileEntry& f, const struct stat& st) {
   return {};
 }
 
+int open_flags(const FileEntry& f) {
+  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;  // never block on a FIFO swapped in
+  if (!f.via_symlink) flags |= O_NOFOLLOW;
+  return flags;
+}
+
 class Hasher {
  public:
   Hasher(const std::vector<FileEntry>& files, HashAlgorithm hash, const HashingOptions& opt,
-         std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop)
-      : files_(files), opt_(opt), done_(done), stop_(stop) {
+         std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop, std::atomic<bool>* cold)
+      : files_(files), opt_(opt), done_(done), stop_(stop), cold_(cold) {
     md_.reset(EVP_MD_fetch(nullptr, hash == HashAlgorithm::kSha256 ? "SHA256" : "BLAKE2B-512", nullptr));
     ctx_.reset(EVP_MD_CTX_new());
     buffer_.resize(std::max<std::uint64_t>(opt.read_buffer, 4096));
@@ -124,9 +133,7 @@ class Hasher {
 
   Result<Bytes> hash(const WorkUnit& u) {
     const FileEntry& f = files_[u.file];
-    int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;  // never block on a FIFO swapped in
-    if (!f.via_symlink) flags |= O_NOFOLLOW;
-    Fd fd(::open(f.os_path.c_str(), flags));
+    Fd fd(::open(f.os_path.c_str(), open_flags(f)));
     if (fd.get() < 0) {
       if (errno == ENOENT) return fail(changed(f, "it was removed"));
       if (errno == ELOOP) return fail(changed(f, "it was replaced by a symlink"));
@@ -163,13 +170,38 @@ class Hasher {
     return Bytes(out, out + out_len);
   }
 
+  // Start reading a unit that will be hashed soon (cold cache only; see hash_units).
+  // Failures are ignored: hash() reports them when the unit's turn comes.
+  void read_ahead(const WorkUnit& u) const {
+    const FileEntry& f = files_[u.file];
+    Fd fd(::open(f.os_path.c_str(), open_flags(f)));
+    if (fd.get() >= 0)
+      ::posix_fadvise(fd.get(), static_cast<off_t>(u.start), static_cast<off_t>(u.end - u.start),
+                      POSIX_FADV_WILLNEED);
+  }
+
  private:
+  // The first read of a unit does not wait for the disk (RWF_NOWAIT): if its data is not
+  // cached it fails with EAGAIN, which tells the pool the cache is cold. It costs nothing
+  // when the cache is warm.
+  ssize_t first_read(int fd, size_t want, std::uint64_t pos) {
+    if (nowait_) {
+      iovec iov{buffer_.data(), want};
+      ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(pos), RWF_NOWAIT);
+      if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return n;
+      if (errno == EAGAIN) cold_->store(true, std::memory_order_relaxed);
+      else nowait_ = false;  // the file system cannot say; read as before
+    }
+    return ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
+  }
+
   Result<void> hash_read(int fd, const FileEntry& f, const WorkUnit& u, EVP_MD_CTX* ctx) {
     std::uint64_t pos = u.start;
     bool first = true;
     while (pos < u.end) {
       size_t want = static_cast<size_t>(std::min<std::uint64_t>(buffer_.size(), u.end - pos));
-      ssize_t n = ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
+      ssize_t n = first ? first_read(fd, want, pos)
+                        : ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
       if (n < 0) {
         if (errno == EINTR) continue;
         return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
@@ -224,6 +256,8 @@ class Hasher {
   const HashingOptions& opt_;
   std::atomic<std::uint64_t>* done_;
   const std::atomic<bool>* stop_;
+  std::atomic<bool>* cold_;
+  bool nowait_ = true;
   std::unique_ptr<EVP_MD, MdFree> md_;
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx_;
   std::vector<unsigned char> buffer_;
@@ -271,11 +305,29 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
   std::atomic<bool> stop{false};
   std::atomic<size_t> next{0};
 
+  // Small files are read whole with one request each, so a cold cache would see only
+  // `threads` requests in flight and wait on the disk's latency, not its bandwidth. Once
+  // a read finds its data not cached, workers also ask the kernel to read ahead the next
+  // small units in work order (each unit once: `ahead` is the end of what was asked for).
+  std::atomic<bool> cold{false};
+  std::atomic<size_t> ahead{0};
+  auto read_ahead = [&](const Hasher& h, size_t k) {
+    size_t limit = std::min(order.size(), k + 1 + kReadAheadUnits);
+    size_t from = ahead.load(std::memory_order_relaxed);
+    while (from < limit && !ahead.compare_exchange_weak(from, limit)) {
+    }
+    for (size_t j = std::max(from, k + 1); j < limit; ++j) {
+      const WorkUnit& u = units[order[j]];
+      if (u.end - u.start < opt.mmap_threshold) h.read_ahead(u);  // mapped ones read ahead by window
+    }
+  };
+
   auto worker = [&] {
-    Hasher h(files, hash, opt, &done, &stop);
+    Hasher h(files, hash, opt, &done, &stop, &cold);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;
+      if (cold.load(std::memory_order_relaxed)) read_ahead(h, k);
       size_t i = order[k];
       auto d = h.hash(units[i]);
       if (d) {
