@@ -20,6 +20,7 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
+#include <utility>
 #include <thread>
 
 #include "hashing/progress.h"
@@ -33,6 +34,8 @@ constexpr std::uint64_t kMappedBudget = 64 << 20;
 constexpr std::uint64_t kMinWindow = 2 << 20;
 // Small units read ahead of the workers once the cache is found cold.
 constexpr size_t kReadAheadUnits = 32;
+// Claims after a read that missed the cache during which workers keep reading ahead.
+constexpr size_t kColdSpan = 512;
 
 // ---- SIGBUS: a file truncated under a mapping faults on access. The faulting worker
 // jumps back to its window loop and reports "file changed while hashing".
@@ -123,8 +126,8 @@ int open_flags(const FileEntry& f) {
 class Hasher {
  public:
   Hasher(const std::vector<FileEntry>& files, HashAlgorithm hash, const HashingOptions& opt,
-         std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop, std::atomic<bool>* cold)
-      : files_(files), opt_(opt), done_(done), stop_(stop), cold_(cold) {
+         std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop)
+      : files_(files), opt_(opt), done_(done), stop_(stop) {
     md_.reset(EVP_MD_fetch(nullptr, hash == HashAlgorithm::kSha256 ? "SHA256" : "BLAKE2B-512", nullptr));
     ctx_.reset(EVP_MD_CTX_new());
     buffer_.resize(std::max<std::uint64_t>(opt.read_buffer, 4096));
@@ -170,6 +173,9 @@ class Hasher {
     return Bytes(out, out + out_len);
   }
 
+  // Whether a read since the last call had to wait for the disk (see first_read).
+  bool take_missed() { return std::exchange(missed_, false); }
+
   // Start reading a unit that will be hashed soon (cold cache only; see hash_units).
   // Failures are ignored: hash() reports them when the unit's turn comes.
   void read_ahead(const WorkUnit& u) const {
@@ -189,7 +195,7 @@ class Hasher {
       iovec iov{buffer_.data(), want};
       ssize_t n = ::preadv2(fd, &iov, 1, static_cast<off_t>(pos), RWF_NOWAIT);
       if (n >= 0 || (errno != EAGAIN && errno != EOPNOTSUPP)) return n;
-      if (errno == EAGAIN) cold_->store(true, std::memory_order_relaxed);
+      if (errno == EAGAIN) missed_ = true;
       else nowait_ = false;  // the file system cannot say; read as before
     }
     return ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
@@ -256,8 +262,8 @@ class Hasher {
   const HashingOptions& opt_;
   std::atomic<std::uint64_t>* done_;
   const std::atomic<bool>* stop_;
-  std::atomic<bool>* cold_;
   bool nowait_ = true;
+  bool missed_ = false;
   std::unique_ptr<EVP_MD, MdFree> md_;
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx_;
   std::vector<unsigned char> buffer_;
@@ -306,10 +312,12 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
   std::atomic<size_t> next{0};
 
   // Small files are read whole with one request each, so a cold cache would see only
-  // `threads` requests in flight and wait on the disk's latency, not its bandwidth. Once
-  // a read finds its data not cached, workers also ask the kernel to read ahead the next
-  // small units in work order (each unit once: `ahead` is the end of what was asked for).
-  std::atomic<bool> cold{false};
+  // `threads` requests in flight and wait on the disk's latency, not its bandwidth. When
+  // a read finds its data not cached, the workers also ask the kernel to read ahead the
+  // next small units in work order, for the next 2 x kReadAheadUnits claims: misses
+  // keep it on while the disk is behind, and a warm cache never pays for it. `ahead` is
+  // the end of what was asked for, so each unit is asked for once.
+  std::atomic<size_t> cold_until{0};
   std::atomic<size_t> ahead{0};
   auto read_ahead = [&](const Hasher& h, size_t k) {
     size_t limit = std::min(order.size(), k + 1 + kReadAheadUnits);
@@ -323,13 +331,14 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
   };
 
   auto worker = [&] {
-    Hasher h(files, hash, opt, &done, &stop, &cold);
+    Hasher h(files, hash, opt, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;
-      if (cold.load(std::memory_order_relaxed)) read_ahead(h, k);
+      if (k < cold_until.load(std::memory_order_relaxed)) read_ahead(h, k);
       size_t i = order[k];
       auto d = h.hash(units[i]);
+      if (h.take_missed()) cold_until.store(k + kColdSpan, std::memory_order_relaxed);
       if (d) {
         digests[i] = std::move(*d);
       } else {
