@@ -83,7 +83,7 @@ generate() {  # kind dir arg
 generate llm "$llm" "$weight_bytes"
 generate many-small "$small" "$small_count"
 
-model_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { print s }'; }
+model_bytes() { find "$1" -type f -printf '%s\n' | awk '{ s += $1 } END { printf "%.0f\n", s }'; }
 model_files() { find "$1" -type f | wc -l; }
 llm_bytes=$(model_bytes "$llm"); llm_files=$(model_files "$llm")
 small_bytes=$(model_bytes "$small"); small_files=$(model_files "$small")
@@ -101,17 +101,19 @@ measure() {
   local bytes=$1; shift
   local tf real user sys
   tf=$(mktemp)
-  samples=(); cpu_samples=()
+  samples=(); cpu_samples=(); cpus_samples=()
   for ((r = 0; r < runs; r++)); do
     [[ -n ${before_each:-} ]] && $before_each
     { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>"$tf"
     read -r real user sys <"$tf"
     samples+=("$(mbps "$bytes" "$real")")
     cpu_samples+=("$(mbps "$bytes" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")")
+    cpus_samples+=("$(awk -v u="$user" -v s="$sys" -v r="$real" 'BEGIN { printf "%.2f", (u + s) / r }')")
   done
   rm -f "$tf"
   result=$(median "${samples[@]}")
   result_cpu=$(median "${cpu_samples[@]}")
+  result_cpus=$(median "${cpus_samples[@]}")
 }
 
 # Largest files first, then N per process, so the 2 processes stay busy to the end.
@@ -135,7 +137,7 @@ checked_digest() {
 }
 
 rows=()
-row() { rows+=("$(printf '%-16s %-42s %7s %9s  %s' "$1" "$2" "$3" "$4" "$5")"); }
+row() { rows+=("$(printf '%-16s %-42s %7s %9s %5s  %s' "$1" "$2" "$3" "$4" "$5" "$6")"); }
 
 echo "modelsign hashing benchmark: $cores online CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)),"
 echo "  $(uname -sr), $(openssl version | cut -d' ' -f1-2), data on $(df -PT "$data" | awk 'NR == 2 { print $2 }')"
@@ -150,9 +152,9 @@ for ((r = 0; r < runs; r++)); do
   speed_samples+=("$(awk -v k="${k%k}" 'BEGIN { printf "%.0f", k / 1000 }')")
 done
 per_core=$(median "${speed_samples[@]}")
-row "cpu" "SHA-256 per core (openssl speed, 16 KiB)" "$per_core" "$per_core" "${speed_samples[*]}"
+row "cpu" "SHA-256 per core (openssl speed, 16 KiB)" "$per_core" "$per_core" "1" "${speed_samples[*]}"
 ideal=$((cores * per_core))
-row "cpu" "x $cores cores" "$ideal" "" ""
+row "cpu" "x $cores cores" "$ideal" "" "$cores" ""
 
 declare -A warm_ms warm_cpu
 for name in llm many-small; do
@@ -160,11 +162,11 @@ for name in llm many-small; do
   [[ $name == many-small ]] && { dir=$small; bytes=$small_bytes; }
   warm "$dir"
   measure "$bytes" parallel_hash "$dir" sha256sum
-  row "$name warm" "sha256sum, $parallel processes" "$result" "$result_cpu" "${samples[*]}"
+  row "$name warm" "sha256sum, $parallel processes" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   measure "$bytes" parallel_hash "$dir" openssl dgst -sha256
-  row "$name warm" "openssl dgst -sha256, $parallel processes" "$result" "$result_cpu" "${samples[*]}"
+  row "$name warm" "openssl dgst -sha256, $parallel processes" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   measure "$bytes" checked_digest "$dir"
-  row "$name warm" "modelsign digest" "$result" "$result_cpu" "${samples[*]}"
+  row "$name warm" "modelsign digest" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   warm_ms[$name]=$result
   warm_cpu[$name]=$result_cpu
 done
@@ -183,15 +185,15 @@ else
   drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
   before_each=drop
   measure "$llm_bytes" cat_model "$llm"
-  row "llm cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "${samples[*]}"
+  row "llm cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   cold_cat=$result
   measure "$llm_bytes" checked_digest "$llm"
-  row "llm cold" "modelsign digest" "$result" "$result_cpu" "${samples[*]}"
+  row "llm cold" "modelsign digest" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   cold_ms=$result
   measure "$small_bytes" cat_model "$small"
-  row "many-small cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "${samples[*]}"
+  row "many-small cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   measure "$small_bytes" checked_digest "$small"
-  row "many-small cold" "modelsign digest" "$result" "$result_cpu" "${samples[*]}"
+  row "many-small cold" "modelsign digest" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   before_each=""
 fi
 
@@ -201,10 +203,10 @@ if [[ -x /usr/bin/time ]]; then
   truncate -s "$sparse_size" "$data/sparse"
   rss=$( { /usr/bin/time -f '%M' "$bin" digest "$data/sparse" >/dev/null; } 2>&1 | tail -1)
   rm -f "$data/sparse"
-  row "sparse" "peak RSS, $sparse_size sparse file (KiB)" "$rss" "" ""
+  row "sparse" "peak RSS, $sparse_size sparse file (KiB)" "$rss" "" "" ""
 fi
 
-printf '%-16s %-42s %7s %9s  %s\n' "model" "measurement" "MB/s" "MB/cpu-s" "MB/s of each run"
+printf '%-16s %-42s %7s %9s %5s  %s\n' "model" "measurement" "MB/s" "MB/cpu-s" "CPUs" "MB/s of each run"
 printf '%s\n' "${rows[@]}"
 echo "(load average at end: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo
@@ -255,5 +257,6 @@ echo
 echo "modelsign CPU efficiency (MB per CPU-second / per-core SHA-256): llm $(
   awk -v a="${warm_cpu[llm]}" -v b="$per_core" 'BEGIN { printf "%.2f", a / b }'), many-small $(
   awk -v a="${warm_cpu[many-small]}" -v b="$per_core" 'BEGIN { printf "%.2f", a / b }')"
-echo "(near 1 with a wall-clock miss means other processes held the CPUs during the run)"
+echo "(CPUs: CPU time / wall time. A figure near 1 here with a wall-clock miss above means the"
+echo " run got fewer than $cores CPUs because other processes were using them: see the load average)"
 exit "$bad"
