@@ -31,7 +31,7 @@ namespace {
 
 // Bytes all workers together keep mapped at once (see hash_units).
 constexpr std::uint64_t kMappedBudget = 64 << 20;
-constexpr std::uint64_t kMinWindow = 2 << 20;
+constexpr std::uint64_t kMinWindow = 1 << 20;
 // Small units read ahead of the workers once the cache is found cold.
 constexpr size_t kReadAheadUnits = 32;
 // Claims after a read that missed the cache during which workers keep reading ahead.
