@@ -234,11 +234,12 @@ class Hasher {
       void* addr = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_off));
       if (addr == MAP_FAILED)
         return fail(ErrorCode::kIo, fmt::format("cannot map '{}': {}", f.os_path, std::strerror(errno)));
-      // Two calls: advice values are not flags (SEQUENTIAL|WILLNEED is just WILLNEED).
       // SEQUENTIAL keeps a model bigger than RAM from pushing the rest of the page cache
-      // out; WILLNEED starts reading the window in if it is not cached yet.
+      // out. (Advice values are not flags: SEQUENTIAL|WILLNEED would be WILLNEED alone.)
       ::madvise(addr, map_len, MADV_SEQUENTIAL);
-      ::madvise(addr, map_len, MADV_WILLNEED);
+      // Start reading the first window in if it is not cached; later windows were asked
+      // for by the previous one (asking twice walks the page cache twice).
+      if (first) ::madvise(addr, map_len, MADV_WILLNEED);
       // Start reading the next window from disk while this one is hashed (cold cache).
       if (map_end < u.end)
         ::posix_fadvise(fd, static_cast<off_t>(map_end),
