@@ -89,31 +89,52 @@ llm_bytes=$(model_bytes "$llm"); llm_files=$(model_files "$llm")
 small_bytes=$(model_bytes "$small"); small_files=$(model_files "$small")
 
 # ---- helpers
-now() { echo "${EPOCHREALTIME/,/.}"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 mbps() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.0f", b / s / 1e6 }'; }
-samples=()  # MB/s of each run of the last measure
 
-# measure BYTES CMD...: run CMD $runs times; set $result to the median MB/s (wall clock)
-# and $result_cpu to the median MB per CPU-second (user + sys of CMD and its children).
-# The second figure does not depend on what else the machine runs; the first does.
-measure() {
+# run_once BYTES CMD...: run CMD once (after $before_each, if set) and append its MB/s
+# (wall clock), MB per CPU-second (user + sys of CMD and its children) and CPUs used
+# (CPU time / wall time) to the arrays named by $into (prefix).
+run_once() {
   local bytes=$1; shift
   local tf real user sys
   tf=$(mktemp)
-  samples=(); cpu_samples=(); cpus_samples=()
-  for ((r = 0; r < runs; r++)); do
-    [[ -n ${before_each:-} ]] && $before_each
-    { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>"$tf"
-    read -r real user sys <"$tf"
-    samples+=("$(mbps "$bytes" "$real")")
-    cpu_samples+=("$(mbps "$bytes" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")")
-    cpus_samples+=("$(awk -v u="$user" -v s="$sys" -v r="$real" 'BEGIN { printf "%.2f", (u + s) / r }')")
-  done
+  [[ -n ${before_each:-} ]] && $before_each
+  { TIMEFORMAT='%R %U %S'; time "$@" >/dev/null 2>&1; } 2>"$tf"
+  read -r real user sys <"$tf"
   rm -f "$tf"
-  result=$(median "${samples[@]}")
-  result_cpu=$(median "${cpu_samples[@]}")
-  result_cpus=$(median "${cpus_samples[@]}")
+  local -n mb=${into}_mbps cpu=${into}_cpu cpus=${into}_cpus
+  mb+=("$(mbps "$bytes" "$real")")
+  cpu+=("$(mbps "$bytes" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')")")
+  cpus+=("$(awk -v u="$user" -v s="$sys" -v r="$real" 'BEGIN { printf "%.2f", (u + s) / r }')")
+}
+
+# measure BYTES CMD...: $runs runs; $result, $result_cpu, $result_cpus are the medians
+# and $samples the MB/s of each run. MB per CPU-second does not depend on what else the
+# machine runs; MB/s does.
+measure() {
+  local into=m m_mbps=() m_cpu=() m_cpus=()
+  for ((r = 0; r < runs; r++)); do run_once "$@"; done
+  result=$(median "${m_mbps[@]}"); result_cpu=$(median "${m_cpu[@]}"); result_cpus=$(median "${m_cpus[@]}")
+  samples=("${m_mbps[@]}")
+}
+
+# measure_pair BYTES DIR CMD_A CMD_B: like measure for both, with the runs interleaved in
+# A B, B A, A B... order, so that both see the same disk and host conditions (on a shared
+# or virtual disk these drift within minutes). Results in a_* and b_*.
+measure_pair() {
+  local bytes=$1 dir=$2 cmd_a=$3 cmd_b=$4
+  local into a_mbps=() a_cpu=() a_cpus=() b_mbps=() b_cpu=() b_cpus=()
+  for ((r = 0; r < runs; r++)); do
+    if ((r % 2 == 0)); then
+      into=a; run_once "$bytes" "$cmd_a" "$dir"; into=b; run_once "$bytes" "$cmd_b" "$dir"
+    else
+      into=b; run_once "$bytes" "$cmd_b" "$dir"; into=a; run_once "$bytes" "$cmd_a" "$dir"
+    fi
+  done
+  a_result=$(median "${a_mbps[@]}"); a_result_cpu=$(median "${a_cpu[@]}"); a_result_cpus=$(median "${a_cpus[@]}")
+  b_result=$(median "${b_mbps[@]}"); b_result_cpu=$(median "${b_cpu[@]}"); b_result_cpus=$(median "${b_cpus[@]}")
+  a_samples=("${a_mbps[@]}"); b_samples=("${b_mbps[@]}")
 }
 
 # Largest files first, then N per process, so the 2 processes stay busy to the end.
@@ -182,18 +203,23 @@ elif ! (sync && echo 3 >/proc/sys/vm/drop_caches) 2>/dev/null; then
   cold_reason="writing /proc/sys/vm/drop_caches failed"
 else
   cold=done
-  drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+  # Each cold run starts right after reading the other model and dropping the cache, so
+  # that it gets freshly freed memory. On a VM with free page reporting, memory that has
+  # been free for a few seconds is handed back to the host and costs a host page fault
+  # per page when reused: measured here, cat then needed 5 s of CPU instead of 0.35 s
+  # and read 550 instead of 2350 MB/s, whichever program ran.
+  other=$small
+  drop() { warm "$other"; sync; echo 3 >/proc/sys/vm/drop_caches; }
   before_each=drop
-  measure "$llm_bytes" cat_model "$llm"
-  row "llm cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
-  cold_cat=$result
-  measure "$llm_bytes" checked_digest "$llm"
-  row "llm cold" "modelsign digest" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
-  cold_ms=$result
-  measure "$small_bytes" cat_model "$small"
-  row "many-small cold" "cat > /dev/null (sequential read)" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
-  measure "$small_bytes" checked_digest "$small"
-  row "many-small cold" "modelsign digest" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
+  measure_pair "$llm_bytes" "$llm" cat_model checked_digest
+  row "llm cold" "cat > /dev/null (sequential read)" "$a_result" "$a_result_cpu" "$a_result_cpus" "${a_samples[*]}"
+  row "llm cold" "modelsign digest" "$b_result" "$b_result_cpu" "$b_result_cpus" "${b_samples[*]}"
+  cold_cat=$a_result
+  cold_ms=$b_result
+  other=$llm
+  measure_pair "$small_bytes" "$small" cat_model checked_digest
+  row "many-small cold" "cat > /dev/null (sequential read)" "$a_result" "$a_result_cpu" "$a_result_cpus" "${a_samples[*]}"
+  row "many-small cold" "modelsign digest" "$b_result" "$b_result_cpu" "$b_result_cpus" "${b_samples[*]}"
   before_each=""
 fi
 
