@@ -158,9 +158,9 @@ class Hasher {
                                                 : hash_read(fd.get(), f, u, ctx);
     if (!r) return fail(r.error());
 
-    // Detect truncation/growth/rewrite during hashing, and replacement of the path.
-    if (::fstat(fd.get(), &st) != 0) return fail(changed(f, "it can no longer be read"));
-    if (auto c = check_same(f, st); !c) return fail(c.error());
+    // Detect truncation/growth/rewrite during hashing, and replacement of the path. One
+    // stat of the path covers both: same dev and inode means the same file as the open
+    // descriptor, so its size and mtime are the descriptor's (no fstat needed).
     struct stat now {};
     int src = f.via_symlink ? ::stat(f.os_path.c_str(), &now) : ::lstat(f.os_path.c_str(), &now);
     if (src != 0) return fail(changed(f, "it was removed"));
