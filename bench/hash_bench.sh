@@ -215,6 +215,7 @@ else
   row "llm cold" "cat > /dev/null (sequential read)" "$a_result" "$a_result_cpu" "$a_result_cpus" "${a_samples[*]}"
   row "llm cold" "modelsign digest" "$b_result" "$b_result_cpu" "$b_result_cpus" "${b_samples[*]}"
   cold_cat=$a_result
+  cold_cat_best=$(printf '%s\n' "${a_samples[@]}" | sort -g | tail -1)
   cold_ms=$b_result
   other=$llm
   measure_pair "$small_bytes" "$small" cat_model checked_digest
@@ -268,7 +269,10 @@ echo "targets (modelsign MB/s / reference MB/s):"
 verdict "llm warm vs $cores x per-core SHA-256" "${warm_ms[llm]}" "$ideal" 0.9
 verdict "many-small warm vs $cores x per-core SHA-256" "${warm_ms[many-small]}" "$ideal" 0.7
 if [[ $cold == done ]]; then
-  verdict "llm cold vs cat" "$cold_ms" "$cold_cat" 0.9
+  verdict "llm cold vs cat (medians)" "$cold_ms" "$cold_cat" 0.9
+  # cat needs little CPU, so a slow cat run means the disk or the host was slow during
+  # that run, not that cat was: its fastest run is what the disk can do.
+  verdict "llm cold vs cat's fastest run" "$cold_ms" "$cold_cat_best" 0.9
 else
   echo "llm cold vs cat: skipped: $cold_reason"
 fi
