@@ -20,8 +20,8 @@
 #include <mutex>
 #include <numeric>
 #include <optional>
-#include <utility>
 #include <thread>
+#include <utility>
 
 #include "hashing/progress.h"
 
@@ -314,8 +314,8 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
 
   // Small files are read whole with one request each, so a cold cache would see only
   // `threads` requests in flight and wait on the disk's latency, not its bandwidth. When
-  // a read finds its data not cached, the workers also ask the kernel to read ahead the
-  // next small units in work order, for the next 2 x kReadAheadUnits claims: misses
+  // a read finds its data not cached, the workers ask the kernel to read ahead the next
+  // kReadAheadUnits small units in work order, for the next kColdSpan claims: misses
   // keep it on while the disk is behind, and a warm cache never pays for it. `ahead` is
   // the end of what was asked for, so each unit is asked for once.
   std::atomic<size_t> cold_until{0};
