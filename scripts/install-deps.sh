@@ -17,6 +17,8 @@ PACKAGES=(
   # test scripts (JSON and base64 checks), the test PKI (openssl CLI) and the independent
   # verifier (tests/interop/verify_like_model_signing.py) on Debian's python3
   python3 python3-cryptography
+  # bench/hash_bench.sh: /usr/bin/time for peak RSS
+  time
 )
 
 missing=()
