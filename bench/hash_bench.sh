@@ -39,7 +39,7 @@ done
 for tool in "$bin" "$gen"; do
   [[ -x $tool ]] || { echo "missing $tool: build first (cmake --build build)" >&2; exit 1; }
 done
-for tool in openssl sha256sum xargs awk; do
+for tool in openssl sha256sum xargs awk perl; do
   command -v "$tool" >/dev/null || { echo "missing tool: $tool" >&2; exit 1; }
 done
 

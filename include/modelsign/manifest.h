@@ -42,8 +42,8 @@ struct SerializationOptions {
 struct HashingOptions {
   unsigned threads = 0;                 // 0 = online CPUs
   bool progress = false;                // progress bar on stderr
-  std::uint64_t mmap_threshold = 1 << 20;  // files at least this big are mmap'd
-  std::uint64_t mmap_window = 8 << 20;     // bytes mapped at once per worker (chosen by measurement)
+  std::uint64_t mmap_threshold = 1 << 20;  // files at least this big are hashed from mmap windows
+  std::uint64_t mmap_window = 32 << 20;    // bytes mapped at once per worker (read() if not cached)
   std::uint64_t read_buffer = 128 << 10;   // read() buffer for small files (stays in L2)
   // Only hash these resource paths (model-relative); used by --ignore-unsigned-files.
   std::optional<std::vector<std::string>> only_paths;

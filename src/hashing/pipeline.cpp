@@ -32,6 +32,8 @@ namespace {
 // Bytes all workers together keep mapped at once (see hash_units).
 constexpr std::uint64_t kMappedBudget = 64 << 20;
 constexpr std::uint64_t kMinWindow = 1 << 20;
+// read() size for windows of big units that are not cached (see hash_mapped).
+constexpr size_t kColdReadSize = 1 << 20;
 // Small units read ahead of the workers once the cache is found cold.
 constexpr size_t kReadAheadUnits = 32;
 // Claims after a read that missed the cache during which workers keep reading ahead.
@@ -223,10 +225,50 @@ class Hasher {
     return {};
   }
 
+  // Whether a mapped window is in the page cache, judged by its first, middle and last
+  // page: a window is normally cached whole or not at all, and mincore on three pages
+  // costs next to nothing next to hashing the window.
+  bool resident(void* addr, size_t len) const {
+    auto* p = static_cast<unsigned char*>(addr);
+    for (size_t off : {size_t{0}, len / 2 / page_ * page_, (len - 1) / page_ * page_}) {
+      unsigned char in_core = 0;
+      if (::mincore(p + off, 1, &in_core) != 0 || (in_core & 1) == 0) return false;
+    }
+    return true;
+  }
+
+  static bool shrank(int fd, std::uint64_t end) {
+    struct stat st {};
+    return ::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) < end;
+  }
+
+  // Hash [pos, end) of a big unit with read(), in requests large enough for the kernel's
+  // readahead to reach its full window.
+  Result<void> read_range(int fd, const FileEntry& f, std::uint64_t pos, std::uint64_t end,
+                          EVP_MD_CTX* ctx) {
+    if (cold_buffer_.empty()) cold_buffer_.resize(kColdReadSize);
+    missed_ = true;  // the cache is cold: small units after this one are read ahead
+    while (pos < end) {
+      size_t want = static_cast<size_t>(std::min<std::uint64_t>(cold_buffer_.size(), end - pos));
+      ssize_t n = ::pread(fd, cold_buffer_.data(), want, static_cast<off_t>(pos));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
+      }
+      if (n == 0) return fail(changed(f, "it became shorter"));
+      EVP_DigestUpdate(ctx, cold_buffer_.data(), static_cast<size_t>(n));
+      pos += static_cast<std::uint64_t>(n);
+      done_->fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
+      if (stop_->load(std::memory_order_relaxed)) return fail(ErrorCode::kInternal, "cancelled");
+    }
+    return {};
+  }
+
   Result<void> hash_mapped(int fd, const FileEntry& f, const WorkUnit& u, EVP_MD_CTX* ctx) {
     std::uint64_t window = std::max<std::uint64_t>(opt_.mmap_window / page_ * page_, page_);
     std::uint64_t pos = u.start;
     bool first = true;
+    bool cold = false;
     while (pos < u.end) {
       std::uint64_t map_off = pos / page_ * page_;
       std::uint64_t map_end = std::min<std::uint64_t>(map_off + window, u.end);
@@ -237,20 +279,25 @@ class Hasher {
       // SEQUENTIAL keeps a model bigger than RAM from pushing the rest of the page cache
       // out. (Advice values are not flags: SEQUENTIAL|WILLNEED would be WILLNEED alone.)
       ::madvise(addr, map_len, MADV_SEQUENTIAL);
-      // Start reading the first window in if it is not cached; later windows were asked
-      // for by the previous one (asking twice walks the page cache twice).
-      if (first) ::madvise(addr, map_len, MADV_WILLNEED);
-      // Start reading the next window from disk while this one is hashed (cold cache).
-      if (map_end < u.end)
-        ::posix_fadvise(fd, static_cast<off_t>(map_end),
-                        static_cast<off_t>(std::min<std::uint64_t>(window, u.end - map_end)),
-                        POSIX_FADV_WILLNEED);
       const auto* base = static_cast<const unsigned char*>(addr) + (pos - map_off);
       size_t len = static_cast<size_t>(map_end - pos);
-      bool faulted = !guarded_update(ctx, base, len);
+      // Once a window is found not cached, the rest of the unit is read with read(): the
+      // kernel's readahead for a read() stream keeps the disk busy ahead of us and fills
+      // the cache with large folios. Asking for mapped pages (madvise/fadvise WILLNEED)
+      // fills it with 4 KiB pages, which cost a fifth of the CPU time of a cold run and
+      // made the next, warm run 15% slower. Switching back and forth between the two
+      // would restart the readahead. A file that shrank keeps to the mapped path, which
+      // reports it (SIGBUS).
+      bool mapped = (!cold && resident(addr, map_len)) || shrank(fd, map_end);
+      cold = cold || !mapped;
+      bool faulted = mapped && !guarded_update(ctx, base, len);
       ::munmap(addr, map_len);
       if (faulted) return fail(changed(f, "it was truncated while mapped"));
-      done_->fetch_add(len, std::memory_order_relaxed);
+      if (mapped) {
+        done_->fetch_add(len, std::memory_order_relaxed);
+      } else if (auto r = read_range(fd, f, pos, map_end, ctx); !r) {
+        return r;
+      }
       pos = map_end;
       if (first && opt_.after_first_chunk) opt_.after_first_chunk(f.name);
       first = false;
@@ -268,6 +315,7 @@ class Hasher {
   std::unique_ptr<EVP_MD, MdFree> md_;
   std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx_;
   std::vector<unsigned char> buffer_;
+  std::vector<unsigned char> cold_buffer_;  // for read_range, allocated on first use
   std::uint64_t page_ = 4096;
 };
 
