@@ -262,7 +262,7 @@ echo
 verdict() {  # label value reference factor
   awk -v l="$1" -v v="$2" -v r="$3" -v f="$4" 'BEGIN {
     ratio = v / r
-    printf "%-44s %6.0f / %6.0f = %.2f (target >= %.2f)  %s\n", l, v, r, ratio, f,
+    printf "%-44s %6.0f / %6.0f = %.3f (target >= %.2f)  %s\n", l, v, r, ratio, f,
            (ratio >= f ? "MET" : "NOT MET") }'
 }
 echo "targets (modelsign MB/s / reference MB/s):"
