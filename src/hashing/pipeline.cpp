@@ -23,6 +23,7 @@
 #include <thread>
 #include <utility>
 
+#include "crypto/openssl_util.h"
 #include "hashing/progress.h"
 
 namespace modelsign::hashing {
@@ -78,13 +79,6 @@ void install_sigbus_handler() {
   t_sigbus_jmp = nullptr;
   return true;
 }
-
-struct MdFree {
-  void operator()(EVP_MD* m) const { EVP_MD_free(m); }
-};
-struct MdCtxFree {
-  void operator()(EVP_MD_CTX* c) const { EVP_MD_CTX_free(c); }
-};
 
 class Fd {
  public:
@@ -312,8 +306,8 @@ class Hasher {
   const std::atomic<bool>* stop_;
   bool nowait_ = true;
   bool missed_ = false;
-  std::unique_ptr<EVP_MD, MdFree> md_;
-  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx_;
+  ossl::MdPtr md_;
+  ossl::MdCtxPtr ctx_;
   std::vector<unsigned char> buffer_;
   std::vector<unsigned char> cold_buffer_;  // for read_range, allocated on first use
   std::uint64_t page_ = 4096;
