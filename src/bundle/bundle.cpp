@@ -20,18 +20,20 @@ std::string_view to_string(Material m) {
 
 namespace {
 
-// Decodes a proto3 `bytes` field. The text stays in the tree (no copy of a payload that
-// may be a hundred megabytes).
-Result<Bytes> b64_field(const Json& obj, std::initializer_list<std::string_view> names,
-                        std::string_view where, std::size_t max_decoded) {
+// Decodes a proto3 `bytes` field, from the tree or, for a long one (the payload), straight
+// from the document text: no copy of a payload that may be a hundred megabytes.
+Result<Bytes> b64_field(std::string_view document, const Json& obj,
+                        std::initializer_list<std::string_view> names, std::string_view where,
+                        std::size_t max_decoded) {
   auto v = member(obj, names, where);
   if (!v) return fail(v.error());
   if (*v == nullptr)
     return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, *names.begin()));
-  if (!(*v)->is_string())
+  auto raw = long_string(**v, document);
+  if (!raw && !(*v)->is_string())
     return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' must be a base64 string, found {}",
                                                    where, *names.begin(), (*v)->type_name()));
-  const std::string& text = (*v)->get_ref<const std::string&>();
+  std::string_view text = raw ? *raw : std::string_view((*v)->get_ref<const std::string&>());
   // Checked on the text, before decoding allocates anything.
   if (text.size() / 4 * 3 > max_decoded)
     return fail(ErrorCode::kMalformed,
@@ -45,8 +47,8 @@ Result<Bytes> b64_field(const Json& obj, std::initializer_list<std::string_view>
   return b;
 }
 
-Result<Bytes> certificate_bytes(const Json& c, std::string_view where) {
-  auto der = b64_field(c, {"rawBytes", "raw_bytes"}, where, limits::kMaxCertificateBytes);
+Result<Bytes> certificate_bytes(std::string_view document, const Json& c, std::string_view where) {
+  auto der = b64_field(document, c, {"rawBytes", "raw_bytes"}, where, limits::kMaxCertificateBytes);
   if (!der) return fail(der.error());
   if (der->empty() || der->size() > limits::kMaxCertificateBytes)
     return fail(ErrorCode::kMalformed, fmt::format("{}: certificate of {} bytes (limit {})", where,
@@ -104,13 +106,13 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
                   fmt::format("bundle: the certificate chain has {} certificates (expected 1 to {})",
                               (*certs)->size(), limits::kMaxCertificates));
     for (const auto& c : **certs) {
-      auto der = certificate_bytes(c, "x509CertificateChain");
+      auto der = certificate_bytes(text, c, "x509CertificateChain");
       if (!der) return fail(der.error());
       b.certificates.push_back(std::move(*der));
     }
   } else {
     b.material = Material::kSigstore;
-    auto der = certificate_bytes(*cert, "certificate");
+    auto der = certificate_bytes(text, *cert, "certificate");
     if (!der) return fail(der.error());
     b.certificates.push_back(std::move(*der));
   }
@@ -133,7 +135,7 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
   auto pt = get_string(**env, {"payloadType", "payload_type"}, "dsseEnvelope");
   if (!pt) return fail(pt.error());
   b.payload_type = *pt;
-  auto payload = b64_field(**env, {"payload"}, "dsseEnvelope", limits::kMaxPayloadBytes);
+  auto payload = b64_field(text, **env, {"payload"}, "dsseEnvelope", limits::kMaxPayloadBytes);
   if (!payload) return fail(payload.error());
   b.payload = std::move(*payload);
   auto sigs = get_array(**env, {"signatures"}, "dsseEnvelope");
@@ -147,7 +149,7 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
     return fail(ErrorCode::kMalformed, "dsseEnvelope: keyid must be a string or null");
   b.keyid_null_or_absent = kid == nullptr || kid->is_null();
   // A DER ECDSA signature is < 160 bytes and an RSA-4096 one 512; 64 KiB is generous.
-  auto sig = b64_field((**sigs)[0], {"sig"}, "dsseEnvelope signature", 64u << 10);
+  auto sig = b64_field(text, (**sigs)[0], {"sig"}, "dsseEnvelope signature", 64u << 10);
   if (!sig) return fail(sig.error());
   if (sig->empty()) return fail(ErrorCode::kMalformed, "dsseEnvelope: the signature is empty");
   b.signature = std::move(*sig);

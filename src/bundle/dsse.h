@@ -11,6 +11,8 @@ namespace modelsign::bundle {
 inline constexpr std::string_view kInTotoPayloadType = "application/vnd.in-toto+json";
 
 Bytes pae(std::string_view payload_type, std::span<const std::uint8_t> payload);
+// The PAE up to the payload ("DSSEv1 <len> <type> <N> "): with the payload it is the PAE.
+std::string pae_header(std::string_view payload_type, std::size_t payload_size);
 // "DSSEV1 28 <type> <N> b'...'" as model_signing v0.2 signed it (verification only).
 Bytes compat_pae(std::string_view payload_type, std::span<const std::uint8_t> payload);
 

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -21,6 +22,13 @@ using Json = nlohmann::json;
 // Never throws: running out of memory is an error value too.
 Result<Json> parse_strict(std::string_view text, std::string_view what, std::size_t max_values,
                           std::size_t max_bytes);
+
+// nlohmann's lexer keeps two growing copies of the token it reads, so a string of 200 MB
+// would cost several times its size. Strings longer than limits::kMaxJsonStringBytes are
+// therefore not lexed: the tree holds a marker (a binary value) and this returns the raw
+// text from the document, which must be the `text` given to parse_strict. Such strings
+// may not contain escapes (none of the long fields, all base64, needs one).
+std::optional<std::string_view> long_string(const Json& v, std::string_view text);
 
 // Looks a member up by any of its spellings (proto3 JSON: lowerCamelCase or snake_case).
 // nullptr when absent; an error when the object holds more than one spelling, because

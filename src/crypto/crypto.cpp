@@ -247,6 +247,35 @@ Result<void> PublicKey::verify(SignatureScheme s, std::span<const std::uint8_t> 
   return verify_impl(pkey_.get(), md.c_str(), s == SignatureScheme::kRsaPssSha256, message, sig);
 }
 
+Result<void> PublicKey::verify_parts(SignatureScheme s, std::span<const std::uint8_t> head,
+                                     std::span<const std::uint8_t> body,
+                                     std::span<const std::uint8_t> sig) const {
+  auto own = scheme();
+  if (!own) return fail(own.error());
+  if (s == SignatureScheme::kEd25519 || *own != s) {
+    Bytes joined(head.begin(), head.end());
+    joined.insert(joined.end(), body.begin(), body.end());
+    return verify(s, joined, sig);
+  }
+  std::string md(hash_name(s));
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, md.c_str(), nullptr, nullptr, pkey_.get(), nullptr) != 1)
+    return fail(openssl_error(ErrorCode::kVerification, "cannot initialise signature verification"));
+  if (s == SignatureScheme::kRsaPssSha256) {
+    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO);
+  }
+  int rc = EVP_DigestVerifyUpdate(ctx.get(), head.data(), head.size());
+  if (rc == 1) rc = EVP_DigestVerifyUpdate(ctx.get(), body.data(), body.size());
+  if (rc == 1) rc = EVP_DigestVerifyFinal(ctx.get(), sig.data(), sig.size());
+  ERR_clear_error();
+  if (rc != 1)
+    return fail(ErrorCode::kVerification,
+                "the signature does not verify with the given public key over the signed payload");
+  return {};
+}
+
 Result<void> PublicKey::verify_with_hash(std::string_view hash, std::span<const std::uint8_t> message,
                                          std::span<const std::uint8_t> sig) const {
   std::string md(hash);

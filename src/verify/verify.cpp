@@ -20,12 +20,10 @@ namespace {
 Result<bool> check_signature(const PublicKey& key, const bundle::Bundle& b, bool certificate_method) {
   auto scheme = key.scheme();
   if (!scheme) return fail(scheme.error());
-  {
-    // model_signing builds the PAE with the constant in-toto type (spec §4.2). Scoped, so
-    // that it is freed before the compat encoding is built.
-    Bytes pae = bundle::pae(bundle::kInTotoPayloadType, b.payload);
-    if (key.verify(*scheme, pae, b.signature)) return false;
-  }
+  // model_signing builds the PAE with the constant in-toto type (spec §4.2). Verified
+  // as header + payload, without a second copy of the payload.
+  std::string header = bundle::pae_header(bundle::kInTotoPayloadType, b.payload.size());
+  if (key.verify_parts(*scheme, to_bytes(header), b.payload, b.signature)) return false;
   if ((*scheme == SignatureScheme::kEcdsaP256Sha256 || *scheme == SignatureScheme::kEcdsaP384Sha384 ||
        *scheme == SignatureScheme::kEcdsaP521Sha512) &&
       bundle::may_use_compat_pae(b)) {

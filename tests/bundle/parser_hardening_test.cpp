@@ -89,6 +89,66 @@ TEST(JsonStrict, BuildsTheSameTreeAsNlohmann) {
   EXPECT_EQ(r->dump(), J::parse(text).dump());
 }
 
+TEST(JsonStrict, LongStringsAreReadInPlaceNotCopied) {
+  std::string big(limits::kMaxJsonStringBytes + 1, 'A');
+  std::string text = R"({"a":")" + big + R"(", "b":"short"})";
+  auto r = parse_strict(text, "doc", 100, 1 << 20);
+  ASSERT_TRUE(r.has_value()) << error_of(r);
+  auto raw = long_string((*r)["a"], text);
+  ASSERT_TRUE(raw.has_value());
+  EXPECT_EQ(*raw, big);
+  EXPECT_EQ((*r)["b"], "short");
+  EXPECT_FALSE(long_string((*r)["b"], text).has_value());
+  // Exactly at the limit: an ordinary string.
+  std::string edge = R"([")" + std::string(limits::kMaxJsonStringBytes, 'B') + R"("])";
+  auto e = parse_strict(edge, "doc", 100, 1 << 20);
+  ASSERT_TRUE(e.has_value());
+  EXPECT_TRUE((*e)[0].is_string());
+}
+
+TEST(JsonStrict, LongStringWithEscapesUnterminatedStringAndLongNumbersAreRefused) {
+  std::string esc = R"([")" + std::string(limits::kMaxJsonStringBytes, 'A') + R"(\n"])";
+  EXPECT_NE(error_of(parse_strict(esc, "doc", 100, 1 << 20)).find("with escape sequences"), std::string::npos);
+  EXPECT_NE(error_of(parse_strict(R"(["abc)", "doc", 100, 1 << 20)).find("never ends"), std::string::npos);
+  std::string num(limits::kMaxJsonTokenBytes + 3, '1');
+  num.front() = '[';
+  num.back() = ']';
+  EXPECT_NE(error_of(parse_strict(num, "doc", 100, 1 << 20)).find("number or literal of more than"),
+            std::string::npos);
+  std::string ok_num(302, '1');
+  ok_num.front() = '[';
+  ok_num.back() = ']';
+  EXPECT_TRUE(parse_strict(ok_num, "doc", 100, 1 << 20).has_value());
+}
+
+TEST(JsonStrict, WhitespaceRunsDoNotChangeTheTreeOrTheErrorOffset) {
+  std::string spaced = "{\"a\" :\n\n  " + std::string(100000, ' ') + "[1 ,\t2]\r\n}" + std::string(1000, '\n');
+  auto r = parse_strict(spaced, "doc", 100, 1 << 20);
+  ASSERT_TRUE(r.has_value()) << error_of(r);
+  EXPECT_EQ(*r, J::parse(spaced));
+  std::string bad = "{\"a\":" + std::string(1000, ' ') + "tru}";
+  EXPECT_NE(error_of(parse_strict(bad, "doc", 100, 1 << 20)).find("at byte 1008"), std::string::npos)
+      << error_of(parse_strict(bad, "doc", 100, 1 << 20));
+}
+
+TEST(BundleParser, LargePayloadIsDecodedStraightFromTheText) {
+  Bundle b;
+  b.payload_type = std::string(kInTotoPayloadType);
+  b.payload.resize(3 * limits::kMaxJsonStringBytes);
+  for (std::size_t i = 0; i < b.payload.size(); ++i) b.payload[i] = static_cast<std::uint8_t>(i * 7);
+  b.signature = to_bytes("signature");
+  b.key_hint = std::string(64, 'c');
+  auto p = parse_bundle(write_bundle(b));
+  ASSERT_TRUE(p.has_value()) << p.error().message;
+  EXPECT_EQ(p->payload, b.payload);
+  // A long value where a short string belongs is named as such.
+  J j = minimal_bundle();
+  j["mediaType"] = std::string(limits::kMaxJsonStringBytes + 1, 'x');
+  auto r = parse_bundle(j.dump());
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("holds a string of more than"), std::string::npos) << r.error().message;
+}
+
 TEST(JsonStrict, StatementValueLimitFitsTheMaximumNumberOfResources) {
   // Each resource is an object with three strings: 4 values.
   EXPECT_GE(limits::kMaxStatementJsonValues, 4 * limits::kMaxResources + limits::kMaxIgnorePaths + 20);
