@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "bundle/limits.h"
+#include "hashing/enumerate.h"
 
 namespace modelsign::bundle {
 
@@ -95,6 +96,15 @@ class InputIt {
           return stop(fmt::format("holds a string of {} bytes with escape sequences at byte {}; no field "
                                   "of a signature holds one",
                                   size, next - st_->begin));
+        // What the lexer would have checked: no raw control character, valid UTF-8.
+        const std::string_view content(next, size);
+        for (char ch : content)
+          if (static_cast<unsigned char>(ch) < 0x20)
+            return stop(fmt::format("is not valid JSON: the string at byte {} holds a control character",
+                                    next - st_->begin));
+        if (!hashing::is_valid_utf8(content))
+          return stop(fmt::format("is not valid JSON: the string at byte {} is not valid UTF-8",
+                                  next - st_->begin));
         st_->last_string_elided = true;
         st_->elided_offset = static_cast<std::size_t>(next - st_->begin);
         st_->elided_size = size;

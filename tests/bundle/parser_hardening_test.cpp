@@ -110,6 +110,13 @@ TEST(JsonStrict, LongStringWithEscapesUnterminatedStringAndLongNumbersAreRefused
   std::string esc = R"([")" + std::string(limits::kMaxJsonStringBytes, 'A') + R"(\n"])";
   EXPECT_NE(error_of(parse_strict(esc, "doc", 100, 1 << 20)).find("with escape sequences"), std::string::npos);
   EXPECT_NE(error_of(parse_strict(R"(["abc)", "doc", 100, 1 << 20)).find("never ends"), std::string::npos);
+  // A long string is checked as the lexer would check a short one.
+  std::string ctl = R"([")" + std::string(limits::kMaxJsonStringBytes, 'A');
+  ctl += "\x01\"]";
+  EXPECT_NE(error_of(parse_strict(ctl, "doc", 100, 1 << 20)).find("control character"), std::string::npos);
+  std::string utf = R"([")" + std::string(limits::kMaxJsonStringBytes, 'A');
+  utf += "\xff\"]";
+  EXPECT_NE(error_of(parse_strict(utf, "doc", 100, 1 << 20)).find("not valid UTF-8"), std::string::npos);
   std::string num(limits::kMaxJsonTokenBytes + 3, '1');
   num.front() = '[';
   num.back() = ']';
