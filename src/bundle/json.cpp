@@ -38,7 +38,8 @@ bool is_structural(char c) {
 // reads as one character; a string longer than kMaxJsonStringBytes reads as "" (the
 // handler takes its text from ScanState); a number or literal longer than
 // kMaxJsonTokenBytes, or a long string with escapes, ends the input with an error.
-// Each byte is looked at at most twice (a string's look-ahead, then its lexing).
+// Each byte is looked at a bounded number of times (a string's look-ahead and checks,
+// then its lexing), so the whole read stays linear.
 class InputIt {
  public:
   using iterator_category = std::input_iterator_tag;
