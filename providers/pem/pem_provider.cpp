@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -163,7 +164,23 @@ class PemSigner final : public Signer {
   std::string origin_;
 };
 
+// A reference naming a pin-value is a mistyped URI (e.g. "pkcs12:...;pin-value=..."),
+// not a file: it is never echoed, since it holds a PIN.
+bool mentions_pin_value(std::string_view reference) {
+  std::string lower;
+  for (char c : reference) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return lower.find("pin-value") != std::string::npos || lower.find("pin%2dvalue") != std::string::npos;
+}
+
+Error pin_reference_error() {
+  return Error(ErrorCode::kNotFound,
+               "Private key not found: the key reference is not a file, and it carries a "
+               "pin-value (not shown); a PKCS#11 key is named by a URI that starts with 'pkcs11:'");
+}
+
 Result<SecretString> key_text(std::string_view reference, std::string* origin) {
+  if (mentions_pin_value(reference) && ::access(std::string(reference).c_str(), F_OK) != 0)
+    return fail(pin_reference_error());
   if (reference.starts_with(kEnvPrefix)) {
     std::string var(reference.substr(kEnvPrefix.size()));
     *origin = "$" + var;
@@ -234,6 +251,8 @@ class PemProvider final : public KeyProvider {
   }
 
   Result<PublicKey> public_key(std::string_view reference, const ProviderOptions& options) const override {
+    if (mentions_pin_value(reference) && ::access(std::string(reference).c_str(), F_OK) != 0)
+      return fail(pin_reference_error());
     std::string path(reference);
     // The file may hold a private key (its public half is used): read it as a secret.
     SecretSources as_file;
