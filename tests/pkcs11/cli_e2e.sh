@@ -8,6 +8,8 @@ SRC=$2
 CASE=$3
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# The independent model_signing-style verifier (tests/interop), sharing no code with us.
+interop() { /usr/bin/python3 "$SRC/tests/interop/verify_like_model_signing.py" "$@"; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelsign-e2e.XXXXXX")
 HSM_DIR=""
@@ -47,12 +49,18 @@ sign-verify)
       | grep -qx 'Verification succeeded' || fail "verify $k via token"
     "$MODELSIGN" verify key --public-key "${!pub_var}" --signature "$sig" "$WORK/m" \
       | grep -qx 'Verification succeeded' || fail "verify $k via exported PEM"
+    interop key --public-key "${!pub_var}" --signature "$sig" "$WORK/m" \
+      | grep -qx 'Verification succeeded' || fail "the independent verifier rejects $k"
   done
   # A changed file must fail verification.
   printf 'tampered' >> "$WORK/m/model.bin"
   if "$MODELSIGN" verify key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" \
        --signature "$WORK/EC_P256.sig" "$WORK/m" 2>/dev/null; then
     fail "a tampered model verified"
+  fi
+  if interop key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$WORK/EC_P256.sig" \
+       "$WORK/m" >/dev/null 2>&1; then
+    fail "the independent verifier accepted a tampered model"
   fi
   ;;
 certificate)
@@ -64,6 +72,8 @@ certificate)
   grep -q '"x509CertificateChain"' "$WORK/m.sig" || fail "no certificate chain in the bundle"
   "$MODELSIGN" verify certificate --certificate-chain "$MODELSIGN_PKCS11_CA" "$WORK/m" \
     | grep -qx 'Verification succeeded' || fail "verify certificate"
+  interop certificate --certificate-chain "$MODELSIGN_PKCS11_CA" --signature "$WORK/m.sig" "$WORK/m" \
+    | grep -qx 'Verification succeeded' || fail "the independent verifier rejects the certificate bundle"
   ;;
 keygen)
   setup_token --keys ''
@@ -77,6 +87,8 @@ keygen)
     || fail "sign with the generated key"
   "$MODELSIGN" verify key --public-key "$WORK/release.pub.pem" "$WORK/m" >/dev/null \
     || fail "verify with the keygen PEM"
+  interop key --public-key "$WORK/release.pub.pem" --signature "$WORK/m.sig" "$WORK/m" \
+    | grep -qx 'Verification succeeded' || fail "the independent verifier rejects the keygen key's signature"
   # The private key is sensitive and never extractable, as pkcs11-tool reports it.
   pkcs11-tool --module "$MODELSIGN_PKCS11_MODULE" --token-label "$MODELSIGN_PKCS11_TOKEN" --login \
     --pin 1234 --list-objects --type privkey 2>/dev/null \
@@ -112,6 +124,8 @@ concurrent)
   for i in 1 2 3 4; do
     "$MODELSIGN" verify key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" "$WORK/m$i" >/dev/null \
       || fail "signature $i does not verify"
+    interop key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$WORK/m$i.sig" "$WORK/m$i" \
+      | grep -qx 'Verification succeeded' || fail "the independent verifier rejects signature $i"
   done
   ;;
 wrong-pin)
