@@ -25,13 +25,11 @@ Result<SecretString> prompt_secret(std::string_view prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
+  // read(2), not stdio: no library buffer keeps a copy of the secret.
   SecretString line;
-  int c = 0;
-  while ((c = std::fgetc(stdin)) != EOF && c != '\n') {
-    char ch = static_cast<char>(c);
-    line.append(std::string_view(&ch, 1));
-  }
-  c = 0;
+  char ch = 0;
+  while (::read(STDIN_FILENO, &ch, 1) == 1 && ch != '\n') line.append(std::string_view(&ch, 1));
+  ch = 0;
   if (restore) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
   std::fputc('\n', stderr);
   return line;
