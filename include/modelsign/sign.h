@@ -1,6 +1,8 @@
 // Signing a model: manifest -> in-toto statement -> DSSE envelope -> Sigstore bundle.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,8 @@ struct SignOptions {
   // X.509 certificates, DER: the signing certificate first, then the chain as given.
   // Empty: a `key` bundle (public-key hint). Non-empty: a `certificate` bundle.
   std::vector<Bytes> certificate_chain;
+  // The time the signing certificate must be valid at (default: now); tests fix it.
+  std::optional<std::chrono::system_clock::time_point> signing_time;
 };
 
 struct SignResult {
@@ -25,7 +29,9 @@ struct SignResult {
 };
 
 // Hashes the model (CPU), builds the statement and asks `signer` for one signature.
-// When certificates are given, the leaf's public key must equal the signer's.
+// When certificates are given, the leaf's public key must equal the signer's, and the
+// leaf must be valid at the signing time and usable for code signing (a signature that
+// could never verify is refused).
 Result<SignResult> sign_model(const std::string& model_path, Signer& signer, const SignOptions& options);
 
 // Writes `data` to `path` atomically: temp file in the same directory, fsync, rename.

@@ -1,6 +1,8 @@
 // Verifying a model against a signature bundle (spec §7).
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,11 @@ struct VerifyOptions {
   VerifyMethod method = VerifyMethod::kKey;
   std::optional<PublicKey> public_key;           // kKey
   std::vector<Bytes> trust_anchors;              // kCertificate: DER certs from --certificate-chain
+  // kCertificate: with no trust_anchors, trust OpenSSL's default store (an explicit
+  // opt-in; without it, no trust anchor is an error).
+  bool use_system_trust_store = false;
+  // The time signatures and certificates are checked at; empty: now. Tests fix it.
+  std::optional<std::chrono::system_clock::time_point> verification_time;
   bool log_fingerprints = false;
   // Serialization used to re-hash: ignore paths, git defaults and symlink policy come
   // from here; the recorded ignore_paths are added.

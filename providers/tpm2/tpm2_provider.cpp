@@ -118,19 +118,15 @@ Result<void> read_auth(const ProviderOptions& options, std::string_view what, bo
   if (!may_prompt) s.prompt = nullptr;
   auto secret = read_secret(s, what, false);
   if (!secret) return fail(secret.error());
-  std::string v = std::move(*secret);
-  Result<void> r;
-  if (v.size() > kMaxAuthSize) {
-    r = fail(ErrorCode::kInvalidArgument,
-             fmt::format("the {} is {} bytes long; a TPM key's authorisation value is at most "
-                         "{} bytes",
-                         what, v.size(), kMaxAuthSize));
-  } else {
-    out.value.size = static_cast<UINT16>(v.size());
-    std::memcpy(out.value.buffer, v.data(), v.size());
-  }
-  OPENSSL_cleanse(v.data(), v.size());
-  return r;
+  const SecretString& v = *secret;  // wiped when `secret` goes
+  if (v.size() > kMaxAuthSize)
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("the {} is {} bytes long; a TPM key's authorisation value is at most "
+                            "{} bytes",
+                            what, v.size(), kMaxAuthSize));
+  out.value.size = static_cast<UINT16>(v.size());
+  std::memcpy(out.value.buffer, v.data(), v.size());
+  return {};
 }
 
 // ---------------------------------------------------------------- opened keys

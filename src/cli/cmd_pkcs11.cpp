@@ -14,7 +14,7 @@ namespace modelsign::cli {
 namespace {
 
 // Reads one line from the controlling terminal with echo off.
-Result<std::string> prompt_on_tty(std::string_view prompt) {
+Result<SecretString> prompt_on_tty(std::string_view prompt) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
     return fail(ErrorCode::kAuth, "cannot open the terminal to ask for the PIN; give it in a file");
@@ -34,11 +34,12 @@ Result<std::string> prompt_on_tty(std::string_view prompt) {
   }
   if (::write(fd, prompt.data(), prompt.size()) < 0)
     return fail(ErrorCode::kIo, "cannot write the PIN prompt to the terminal");
-  std::string line;
+  SecretString line;
   char c = 0;
-  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  while (::read(fd, &c, 1) == 1 && c != '\n') line.append(std::string_view(&c, 1));
+  c = 0;
   (void)!::write(fd, "\n", 1);
-  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (!line.empty() && line.value().back() == '\r') line.pop_back();
   return line;
 }
 

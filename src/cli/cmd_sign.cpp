@@ -48,7 +48,9 @@ ProviderOptions key_provider_options(const KeyArgs& k) {
   if (!k.password.empty()) {
     log::warning("--password exposes the password in the process list; prefer --password-file or {}",
                  kKeyPasswordEnv);
-    ::setenv(kKeyPasswordEnv, k.password.c_str(), 1);
+    // Handed to the key provider directly: never through the environment, which every
+    // child process (a PKCS#11 module's helper, a TCTI command) would inherit.
+    o.secret.value = std::make_shared<const SecretString>(std::string_view(k.password));
   }
   return o;
 }

@@ -15,7 +15,7 @@ namespace {
 constexpr const char* kTpmAuthEnv = "MODELSIGN_TPM_AUTH";
 
 // Reads a line from the terminal without echo; the value never reaches logs or output.
-Result<std::string> prompt_secret(std::string_view prompt) {
+Result<SecretString> prompt_secret(std::string_view prompt) {
   std::fwrite(prompt.data(), 1, prompt.size(), stderr);
   std::fflush(stderr);
   termios old{};
@@ -25,9 +25,11 @@ Result<std::string> prompt_secret(std::string_view prompt) {
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
-  std::string line;
-  int c = 0;
-  while ((c = std::fgetc(stdin)) != EOF && c != '\n') line.push_back(static_cast<char>(c));
+  // read(2), not stdio: no library buffer keeps a copy of the secret.
+  SecretString line;
+  char ch = 0;
+  while (::read(STDIN_FILENO, &ch, 1) == 1 && ch != '\n') line.append(std::string_view(&ch, 1));
+  ch = 0;
   if (restore) tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
   std::fputc('\n', stderr);
   return line;

@@ -59,6 +59,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   opts.method = method;
   opts.public_key = std::move(key);
   opts.log_fingerprints = a.log_fingerprints;
+  opts.use_system_trust_store = a.use_system_trust_store;
   opts.ignore_unsigned_files = a.ignore_unsigned_files;
   opts.serialization = serialization_from(a.model, {sig_path});
   opts.hashing = hashing_defaults(a.threads);
@@ -130,6 +131,9 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
                 "PEM file of trusted certificates; must include the self-signed root (repeatable)")
       ->take_all()
       ->allow_extra_args(false);  // one file per flag, as model_signing: keeps MODEL_PATH
+  c->add_flag(flag("use-system-trust-store"), cert->use_system_trust_store,
+              "Trust the system CA store (OpenSSL's default, or $SSL_CERT_FILE/$SSL_CERT_DIR) "
+              "when no --certificate-chain is given; any CA in it can then vouch for a signer");
   c->add_flag(flag("log-fingerprints"), cert->log_fingerprints,
               "Log the SHA-256 fingerprints of the certificates");
   c->callback([cert, rc] { *rc = run_verify(*cert, VerifyMethod::kCertificate, std::nullopt); });

@@ -46,6 +46,7 @@ struct VerifyArgs {
   ModelOptions model;
   std::vector<std::string> certificate_chain;
   bool log_fingerprints = false;
+  bool use_system_trust_store = false;  // verify certificate: explicit opt-in
   bool ignore_unsigned_files = false;
   bool json = false;
   unsigned threads = 0;

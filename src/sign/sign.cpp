@@ -17,6 +17,7 @@
 #include "bundle/statement.h"
 #include "crypto/x509.h"
 #include "modelsign/log.h"
+#include "verify/certificate_chain.h"
 
 namespace modelsign {
 
@@ -117,6 +118,14 @@ Result<SignResult> sign_model(const std::string& model_path, Signer& signer, con
       return fail(ErrorCode::kInvalidArgument,
                   "The public key from the certificate does not match the public key paired with "
                   "the private key; pass the certificate issued for this key");
+    std::time_t at = options.signing_time ? std::chrono::system_clock::to_time_t(*options.signing_time)
+                                          : std::time(nullptr);
+    if (auto v = verify::check_validity(leaf->get(), at); !v)
+      return fail(ErrorCode::kInvalidArgument,
+                  v.error().message + "; a signature made with it would never verify: renew the certificate");
+    if (auto u = verify::check_signing_usage(leaf->get()); !u)
+      return fail(ErrorCode::kInvalidArgument,
+                  u.error().message + "; a signature made with it would never verify");
     signer_desc = x509::subject(leaf->get());
   }
 

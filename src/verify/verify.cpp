@@ -97,8 +97,12 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
 
   // 3. Signature.
   if (cert_method) {
-    auto chain = verify::validate_chain(b->certificates, options.trust_anchors, options.log_fingerprints,
-                                        &out.warnings);
+    verify::ChainOptions co;
+    co.anchors = options.trust_anchors;
+    co.use_system_store = options.use_system_trust_store;
+    co.at = options.verification_time;
+    co.log_fingerprints = options.log_fingerprints;
+    auto chain = verify::validate_chain(b->certificates, co, &out.warnings);
     if (!chain) return fail(chain.error());
     if (auto s = check_signature(chain->leaf_key, *b, true); !s) return fail(s.error());
     out.signer = chain->leaf_subject;

@@ -130,10 +130,23 @@ TEST_F(Tpm2Test, TctiOptionTakesPrecedenceOverTheEnvironment) {
   GeneratedKey key = generate("handle:0x81000001", KeyType::kEcP256, options());
   setenv("TPM2TOOLS_TCTI", ("swtpm:path=" + (work_ / "dead.sock").string()).c_str(), 1);
   expect_signs_and_verifies("handle:0x81000001", key.public_key, options());
-  // Without the option the (dead) environment TCTI is used.
-  EXPECT_FALSE(provider().open_signer("handle:0x81000001", ProviderOptions{}));
-  // TSS2_TCTI is the fallback when TPM2TOOLS_TCTI is unset.
+  // Without the option the (dead) environment TCTI is used, and the error says so (any
+  // other failure would not prove the variable was read).
+  const std::string dead = "swtpm:path=" + (work_ / "dead.sock").string();
+  auto env_used = provider().open_signer("handle:0x81000001", ProviderOptions{});
+  ASSERT_FALSE(env_used);
+  EXPECT_NE(env_used.error().message.find("no TPM answered at TCTI '" + dead + "' (from TPM2TOOLS_TCTI)"),
+            std::string::npos)
+      << env_used.error().describe();
+  // TSS2_TCTI is read when TPM2TOOLS_TCTI is unset: named likewise.
   unsetenv("TPM2TOOLS_TCTI");
+  setenv("TSS2_TCTI", dead.c_str(), 1);
+  auto tss2_used = provider().open_signer("handle:0x81000001", ProviderOptions{});
+  ASSERT_FALSE(tss2_used);
+  EXPECT_NE(tss2_used.error().message.find("no TPM answered at TCTI '" + dead + "' (from TSS2_TCTI)"),
+            std::string::npos)
+      << tss2_used.error().describe();
+  // TSS2_TCTI is the fallback when TPM2TOOLS_TCTI is unset.
   setenv("TSS2_TCTI", tcti_.c_str(), 1);
   expect_signs_and_verifies("handle:0x81000001", key.public_key, ProviderOptions{});
 }
