@@ -47,6 +47,7 @@ struct VerifyArgs {
   std::vector<std::string> certificate_chain;
   bool log_fingerprints = false;
   bool ignore_unsigned_files = false;
+  bool strict_ignored = false;
   bool json = false;
   unsigned threads = 0;
 };
