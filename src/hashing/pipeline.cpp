@@ -142,6 +142,7 @@ class Hasher {
     if (auto r = check_same(f, st); !r) return fail(r.error());
 
     // One context per worker, re-initialised per unit: no allocation per file.
+    eof_seen_ = false;
     EVP_MD_CTX* ctx = ctx_.get();
     if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md_.get(), nullptr) != 1)
       return fail(ErrorCode::kInternal, "cannot initialise the hash");
@@ -152,17 +153,18 @@ class Hasher {
     if (!r) return fail(r.error());
 
     // Detect truncation/growth/rewrite during hashing, and replacement of the path. One
-    // look-up of the name covers both: same dev and inode means the same file as the
-    // open descriptor, so its size and mtime are the descriptor's.
+    // stat of the name covers both: same dev and inode means the same file as the open
+    // descriptor, so its size and mtime are the descriptor's. (What was hashed came
+    // through the descriptor opened beneath the model; this only looks for a change.)
     struct stat now {};
-    int again = open_entry(root_fd_, f, O_PATH | (f.via_symlink ? 0 : O_NOFOLLOW));
-    if (again < 0) return fail(open_error(f, again));
-    UniqueFd again_fd(again);
-    if (::fstat(again_fd.get(), &now) != 0) return fail(changed(f, "it was removed"));
+    int at = f.via_symlink ? 0 : AT_SYMLINK_NOFOLLOW;
+    int src = root_fd_ >= 0 && f.name != "." ? ::fstatat(root_fd_, f.name.c_str(), &now, at)
+                                             : ::fstatat(AT_FDCWD, f.os_path.c_str(), &now, at);
+    if (src != 0) return fail(changed(f, "it was removed"));
     if (auto c = check_same(f, now); !c) return fail(c.error());
     // The manifest covers the size stat reported; a file that holds more than that
     // (procfs, sysfs) is refused, not cut short.
-    if (u.end == f.size)
+    if (u.end == f.size && !eof_seen_)
       if (auto e = check_eof(fd.get(), f); !e) return fail(e.error());
 
     unsigned char out[EVP_MAX_MD_SIZE];
@@ -188,6 +190,14 @@ class Hasher {
   }
 
  private:
+  static Error holds_more(const FileEntry& f) {
+    return Error(ErrorCode::kFileChanged,
+                 fmt::format("'{}' holds more than the {} bytes its size says (a procfs or sysfs "
+                             "file?); only regular files whose size is what they hold can be "
+                             "signed or verified",
+                             f.os_path, f.size));
+  }
+
   // One byte past the size the file had at enumeration must be its end.
   Result<void> check_eof(int fd, const FileEntry& f) {
     unsigned char probe;
@@ -197,12 +207,7 @@ class Hasher {
     } while (n < 0 && errno == EINTR);
     if (n < 0)
       return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
-    if (n > 0)
-      return fail(ErrorCode::kFileChanged,
-                  fmt::format("'{}' holds more than the {} bytes its size says (a procfs or sysfs "
-                              "file, or one still being written); only regular files whose size "
-                              "is what they hold can be signed or verified",
-                              f.os_path, f.size));
+    if (n > 0) return fail(holds_more(f));
     return {};
   }
 
@@ -223,8 +228,13 @@ class Hasher {
   Result<void> hash_read(int fd, const FileEntry& f, const WorkUnit& u, EVP_MD_CTX* ctx) {
     std::uint64_t pos = u.start;
     bool first = true;
+    const bool last_unit = u.end == f.size;
     while (pos < u.end) {
-      size_t want = static_cast<size_t>(std::min<std::uint64_t>(buffer_.size(), u.end - pos));
+      std::uint64_t left = u.end - pos;
+      // The file's last chunk asks for one byte more: getting exactly what is left
+      // proves the end, which spares check_eof's extra read for most files.
+      bool probe = last_unit && left < buffer_.size();
+      size_t want = static_cast<size_t>(probe ? left + 1 : std::min<std::uint64_t>(buffer_.size(), left));
       ssize_t n = first ? first_read(fd, want, pos)
                         : ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
       if (n < 0) {
@@ -232,6 +242,8 @@ class Hasher {
         return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
       }
       if (n == 0) return fail(changed(f, "it became shorter"));
+      if (static_cast<std::uint64_t>(n) > left) return fail(holds_more(f));
+      if (probe && static_cast<std::uint64_t>(n) == left) eof_seen_ = true;
       EVP_DigestUpdate(ctx, buffer_.data(), static_cast<size_t>(n));
       pos += static_cast<std::uint64_t>(n);
       done_->fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
@@ -329,6 +341,7 @@ class Hasher {
   std::atomic<std::uint64_t>* done_;
   const std::atomic<bool>* stop_;
   bool nowait_ = true;
+  bool eof_seen_ = false;  // the unit's last read found the file's end (see hash_read)
   bool missed_ = false;
   ossl::MdPtr md_;
   ossl::MdCtxPtr ctx_;
