@@ -244,12 +244,17 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
                                        out.ignored_files.size(), some_names(out.ignored_files)));
   }
   if (options.ignore_unsigned_files) {
+    // Only names are listed; the verdict does not depend on them, so a directory that
+    // cannot be read is a warning here, not a failure.
     auto present = hashing::list_present(model_path, "", effective_ignore_set(ser));
-    if (!present) return fail(present.error());
     std::set<std::string> signed_paths;
     for (const auto& r : signed_m.resources) signed_paths.insert(r.path);
-    for (auto& p : *present)
-      if (!signed_paths.contains(p)) out.tolerated_unsigned.push_back(std::move(p));
+    if (!present)
+      out.warnings.push_back(fmt::format("cannot list the files --ignore-unsigned-files tolerated: {}",
+                                         present.error().message));
+    else
+      for (auto& p : *present)
+        if (!signed_paths.contains(p)) out.tolerated_unsigned.push_back(std::move(p));
     if (!out.tolerated_unsigned.empty())
       out.warnings.push_back(fmt::format("--ignore-unsigned-files: {} file(s) not in the signature "
                                          "were not verified: {}",
