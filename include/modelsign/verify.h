@@ -28,6 +28,12 @@ struct VerifyOptions {
   SerializationOptions serialization;
   HashingOptions hashing;
   bool ignore_unsigned_files = false;
+  // Fail when any file exists under an ignore path recorded in the signature or under a
+  // default git path applied at verification (those files are not verified).
+  bool strict_ignored = false;
+  // The signature file's path relative to the model, when it lies inside the model: it
+  // is ignored without being reported.
+  std::optional<std::string> signature_in_model;
   // Use the signature's method/hash/shard size (default) or force files+sha256 like
   // model_signing's CLI.
   bool use_recorded_serialization = true;
@@ -37,6 +43,16 @@ struct VerifyResult {
   Manifest signed_manifest;
   std::string signer;  // key hint or certificate subject
   std::vector<std::string> warnings;
+  // The ignore paths recorded in the signature (applied, as model_signing does).
+  std::vector<std::string> recorded_ignore_paths;
+  // The default git paths (.git, .gitattributes, .github, .gitignore) applied at
+  // verification: those the signer did not hash.
+  std::vector<std::string> default_ignore_paths;
+  // Files present under a recorded or default ignore path: not verified. The signature
+  // file itself is left out.
+  std::vector<std::string> ignored_files;
+  // Files outside the signature that --ignore-unsigned-files let through: not verified.
+  std::vector<std::string> tolerated_unsigned;
 };
 
 Result<VerifyResult> verify_model(const std::string& model_path, std::string_view bundle_json,

@@ -46,6 +46,9 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
   add_signature_option(cmd, a.model);
   cmd->add_flag(flag("ignore-unsigned-files") + ",!" + flag("no-ignore-unsigned-files"),
                 a.ignore_unsigned_files, "Tolerate files that are not in the signature");
+  cmd->add_flag(flag("strict-ignored"), a.strict_ignored,
+                "Fail when files exist under an ignore path recorded in the signature or under "
+                "a default git path (they are not verified)");
   cmd->add_flag(flag("json"), a.json, "Print a machine-readable result");
   cmd->add_option(flag("threads"), a.threads, "Hashing threads (default: online CPUs)")
       ->check(CLI::PositiveNumber);
@@ -61,7 +64,9 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   opts.log_fingerprints = a.log_fingerprints;
   opts.use_system_trust_store = a.use_system_trust_store;
   opts.ignore_unsigned_files = a.ignore_unsigned_files;
+  opts.strict_ignored = a.strict_ignored;
   opts.serialization = serialization_from(a.model, {sig_path});
+  opts.signature_in_model = resolve_ignore_path(sig_path, a.model.model_path);
   opts.hashing = hashing_defaults(a.threads);
   for (const auto& f : a.certificate_chain) {
     auto certs = read_pem_certificates(f);
@@ -84,7 +89,11 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
         {"root_digest", "sha256:" + to_hex(r->signed_manifest.root_digest())},
         {"signature", sig_path},
         {"signer", r->signer},
-        {"files", r->signed_manifest.resources.size()}};
+        {"files", r->signed_manifest.resources.size()},
+        {"recorded_ignore_paths", r->recorded_ignore_paths},
+        {"default_ignore_paths", r->default_ignore_paths},
+        {"ignored_files", r->ignored_files},
+        {"tolerated_unsigned", r->tolerated_unsigned}};
     out += j.dump(2) + "\n";
   } else {
     out += "Verification succeeded\n";

@@ -48,6 +48,7 @@ struct VerifyArgs {
   bool log_fingerprints = false;
   bool use_system_trust_store = false;  // verify certificate: explicit opt-in
   bool ignore_unsigned_files = false;
+  bool strict_ignored = false;
   bool json = false;
   unsigned threads = 0;
 };

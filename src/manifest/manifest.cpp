@@ -180,7 +180,7 @@ Result<Manifest> compute_manifest(const std::string& model_path, const Serializa
       units.push_back({i, s, std::min(size, s + ser.shard_size)});  // empty files: no shard
   }
 
-  auto digests = hashing::hash_units(*files, units, ser.hash, hashing);
+  auto digests = hashing::hash_units(model_path, *files, units, ser.hash, hashing);
   if (!digests) return fail(digests.error());
 
   Manifest m;

@@ -8,6 +8,7 @@
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
+#include "hashing/enumerate.h"
 #include "verify/certificate_chain.h"
 
 namespace modelsign {
@@ -37,6 +38,51 @@ Result<void> check_signature(const PublicKey& key, const bundle::Bundle& b, bool
 }
 
 std::string join_names(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); }
+
+// At most `max` names, then how many more: warnings stay readable for a big .git.
+std::string some_names(const std::vector<std::string>& v, size_t max = 20) {
+  if (v.size() <= max) return join_names(v);
+  std::vector<std::string> head(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(max));
+  return fmt::format("{} and {} more", join_names(head), v.size() - max);
+}
+
+constexpr const char* kGitPaths[] = {".git", ".gitattributes", ".github", ".gitignore"};
+
+// The git paths to ignore at verification. A signature that records its ignore set
+// (model_signing v1.1+) lists the git paths when the signer ignored them, so the
+// recorded set alone decides: a signer that used --no-ignore-git-paths hashed them, and
+// ignoring them here would report its files missing and let new ones in. Without a
+// recorded set (v1.0), the git paths are ignored unless the signature has files there.
+std::vector<std::string> git_paths_to_apply(const Manifest& signed_m) {
+  std::vector<std::string> out;
+  if (!signed_m.serialization.ignore_paths.empty()) return out;
+  for (const char* g : kGitPaths) {
+    bool signed_there = std::any_of(signed_m.resources.begin(), signed_m.resources.end(),
+                                    [&](const Resource& r) { return hashing::under_any(r.path, {g}); });
+    if (!signed_there) out.emplace_back(g);
+  }
+  return out;
+}
+
+// Files present under `paths` (model-relative), minus the signature file.
+Result<std::vector<std::string>> files_under(const std::string& model_path, std::vector<std::string> paths,
+                                             const std::optional<std::string>& signature) {
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  std::vector<std::string> skip;
+  if (signature) skip.push_back(*signature);
+  std::vector<std::string> out;
+  std::vector<std::string> done;
+  for (const auto& p : paths) {
+    if (hashing::under_any(p, done)) continue;  // nested in one already listed
+    done.push_back(p);
+    auto found = hashing::list_present(model_path, p, skip);
+    if (!found) return fail(found.error());
+    out.insert(out.end(), found->begin(), found->end());
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return path_less(a, b); });
+  return out;
+}
 
 Result<void> compare(const Manifest& expected, const Manifest& actual, bool ignore_unsigned,
                      const std::string& model_name) {
@@ -146,6 +192,12 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
     ser.hash = HashAlgorithm::kSha256;
   }
   for (const auto& p : signed_m.serialization.ignore_paths) ser.ignore_paths.push_back(p);
+  out.recorded_ignore_paths = signed_m.serialization.ignore_paths;
+  if (ser.ignore_git_paths) {
+    ser.ignore_git_paths = false;
+    out.default_ignore_paths = git_paths_to_apply(signed_m);
+    for (const auto& g : out.default_ignore_paths) ser.ignore_paths.push_back(g);
+  }
   HashingOptions hashing = options.hashing;
   hashing.allow_empty_model = true;  // an emptied model is reported as missing files
   if (options.ignore_unsigned_files) {
@@ -161,6 +213,57 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
   // 6. Compare.
   if (auto c = compare(signed_m, *actual, options.ignore_unsigned_files, actual->model_name); !c)
     return fail(c.error());
+
+  // 7. Name what was let through unverified: files under the ignore paths, and the
+  // files --ignore-unsigned-files tolerated.
+  std::vector<std::string> scan = out.recorded_ignore_paths;
+  scan.insert(scan.end(), out.default_ignore_paths.begin(), out.default_ignore_paths.end());
+  auto ignored = files_under(model_path, scan, options.signature_in_model);
+  if (!ignored) {
+    if (options.strict_ignored) return fail(ignored.error());
+    out.warnings.push_back(fmt::format("cannot list the files under the ignore paths: {}",
+                                       ignored.error().message));
+  } else {
+    out.ignored_files = std::move(*ignored);
+  }
+  if (!out.recorded_ignore_paths.empty()) {
+    std::vector<std::string> unusual;
+    for (const auto& p : out.recorded_ignore_paths)
+      if (std::find(std::begin(kGitPaths), std::end(kGitPaths), p) == std::end(kGitPaths) &&
+          p != options.signature_in_model)
+        unusual.push_back(p);
+    if (!unusual.empty())
+      out.warnings.push_back(fmt::format("the signature records ignore paths, whose files are not "
+                                         "verified: {}",
+                                         join_names(unusual)));
+  }
+  if (!out.ignored_files.empty()) {
+    if (options.strict_ignored)
+      return fail(ErrorCode::kMismatch,
+                  fmt::format("Files exist under ignored paths and are not covered by the "
+                              "signature: {} (--strict-ignored); remove them, or verify without "
+                              "--strict-ignored",
+                              some_names(out.ignored_files)));
+    out.warnings.push_back(fmt::format("{} file(s) under ignored paths were not verified: {}",
+                                       out.ignored_files.size(), some_names(out.ignored_files)));
+  }
+  if (options.ignore_unsigned_files) {
+    // Only names are listed; the verdict does not depend on them, so a directory that
+    // cannot be read is a warning here, not a failure.
+    auto present = hashing::list_present(model_path, "", effective_ignore_set(ser));
+    std::set<std::string> signed_paths;
+    for (const auto& r : signed_m.resources) signed_paths.insert(r.path);
+    if (!present)
+      out.warnings.push_back(fmt::format("cannot list the files --ignore-unsigned-files tolerated: {}",
+                                         present.error().message));
+    else
+      for (auto& p : *present)
+        if (!signed_paths.contains(p)) out.tolerated_unsigned.push_back(std::move(p));
+    if (!out.tolerated_unsigned.empty())
+      out.warnings.push_back(fmt::format("--ignore-unsigned-files: {} file(s) not in the signature "
+                                         "were not verified: {}",
+                                         out.tolerated_unsigned.size(), some_names(out.tolerated_unsigned)));
+  }
   out.signed_manifest = signed_m;
   return out;
 }

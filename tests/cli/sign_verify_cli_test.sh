@@ -907,6 +907,140 @@ case_statement_bytes_identical_across_two_signings() {
 }
 run_case statement_bytes_identical_across_two_signings
 
+# --- 11. what verification lets through (ignore-unsigned, symlinks, ignore paths) --------
+# Kept together at the end of the file. Each case names the defect it guards against.
+
+# Mutation guarded: `if (ignore_unsigned) extra.clear();` -> `return {};` in
+# src/verify/verify.cpp. The flag tolerates extra files only, never a changed or missing
+# signed one, in modelsign and in the independent checker alike.
+case_ignore_unsigned_files_still_fails_on_changed_and_missing_signed_files() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  cp -a model pristine
+  echo new >model/added.bin
+  ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files model
+  expect_ok_verify
+  err_has "added.bin"  # the tolerated file is named
+  printf 'changed' >model/config.json
+  for flag in --ignore-unsigned-files --ignore_unsigned_files; do
+    ms verify key --public-key "$SHARED/p256.pub" "$flag" model
+    expect_fail_verify "Hash mismatch for 'config.json'"
+    check key --public-key "$SHARED/p256.pub" --signature model.sig "$flag" model
+    expect_fail_verify "Hash mismatch for 'config.json'"
+  done
+  rm -r model && cp -a pristine model
+  echo new >model/added.bin
+  rm model/sub/dir/tokenizer.txt
+  ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files model
+  expect_fail_verify "Missing files in model 'model': sub/dir/tokenizer.txt"
+  check key --public-key "$SHARED/p256.pub" --signature model.sig --ignore-unsigned-files model
+  expect_fail_verify "sub/dir/tokenizer.txt"
+}
+run_case ignore_unsigned_files_still_fails_on_changed_and_missing_signed_files
+
+# Mutation guarded: the --ignore-unsigned-files enumeration following symlinks whatever
+# the policy. A signed file replaced by a link to the same bytes must fail.
+case_ignore_unsigned_files_refuses_a_signed_file_replaced_by_a_symlink() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  cp model/config.json elsewhere.json
+  rm model/config.json
+  ln -s "$PWD/elsewhere.json" model/config.json
+  ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files model
+  expect_fail_verify "because it is a symlink"
+  check key --public-key "$SHARED/p256.pub" --signature model.sig --ignore-unsigned-files model
+  expect_fail_verify "because it is a symlink"
+}
+run_case ignore_unsigned_files_refuses_a_signed_file_replaced_by_a_symlink
+
+# Issue: only the last component was opened with O_NOFOLLOW, so `sub` replaced by a link
+# to an outside copy verified under --ignore-unsigned-files.
+case_ignore_unsigned_files_refuses_a_symlinked_directory_on_a_signed_path() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  mv model/sub outside
+  ln -s "$PWD/outside" model/sub
+  for extra in "" --allow-symlinks --allow-external-symlinks; do
+    ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files $extra model
+    expect_fail_verify "a directory on its path is a symlink"
+  done
+  check key --public-key "$SHARED/p256.pub" --signature model.sig --ignore-unsigned-files model
+  expect_fail_verify "symlink"
+}
+run_case ignore_unsigned_files_refuses_a_symlinked_directory_on_a_signed_path
+
+# Issue: a directory symlink under --allow-symlinks was only warned about, so files
+# behind it (here in the ignored .git) verified unseen.
+case_directory_symlink_fails_verification_and_signing() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  mkdir -p model/.git/payload
+  echo 'import os' >model/.git/payload/modeling_evil.py
+  ln -s .git/payload model/custom_code
+  for flag in --allow-symlinks --allow-external-symlinks; do
+    ms verify key --public-key "$SHARED/p256.pub" "$flag" model
+    expect_fail_verify "is a symlink to a directory"
+    ms sign key --private-key "$SHARED/p256.pem" "$flag" --signature again.sig model
+    expect_rc 1
+    err_has "is a symlink to a directory"
+  done
+}
+run_case directory_symlink_fails_verification_and_signing
+
+# Issue: recorded ignore paths were applied silently; a config.json dropped in under
+# one verified. They stay applied (model_signing compatibility) but are named, and
+# --strict-ignored (both spellings) fails.
+case_files_under_ignore_paths_are_named_and_strict_ignored_fails() {
+  new_model model
+  mkdir -p model/cache
+  ms sign key --private-key "$SHARED/p256.pem" --ignore-paths model/cache --signature model/model.sig model
+  expect_ok_sign
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig --strict-ignored model
+  expect_ok_verify  # the signature file itself does not count
+  echo '{"evil": true}' >model/cache/config.json
+  mkdir -p model/.github && echo '* @someone' >model/.github/CODEOWNERS
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
+  expect_ok_verify
+  err_has "cache/config.json"
+  err_has ".github/CODEOWNERS"
+  err_has "records ignore paths, whose files are not verified: cache"
+  for flag in --strict-ignored --strict_ignored; do
+    ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig "$flag" model
+    expect_fail_verify "Files exist under ignored paths"
+    err_has "cache/config.json"
+  done
+}
+run_case files_under_ignore_paths_are_named_and_strict_ignored_fails
+
+# Issue: --no-ignore-git-paths at signing was not honoured, so a default verification
+# reported the signed .gitattributes missing.
+case_no_ignore_git_paths_at_signing_verifies_by_default() {
+  new_model model
+  echo '*.bin filter=lfs' >model/.gitattributes
+  ms sign key --private-key "$SHARED/p256.pem" --no-ignore-git-paths --signature model/model.sig model
+  expect_ok_sign
+  resources model/model.sig | grep -x .gitattributes >/dev/null || fail ".gitattributes not signed"
+  ! recorded_ignores model/model.sig | grep -x .git >/dev/null || fail "git paths recorded as ignored"
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
+  expect_ok_verify
+  mkdir -p model/.git && echo ref >model/.git/HEAD
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
+  expect_fail_verify "Extra files found in model 'model': .git/HEAD"
+}
+run_case no_ignore_git_paths_at_signing_verifies_by_default
+
+# Issue: files were hashed up to their stat size; a procfs file hashed as empty.
+case_digest_of_a_procfs_file_fails_instead_of_hashing_it_as_empty() {
+  ms digest /proc/self/status
+  expect_rc 1
+  err_has "reports a size of 0 bytes but has content"
+}
+run_case digest_of_a_procfs_file_fails_instead_of_hashing_it_as_empty
+
 # --- summary -----------------------------------------------------------------------------
 
 echo "${PASSED} passed, ${#FAILED[@]} failed"

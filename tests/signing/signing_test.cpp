@@ -7,7 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
@@ -839,6 +843,194 @@ TEST_F(ChainTime, CaExpiredBeforeTheLeafWasIssuedFails) {
                            "P-256", &old_inter);
   auto r = sign_and_verify(leaf, {old_root.der()}, {old_inter.der()}, utc(2023, 2, 1), utc(2023, 3, 1));
   expect_error(r, ErrorCode::kVerification, "certificate has expired");
+}
+
+// ---------------------------------------------------------------- what verification lets through
+
+namespace fs = std::filesystem;
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Mutation guarded: `if (ignore_unsigned) extra.clear();` -> `return {};` in verify.cpp
+// (the flag switching off every content check).
+TEST(IgnoreUnsignedFiles, AChangedSignedFileStillFails) {
+  Signed s;
+  write_file(s.m.tmp / "model/config.json", "{\"layers\": 3}");
+  write_file(s.m.tmp / "model/extra.txt", "new");
+  expect_error(s.verify(s.bundle, true), ErrorCode::kMismatch, "Hash mismatch for 'config.json'");
+}
+
+// Same mutation as above.
+TEST(IgnoreUnsignedFiles, AMissingSignedFileStillFails) {
+  Signed s;
+  fs::remove(s.m.tmp / "model/sub/tokenizer.json");
+  expect_error(s.verify(s.bundle, true), ErrorCode::kMismatch,
+               "Missing files in model 'model': sub/tokenizer.json");
+}
+
+TEST(IgnoreUnsignedFiles, ToleratedFilesAreListedAndWarned) {
+  Signed s;
+  write_file(s.m.tmp / "model/extra.txt", "new");
+  write_file(s.m.tmp / "model/sub/more/evil.py", "import os");
+  write_file(s.m.tmp / "model/.git/config", "[core]");  // ignored, not "unsigned"
+  auto r = s.verify(s.bundle, true);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->tolerated_unsigned, (std::vector<std::string>{"extra.txt", "sub/more/evil.py"}));
+  bool warned = std::any_of(r->warnings.begin(), r->warnings.end(), [](const std::string& w) {
+    return w.find("--ignore-unsigned-files") != std::string::npos &&
+           w.find("extra.txt") != std::string::npos && w.find("sub/more/evil.py") != std::string::npos;
+  });
+  EXPECT_TRUE(warned) << fmt::format("{}", fmt::join(r->warnings, "\n"));
+}
+
+// Mutation guarded: enumerate_listed following symlinks whatever the policy.
+TEST(IgnoreUnsignedFiles, ASignedFileReplacedBySymlinkFailsWithoutAllowSymlinks) {
+  Signed s;
+  write_file(s.m.tmp / "elsewhere/config.json", "{\"layers\": 2}");  // identical bytes
+  fs::remove(s.m.tmp / "model/config.json");
+  fs::create_symlink(s.m.tmp / "elsewhere/config.json", s.m.tmp / "model/config.json");
+  expect_error(s.verify(s.bundle, true), ErrorCode::kUnsupported,
+               "because it is a symlink");
+  expect_error(s.verify(s.bundle, false), ErrorCode::kUnsupported, "because it is a symlink");
+}
+
+// Issue: only the last component was opened with O_NOFOLLOW, so a signed file reached
+// through a symlinked directory verified.
+TEST(IgnoreUnsignedFiles, ASymlinkedDirectoryOnASignedPathFails) {
+  Signed s;
+  fs::create_directories(s.m.tmp / "outside");
+  fs::copy(s.m.tmp / "model/sub", s.m.tmp / "outside/sub", fs::copy_options::recursive);
+  fs::remove_all(s.m.tmp / "model/sub");
+  fs::create_directory_symlink(s.m.tmp / "outside/sub", s.m.tmp / "model/sub");
+  for (auto policy : {SymlinkPolicy::kReject, SymlinkPolicy::kFollowAnywhere}) {
+    auto o = options_for(s.m.dir, s.m.sig());
+    o.public_key = s.signer->public_key();
+    o.ignore_unsigned_files = true;
+    o.serialization.symlinks = policy;
+    expect_error(verify_model(s.m.dir, s.bundle, o), ErrorCode::kUnsupported,
+                 "a directory on its path is a symlink");
+  }
+}
+
+// Issue: a directory symlink under --allow-symlinks was skipped with a warning, so files
+// behind it (here inside the ignored .git) were neither hashed nor reported.
+TEST(DirectorySymlinks, ALinkedDirectoryFailsVerificationUnderEveryFollowPolicy) {
+  Signed s;
+  write_file(s.m.tmp / "model/.git/payload/modeling_evil.py", "import os");
+  fs::create_directory_symlink(".git/payload", s.m.tmp / "model/custom_code");
+  for (auto policy : {SymlinkPolicy::kFollowInRoot, SymlinkPolicy::kFollowAnywhere}) {
+    auto o = options_for(s.m.dir, s.m.sig());
+    o.public_key = s.signer->public_key();
+    o.serialization.symlinks = policy;
+    expect_error(verify_model(s.m.dir, s.bundle, o), ErrorCode::kUnsupported,
+                 "is a symlink to a directory");
+  }
+}
+
+TEST(DirectorySymlinks, SigningAModelWithALinkedDirectoryIsRefused) {
+  Model m;
+  fs::create_directory_symlink("sub", m.tmp / "model/linked");
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());
+  so.serialization.symlinks = SymlinkPolicy::kFollowInRoot;
+  auto r = sign_model(m.dir, *signer, so);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("is a symlink to a directory"), std::string::npos) << r.error().message;
+}
+
+// Issue: recorded ignore paths were applied and never shown; a file dropped in under
+// one verified silently.
+TEST(IgnoredPaths, FilesUnderRecordedAndGitPathsAreReportedAndWarned) {
+  Model m;
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());
+  so.serialization.ignore_paths.push_back("cache");
+  ASSERT_TRUE(sign_to(m, *signer, so).has_value());
+  write_file(m.tmp / "model/cache/config.json", "{\"evil\": true}");
+  write_file(m.tmp / "model/.git/hooks/post-checkout", "#!/bin/sh");
+  write_file(m.tmp / "model/.gitattributes", "* text");
+  auto o = options_for(m.dir, m.sig());
+  o.public_key = signer->public_key();
+  auto r = verify_model(m.dir, test::read_file(m.sig()), o);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_TRUE(contains(r->recorded_ignore_paths, "cache"));
+  EXPECT_TRUE(contains(r->recorded_ignore_paths, ".git"));
+  EXPECT_EQ(r->ignored_files, (std::vector<std::string>{".git/hooks/post-checkout", ".gitattributes",
+                                                        "cache/config.json"}));
+  std::string all = fmt::format("{}", fmt::join(r->warnings, "\n"));
+  EXPECT_NE(all.find("cache/config.json"), std::string::npos) << all;
+  EXPECT_NE(all.find(".git/hooks/post-checkout"), std::string::npos) << all;
+  EXPECT_NE(all.find("records ignore paths, whose files are not verified: cache"), std::string::npos) << all;
+
+  o.strict_ignored = true;
+  expect_error(verify_model(m.dir, test::read_file(m.sig()), o), ErrorCode::kMismatch,
+               "Files exist under ignored paths");
+}
+
+TEST(IgnoredPaths, StrictIgnoredPassesWhenOnlyTheSignatureIsThere) {
+  Model m;
+  std::string sig = m.dir + "/model.sig";
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto r = sign_model(m.dir, *signer, sign_options(m.dir, sig));
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(write_file_atomically(sig, r->bundle_json).has_value());
+  auto o = options_for(m.dir, sig);
+  o.public_key = signer->public_key();
+  o.signature_in_model = "model.sig";
+  o.strict_ignored = true;
+  auto v = verify_model(m.dir, test::read_file(sig), o);
+  ASSERT_TRUE(v.has_value()) << v.error().describe();
+  EXPECT_TRUE(v->ignored_files.empty());
+  EXPECT_TRUE(contains(v->recorded_ignore_paths, "model.sig"));
+  // Files under the git paths the signer recorded count as well.
+  write_file(m.tmp / "model/.github/workflows/x.yml", "on: push");
+  auto w = verify_model(m.dir, test::read_file(sig), o);
+  expect_error(w, ErrorCode::kMismatch, ".github/workflows/x.yml");
+}
+
+// Issue: --no-ignore-git-paths at signing was not honoured at verification, so a
+// signed .gitattributes was reported missing by a default verification.
+TEST(IgnoredPaths, NoIgnoreGitPathsAtSigningIsHonouredAtVerification) {
+  Model m;
+  write_file(m.tmp / "model/.gitattributes", "*.bin filter=lfs");
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());
+  so.serialization.ignore_git_paths = false;
+  so.serialization.ignore_paths.push_back("cache");  // a recorded set without the git paths
+  auto r = sign_to(m, *signer, so);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(contains(r->manifest.serialization.ignore_paths, ".gitattributes"));
+  auto o = options_for(m.dir, m.sig());  // default: ignore_git_paths = true
+  o.public_key = signer->public_key();
+  auto v = verify_model(m.dir, test::read_file(m.sig()), o);
+  ASSERT_TRUE(v.has_value()) << v.error().describe();
+  EXPECT_TRUE(v->default_ignore_paths.empty());
+  // The signer hashed the git paths: a new file there is an extra file, not ignored.
+  write_file(m.tmp / "model/.git/hooks/pre-commit", "#!/bin/sh");
+  expect_error(verify_model(m.dir, test::read_file(m.sig()), o), ErrorCode::kMismatch,
+               "Extra files found in model 'model': .git/hooks/pre-commit");
+}
+
+TEST(IgnoredPaths, NoIgnoreGitPathsWithoutARecordedSetKeepsSignedGitFiles) {
+  Model m;
+  write_file(m.tmp / "model/.gitattributes", "*.bin filter=lfs");
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());  // signature outside: nothing recorded
+  so.serialization.ignore_git_paths = false;
+  auto r = sign_to(m, *signer, so);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->manifest.serialization.ignore_paths.empty());
+  auto o = options_for(m.dir, m.sig());
+  o.public_key = signer->public_key();
+  auto v = verify_model(m.dir, test::read_file(m.sig()), o);
+  ASSERT_TRUE(v.has_value()) << v.error().describe();
+  EXPECT_FALSE(contains(v->default_ignore_paths, ".gitattributes"));
+  EXPECT_TRUE(contains(v->default_ignore_paths, ".git"));
+  write_file(m.tmp / "model/.gitattributes", "* -text");
+  expect_error(verify_model(m.dir, test::read_file(m.sig()), o), ErrorCode::kMismatch,
+               "Hash mismatch for '.gitattributes'");
 }
 
 }  // namespace
