@@ -1,6 +1,7 @@
 #include "pem/pem_provider.h"
 
 #include "crypto/openssl_util.h"
+#include "modelsign/log.h"
 
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -30,15 +31,20 @@ bool has_private_key_block(std::string_view text) {
          text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos;
 }
 
-// Like OpenSSH: a private key readable by others is refused.
-Result<std::string> read_private_key_file(const std::string& path) {
+// Like OpenSSH: a private key readable by others is refused, unless the caller opted in
+// (a secret mounted read-only by CI or Kubernetes, often 0644 and owned by root).
+Result<std::string> read_private_key_file(const std::string& path, bool allow_insecure) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
     return fail(ErrorCode::kNotFound,
                 fmt::format("Private key not found: '{}' does not exist ({})", path, std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
     return fail(ErrorCode::kInvalidArgument, fmt::format("private key '{}' is not a regular file", path));
-  if ((st.st_mode & 077) != 0)
+  if ((st.st_mode & 077) != 0 && allow_insecure)
+    log::warning("private key file '{}' is accessible by group or others (mode {:04o}); accepted "
+                 "because of --allow-insecure-key-permissions",
+                 path, st.st_mode & 07777);
+  else if ((st.st_mode & 077) != 0)
     return fail(ErrorCode::kPermission,
                 fmt::format("private key file '{}' is accessible by group or others (mode {:04o}); "
                             "protect it with: chmod 600 '{}'",
@@ -127,18 +133,60 @@ class PemSigner final : public Signer {
   std::string origin_;
 };
 
-Result<std::string> key_text(std::string_view reference, std::string* origin) {
+constexpr size_t kMaxKeyText = 1 << 20;  // a PEM key is a few KB
+
+Result<std::string> key_text(std::string_view reference, const ProviderOptions& options,
+                             std::string* origin) {
   if (reference.starts_with(kEnvPrefix)) {
     std::string var(reference.substr(kEnvPrefix.size()));
     *origin = "$" + var;
     const char* v = std::getenv(var.c_str());
-    if (v == nullptr || *v == '\0')
+    if (v == nullptr)
       return fail(ErrorCode::kNotFound,
                   fmt::format("Private key not found: the environment variable {} is not set", var));
-    return std::string(v);
+    if (*v == '\0')
+      return fail(ErrorCode::kNotFound,
+                  fmt::format("Private key not found: the environment variable {} is set but empty", var));
+    std::string text(v);
+    // Some secret stores deliver a PEM on one line with literal "\n" sequences.
+    if (text.find('\n') == std::string::npos && text.find("\\n") != std::string::npos) {
+      std::string fixed;
+      for (size_t i = 0; i < text.size(); ++i) {
+        if (text[i] == '\\' && i + 1 < text.size() && text[i + 1] == 'n') {
+          fixed.push_back('\n');
+          ++i;
+        } else {
+          fixed.push_back(text[i]);
+        }
+      }
+      OPENSSL_cleanse(text.data(), text.size());
+      text = std::move(fixed);
+      log::debug("{} holds the PEM with literal \\n sequences; they were read as line breaks", var);
+    }
+    return text;
+  }
+  if (reference == "-") {
+    *origin = "standard input";
+    std::string text;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = ::read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 || text.size() + static_cast<size_t>(n) > kMaxKeyText) {
+        OPENSSL_cleanse(buf, sizeof buf);
+        OPENSSL_cleanse(text.data(), text.size());
+        return fail(ErrorCode::kIo, n < 0 ? "cannot read the private key from standard input"
+                                          : "standard input holds more than 1 MiB: not a PEM private key");
+      }
+      text.append(buf, static_cast<size_t>(n));
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+    if (text.empty())
+      return fail(ErrorCode::kNotFound, "Private key not found: standard input (--private-key -) was empty");
+    return text;
   }
   *origin = std::string(reference);
-  return read_private_key_file(*origin);
+  return read_private_key_file(*origin, options.params.contains("allow_insecure_permissions"));
 }
 
 Result<void> write_new_file(const std::string& path, std::string_view data, mode_t mode) {
@@ -181,7 +229,7 @@ class PemProvider final : public KeyProvider {
   Result<std::unique_ptr<Signer>> open_signer(std::string_view reference,
                                               const ProviderOptions& options) const override {
     std::string origin;
-    auto text = key_text(reference, &origin);
+    auto text = key_text(reference, options, &origin);
     if (!text) return fail(text.error());
     auto key = load_private_key(*text, origin, options.secret);
     OPENSSL_cleanse(text->data(), text->size());
