@@ -142,6 +142,7 @@ HashingOptions hashing_defaults(unsigned threads) {
 void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc) {
   CLI::App* cmd = parent->add_subcommand("sigstore", "Keyless Sigstore (not supported yet)");
   cmd->allow_extras();
+  cmd->fallthrough(false);  // its options belong to it, not to the parent
   std::string w(what);
   cmd->callback([w, rc] {
     *rc = report_failure(w, Error(ErrorCode::kUnsupported,

@@ -62,7 +62,8 @@ int run(const DigestArgs& a) {
              a.threads);
   if (json_mode(a.json)) {
     auto j = json_header(true, kExitOk);
-    for (auto& [k, v] : manifest_json(*m).items()) j[k] = v;
+    const auto manifest = manifest_json(*m);
+    for (const auto& [k, v] : manifest.items()) j[k] = v;
     emit_json(j);
   } else {
     emit_text(root_digest_text(*m) + "\n");
