@@ -29,9 +29,10 @@ class HelpFormatter : public CLI::Formatter {
   }
   std::string make_option_opts(const CLI::Option* opt) const override {
     std::string out;
+    const bool takes_value = opt->get_expected_max() != 0;
     if (!opt->get_option_text().empty()) out += " " + opt->get_option_text();
-    else if (opt->get_type_size() != 0) out += " VALUE";
-    if (opt->get_type_size() != 0 && opt->get_required()) out += " (required)";
+    else if (takes_value && !opt->get_lnames().empty()) out += " VALUE";
+    if (takes_value && opt->get_required()) out += " (required)";
     if (!opt->get_envname().empty()) out += " (env: " + opt->get_envname() + ")";
     return out;
   }
@@ -114,12 +115,15 @@ std::vector<std::string> subcommand_names(const CLI::App* app) {
   return out;
 }
 
-const char* kFooter =
+}  // namespace
+
+const char* const kExitCodesFooter =
     "Exit codes: 0 success, 1 signing or verification failed, 2 usage error (unknown or "
     "missing option, missing key or model).\n"
     "Every --flag-name is also accepted as --flag_name. Global options (--log-level, --json) "
     "go before or after the subcommand; MODELSIGN_LOG_LEVEL sets the log level too.";
 
+namespace {
 }  // namespace
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -159,7 +163,7 @@ std::string diagnose_usage(const CLI::App& app, const std::vector<std::string>& 
         return fmt::format("unknown option '{}' for '{}'{}", name, path,
                            s.empty() ? "" : fmt::format("; did you mean '{}'?", s));
       }
-      if (o->get_type_size() != 0 && a.find('=') == std::string::npos) ++i;  // its value
+      if (o->get_expected_max() != 0 && a.find('=') == std::string::npos) ++i;  // its value
       continue;
     }
     const CLI::App* sub = nullptr;
@@ -189,7 +193,7 @@ void build_app(CLI::App& app, GlobalOptions& g, int* rc) {
   app.set_version_flag("--version", std::string("modelsign, version ") + MODELSIGN_VERSION);
   // Inherited by every subcommand added below: a global option may follow the subcommand.
   app.fallthrough();
-  app.footer(kFooter);
+  app.footer(kExitCodesFooter);
   app.add_option(flag("log-level"), g.log_level,
                  "debug, info, warning (default) or error; debug shows the key, files, threads "
                  "and time per stage")
@@ -207,6 +211,14 @@ void build_app(CLI::App& app, GlobalOptions& g, int* rc) {
   register_keygen(app, g, rc);
   register_pkcs11(app, g, rc);
   register_tpm2(app, g, rc);  // after sign: adds sign tpm2-key / tpm2-certificate
+  // Every --help ends with the exit codes, also where no examples were written.
+  std::vector<CLI::App*> todo = app.get_subcommands({});
+  while (!todo.empty()) {
+    CLI::App* sub = todo.back();
+    todo.pop_back();
+    if (sub->get_footer().empty()) sub->footer(kExitCodesFooter);
+    for (CLI::App* s : sub->get_subcommands({})) todo.push_back(s);
+  }
   app.parse_complete_callback([&app, &g] {
     log::Level l;
     if (log::parse_level(g.log_level, &l)) log::set_level(l);
@@ -240,9 +252,19 @@ int run_cli(int argc, char** argv) {
     std::string msg = diagnose_usage(app, args);
     if (msg.empty()) msg = e.what();
     return report_usage(msg);
+  } catch (const nlohmann::json::exception& e) {
+    // The signature format stores names as JSON (UTF-8) text.
+    std::string detail = e.what();
+    if (detail.find("UTF-8") != std::string::npos)
+      return report_failure(output().what,
+                            Error(ErrorCode::kInvalidArgument,
+                                  fmt::format("a file or directory name in the model is not valid UTF-8, "
+                                              "and signatures store names as UTF-8 text: rename it ({})",
+                                              detail)));
+    return report_failure(output().what, Error(ErrorCode::kInternal, detail));
   } catch (const std::exception& e) {
-    // Nothing may abort the process: a failure that escaped as an exception is reported
-    // like any other.
+    // Nothing may abort the process: a failure that escaped as an exception (a thread
+    // that cannot be created, memory exhausted) is reported like any other.
     return report_failure(output().what, Error(ErrorCode::kInternal, e.what()));
   }
   return rc;

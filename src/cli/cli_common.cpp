@@ -64,6 +64,10 @@ CLI::Option* add_json_flag(CLI::App* cmd, bool& json, std::string_view descripti
   return cmd->add_flag(flag("json"), json, std::string(description))->group(kGroupOutput);
 }
 
+void set_footer(CLI::App* cmd, const std::string& text) {
+  cmd->footer(text + "\n\n" + kExitCodesFooter);
+}
+
 bool json_mode(bool local) { return local || output().json; }
 
 void add_model_options(CLI::App* cmd, ModelOptions& o) {

@@ -23,6 +23,11 @@ inline constexpr const char* kGroupKey = "Key";
 inline constexpr const char* kGroupOutput = "Output";
 inline constexpr const char* kGroupAdvanced = "Advanced";
 
+// The exit codes and spelling notes every --help ends with.
+extern const char* const kExitCodesFooter;
+// --help footer of a subcommand: `text` (notes and examples), then the exit codes.
+void set_footer(CLI::App* cmd, const std::string& text);
+
 // --threads N: N >= 1; the error says "at least 1", not a numeric range.
 CLI::Option* add_threads_option(CLI::App* cmd, unsigned& threads);
 // --json on a subcommand (the global --json before the subcommand works as well).

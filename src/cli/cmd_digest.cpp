@@ -90,7 +90,7 @@ void register_digest(CLI::App& app, GlobalOptions&, int* rc) {
       ->group(kGroupAdvanced);
   add_threads_option(cmd, args->threads);
   add_json_flag(cmd, args->json, "Print the whole manifest as JSON (schema: docs/cli.md)");
-  cmd->footer("Examples:\n"
+  set_footer(cmd, "Examples:\n"
               "  modelsign digest models/bert\n"
               "  modelsign digest --ignore-paths models/bert/README.md models/bert\n"
               "  modelsign digest --json models/bert");

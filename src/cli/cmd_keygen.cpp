@@ -251,7 +251,7 @@ void register_keygen(CLI::App& app, GlobalOptions&, int* rc) {
                   "\"pkcs11:token=LABEL;object=KEY-LABEL\" (key types also rsa-2048/3072/4096, "
                   "ed25519)")
       ->excludes(tpm2);
-  cmd->footer("Examples:\n"
+  set_footer(cmd, "Examples:\n"
               "  modelsign keygen --private-key keys/signer.pem --public-key keys/signer.pub\n"
               "  modelsign keygen --public-key-from keys/signer.pem --public-key signer.pub\n"
               "  modelsign keygen --pkcs11-uri \"pkcs11:token=prod;object=model-key\" --public-key signer.pub");

@@ -96,7 +96,7 @@ void register_pkcs11(CLI::App& app, GlobalOptions&, int* rc) {
       ->required()
       ->option_text("URI")
       ->group(kGroupKey);
-  k->footer("Examples:\n"
+  set_footer(k, "Examples:\n"
             "  modelsign sign pkcs11-key --pkcs11-uri \"pkcs11:token=prod;object=model-key\" models/bert\n"
             "  modelsign sign pkcs11-key --pkcs11-uri "
             "\"pkcs11:token=prod;object=model-key?pin-source=file:/run/secrets/pin\" models/bert\n"

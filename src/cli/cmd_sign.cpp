@@ -110,6 +110,12 @@ Error explain_key_error(const Error& e, const std::string& reference, const Prov
                                "key is for 'verify key --public-key')",
                                reference));
   }
+  if (e.code == ErrorCode::kPermission && e.message.find("chmod") != std::string::npos) {
+    Error out = e;
+    out.message += "; for a key mounted read-only as a CI or Kubernetes secret, pass "
+                   "--allow-insecure-key-permissions";
+    return out;
+  }
   if (e.code == ErrorCode::kAuth && e.message.find("none was given") != std::string::npos &&
       o.secret.file.empty())
     return Error(ErrorCode::kAuth,
@@ -256,7 +262,7 @@ int run_key_sign(const KeyArgs& k, std::string_view method, bool with_certificat
 void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* sign = app.add_subcommand("sign", "Sign a model");
   sign->require_subcommand(1);
-  sign->footer("Examples:\n"
+  set_footer(sign, "Examples:\n"
                "  modelsign keygen --private-key signer.pem --public-key signer.pub\n"
                "  modelsign sign key --private-key signer.pem models/bert\n"
                "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
@@ -270,7 +276,7 @@ void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* k = sign->add_subcommand("key", "Sign with a PEM private key (file or $SIGNING_PRIVATE_KEY)");
   add_sign_options(k, key->sign, false);
   add_key_options(k, *key, key_help);
-  k->footer("The key comes from --private-key, else from the environment variable SIGNING_PRIVATE_KEY "
+  set_footer(k, "The key comes from --private-key, else from the environment variable SIGNING_PRIVATE_KEY "
             "(PEM text; literal \\n sequences are accepted).\n\n"
             "Examples:\n"
             "  modelsign sign key --private-key signer.pem models/bert\n"
@@ -282,7 +288,7 @@ void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* c = sign->add_subcommand("certificate", "Sign with a PEM private key and its X.509 certificate");
   add_sign_options(c, cert->sign, true);
   add_key_options(c, *cert, key_help);
-  c->footer("Examples:\n"
+  set_footer(c, "Examples:\n"
             "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
             "--certificate-chain intermediate.pem models/bert\n"
             "  modelsign verify certificate --certificate-chain root-ca.pem models/bert");

@@ -129,7 +129,7 @@ void register_tpm2(CLI::App& app, GlobalOptions&, int* rc) {
       "tpm2-key", "Sign with a key inside a TPM 2.0 (persistent handle or TSS2 key file)");
   add_sign_options(k, key->sign, false);
   add_tpm2_options(k, key->tpm, true, true);
-  k->footer("Examples:\n"
+  set_footer(k, "Examples:\n"
             "  modelsign sign tpm2-key --tpm2-key handle:0x81000001 models/bert\n"
             "  modelsign sign tpm2-key --tpm2-key signer.tss2 --tcti swtpm:path=/run/swtpm.sock models/bert\n"
             "  modelsign verify key --tpm2-key handle:0x81000001 models/bert");

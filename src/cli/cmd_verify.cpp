@@ -148,7 +148,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
 
 void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* verify = app.add_subcommand("verify", "Verify a model against its signature");
-  verify->footer("Examples:\n"
+  set_footer(verify, "Examples:\n"
                  "  modelsign verify key --public-key signer.pub models/bert\n"
                  "  modelsign verify certificate --certificate-chain root-ca.pem models/bert");
   verify->require_subcommand(1);
@@ -166,7 +166,7 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
                          ->group(kGroupKey)
                          ->excludes(pub);
   add_tpm2_options(k, key->tpm, false, false)->excludes(pub)->excludes(p11);
-  k->footer(
+  set_footer(k, 
       "One of --public-key, --pkcs11-uri or --tpm2-key is required.\n\n"
       "Examples:\n"
       "  modelsign verify key --public-key signer.pub models/bert\n"
@@ -201,7 +201,7 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   c->add_flag(flag("log-fingerprints"), cert->log_fingerprints,
               "Log the SHA-256 fingerprints of the certificates")
       ->group(kGroupOutput);
-  c->footer(
+  set_footer(c, 
       "Examples:\n"
       "  modelsign verify certificate --certificate-chain root-ca.pem models/bert\n"
       "  modelsign verify certificate --certificate-chain root-ca.pem --json models/bert");
