@@ -140,7 +140,7 @@ int run_pkcs11(const KeygenArgs& a, KeyType type) {
                                              "key could not be written",
                                              key->reference)));
   }
-  return keygen_success(to_string(type), key->reference, " in the token", a, key->public_key);
+  return keygen_success(to_string(type), key->reference, "", a, key->public_key);
 }
 
 int run_tpm2(const KeygenArgs& a, KeyType type) {
