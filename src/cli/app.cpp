@@ -1,5 +1,7 @@
 #include "cli/app.h"
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -124,6 +126,18 @@ const char* const kExitCodesFooter =
     "go before or after the subcommand; MODELSIGN_LOG_LEVEL sets the log level too.";
 
 namespace {
+// Reports an exception; when even that fails (memory exhausted), a fixed line written
+// without allocating.
+int report_exception(std::string_view message) noexcept {
+  try {
+    return report_failure(output().what, Error(ErrorCode::kInternal, std::string(message)));
+  } catch (...) {
+    static constexpr char kLine[] = "modelsign failed with error: out of memory\n";
+    (void)!::write(STDERR_FILENO, kLine, sizeof kLine - 1);
+    return kExitFailure;
+  }
+}
+
 }  // namespace
 
 size_t edit_distance(std::string_view a, std::string_view b) {
@@ -255,17 +269,15 @@ int run_cli(int argc, char** argv) {
   } catch (const nlohmann::json::exception& e) {
     // The signature format stores names as JSON (UTF-8) text.
     std::string detail = e.what();
-    if (detail.find("UTF-8") != std::string::npos)
-      return report_failure(output().what,
-                            Error(ErrorCode::kInvalidArgument,
-                                  fmt::format("a file or directory name in the model is not valid UTF-8, "
+    return report_exception(detail.find("UTF-8") != std::string::npos
+                                ? fmt::format("a file or directory name in the model is not valid UTF-8, "
                                               "and signatures store names as UTF-8 text: rename it ({})",
-                                              detail)));
-    return report_failure(output().what, Error(ErrorCode::kInternal, detail));
+                                              detail)
+                                : detail);
   } catch (const std::exception& e) {
     // Nothing may abort the process: a failure that escaped as an exception (a thread
     // that cannot be created, memory exhausted) is reported like any other.
-    return report_failure(output().what, Error(ErrorCode::kInternal, e.what()));
+    return report_exception(e.what());
   }
   return rc;
 }
