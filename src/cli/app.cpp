@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -28,6 +29,21 @@ class HelpFormatter : public CLI::Formatter {
     for (const auto& l : opt->get_lnames())
       if (l.find('_') == std::string::npos) names.push_back("--" + l);
     return fmt::format("{}", fmt::join(names, ", "));
+  }
+  // The groups in the order a newcomer needs them, whatever order they were added in.
+  std::string make_help(const CLI::App* app, std::string name, CLI::AppFormatMode mode) const override {
+    if (mode == CLI::AppFormatMode::Sub) return make_expanded(app);
+    std::string out = make_description(app) + make_usage(app, name) + make_positionals(app);
+    std::vector<std::string> groups = {"Options", kGroupModel, kGroupKey, kGroupOutput, kGroupAdvanced};
+    for (const auto& g : app->get_groups())
+      if (std::find(groups.begin(), groups.end(), g) == groups.end()) groups.push_back(g);
+    for (const auto& g : groups) {
+      auto opts = app->get_options([&g](const CLI::Option* o) { return o->get_group() == g && o->nonpositional(); });
+      if (!opts.empty()) out += make_group(g, false, opts) + "\n";
+    }
+    out += make_subcommands(app, mode);
+    out += "\n" + make_footer(app);
+    return out;
   }
   std::string make_option_opts(const CLI::Option* opt) const override {
     std::string out;

@@ -63,7 +63,7 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
   add_model_options(cmd, a.model);
   add_signature_option(cmd, a.model);
   cmd->add_flag(negatable_flag("ignore-unsigned-files"), a.ignore_unsigned_files,
-                "Tolerate files that are not in the signature; they are named in a warning "
+                "Tolerate files that are not in the signature "
                 "(default: off, extra files fail verification)")
       ->group(kGroupModel);
   add_json_flag(cmd, a.json, "Print one JSON object for every outcome (schema: docs/cli.md)");
