@@ -179,6 +179,10 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
       return;
     }
     if (!key->public_key.empty()) warn_if_private_key(key->public_key);
+    // The source of the key, never the URI itself (it may carry a PIN).
+    log::debug("public key source: {}", !key->pkcs11_uri.empty() ? "the PKCS#11 token named by --pkcs11-uri"
+                                        : !key->tpm.key.empty()  ? "the TPM key named by --tpm2-key"
+                                                                 : "the PEM file '" + key->public_key + "'");
     auto pk = !key->pkcs11_uri.empty() ? load_public_key(key->pkcs11_uri, pkcs11_provider_options())
               : !key->tpm.key.empty()  ? tpm2_public_key(key->tpm)
                                        : load_public_key(key->public_key, {});

@@ -198,6 +198,7 @@ case_global_options_before_or_after_subcommand_and_log_level_env() {
   json_check 'assert j["ok"]'
   ms verify key --log-level debug --public-key "$SHARED/k.pub" m
   expect_rc 0
+  err_has "DEBUG: public key source: the PEM file"
   err_has "DEBUG: verifying with the public key"
   err_has "thread(s)"
   RC=0
