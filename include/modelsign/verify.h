@@ -13,6 +13,13 @@ namespace modelsign {
 
 enum class VerifyMethod { kKey, kCertificate };
 
+// How the model on disk differs from the signed manifest (resource names).
+struct VerifyMismatch {
+  std::vector<std::string> extra;    // on disk, not signed
+  std::vector<std::string> missing;  // signed, not on disk
+  std::vector<std::string> changed;  // signed, on disk with another digest
+};
+
 struct VerifyOptions {
   VerifyMethod method = VerifyMethod::kKey;
   std::optional<PublicKey> public_key;           // kKey
@@ -37,6 +44,9 @@ struct VerifyOptions {
   // Use the signature's method/hash/shard size (default) or force files+sha256 like
   // model_signing's CLI.
   bool use_recorded_serialization = true;
+  // When set and verification fails because the model differs: the differences, for
+  // machine-readable output.
+  VerifyMismatch* mismatch = nullptr;
 };
 
 struct VerifyResult {

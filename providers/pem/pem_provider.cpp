@@ -1,6 +1,7 @@
 #include "pem/pem_provider.h"
 
 #include "crypto/openssl_util.h"
+#include "modelsign/log.h"
 
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -33,8 +34,10 @@ bool has_private_key_block(std::string_view text) {
 
 // Like OpenSSH: the key file is opened first and the checks are made on the open
 // descriptor (no window between a stat() and the open() for a swap); a key readable by
-// group or others, or owned by another user than us or root, is refused.
-Result<SecretString> read_private_key_file(const std::string& path) {
+// group or others, or owned by another user than us or root, is refused. A key readable
+// by others passes only when the caller opted in (a secret mounted read-only by CI or
+// Kubernetes, often 0644 and owned by root).
+Result<SecretString> read_private_key_file(const std::string& path, bool allow_insecure) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) {
     int err = errno;
@@ -53,7 +56,11 @@ Result<SecretString> read_private_key_file(const std::string& path) {
     return fail(ErrorCode::kIo, fmt::format("cannot stat private key file '{}': {}", path, std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
     return fail(ErrorCode::kInvalidArgument, fmt::format("private key '{}' is not a regular file", path));
-  if ((st.st_mode & 077) != 0)
+  if ((st.st_mode & 077) != 0 && allow_insecure)
+    log::warning("private key file '{}' is accessible by group or others (mode {:04o}); accepted "
+                 "because of --allow-insecure-key-permissions",
+                 path, st.st_mode & 07777);
+  else if ((st.st_mode & 077) != 0)
     return fail(ErrorCode::kPermission,
                 fmt::format("private key file '{}' is accessible by group or others (mode {:04o}); "
                             "protect it with: chmod 600 '{}'",
@@ -178,20 +185,60 @@ Error pin_reference_error() {
                "pin-value (not shown); a PKCS#11 key is named by a URI that starts with 'pkcs11:'");
 }
 
-Result<SecretString> key_text(std::string_view reference, std::string* origin) {
+constexpr size_t kMaxKeyText = 1 << 20;  // a PEM key is a few KB
+
+Result<SecretString> key_text(std::string_view reference, const ProviderOptions& options,
+                              std::string* origin) {
   if (mentions_pin_value(reference) && ::access(std::string(reference).c_str(), F_OK) != 0)
     return fail(pin_reference_error());
   if (reference.starts_with(kEnvPrefix)) {
     std::string var(reference.substr(kEnvPrefix.size()));
     *origin = "$" + var;
     const char* v = std::getenv(var.c_str());
-    if (v == nullptr || *v == '\0')
+    if (v == nullptr)
       return fail(ErrorCode::kNotFound,
                   fmt::format("Private key not found: the environment variable {} is not set", var));
-    return SecretString(std::string_view(v));
+    if (*v == '\0')
+      return fail(ErrorCode::kNotFound,
+                  fmt::format("Private key not found: the environment variable {} is set but empty", var));
+    std::string_view raw(v);
+    // Some secret stores deliver a PEM on one line with literal "\n" sequences.
+    if (raw.find('\n') == std::string_view::npos && raw.find("\\n") != std::string_view::npos) {
+      SecretString fixed;
+      for (size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == 'n') {
+          fixed.append("\n");
+          ++i;
+        } else {
+          fixed.append(raw.substr(i, 1));
+        }
+      }
+      log::debug("{} holds the PEM with literal \\n sequences; they were read as line breaks", var);
+      return fixed;
+    }
+    return SecretString(raw);
+  }
+  if (reference == "-") {
+    *origin = "standard input";
+    SecretString text;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = ::read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 || text.view().size() + static_cast<size_t>(n) > kMaxKeyText) {
+        OPENSSL_cleanse(buf, sizeof buf);
+        return fail(ErrorCode::kIo, n < 0 ? "cannot read the private key from standard input"
+                                          : "standard input holds more than 1 MiB: not a PEM private key");
+      }
+      text.append(std::string_view(buf, static_cast<size_t>(n)));
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+    if (text.view().empty())
+      return fail(ErrorCode::kNotFound, "Private key not found: standard input (--private-key -) was empty");
+    return text;
   }
   *origin = std::string(reference);
-  return read_private_key_file(*origin);
+  return read_private_key_file(*origin, options.params.contains("allow_insecure_permissions"));
 }
 
 Result<void> write_new_file(const std::string& path, std::string_view data, mode_t mode) {
@@ -234,7 +281,7 @@ class PemProvider final : public KeyProvider {
   Result<std::unique_ptr<Signer>> open_signer(std::string_view reference,
                                               const ProviderOptions& options) const override {
     std::string origin;
-    auto text = key_text(reference, &origin);
+    auto text = key_text(reference, options, &origin);
     if (!text) return fail(text.error());
     auto key = load_private_key(text->view(), origin, options.secret);
     if (!key) return fail(key.error());

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/output.h"
+#include "modelsign/log.h"
 
 namespace modelsign::cli {
 
@@ -17,7 +19,7 @@ namespace {
 Result<SecretString> prompt_on_tty(std::string_view prompt) {
   int fd = ::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
-    return fail(ErrorCode::kAuth, "cannot open the terminal to ask for the PIN; give it in a file");
+    return fail(ErrorCode::kAuth, fmt::format("cannot open the terminal to ask for the {}; give it in a file", prompt.substr(0, prompt.find(':'))));
   struct Restore {
     int fd;
     termios saved{};
@@ -59,13 +61,21 @@ int run_list(const ListArgs& a) {
     return report_failure("Listing", Error(ErrorCode::kUnsupported, "this build has no PKCS#11 support"));
   auto lines = p->list(a.uri, pkcs11_provider_options(a.module));
   if (!lines) return report_failure("Listing", lines.error());
+  if (output().json) {
+    auto j = json_header(true, kExitOk);
+    j["lines"] = *lines;
+    emit_json(j);
+    return 0;
+  }
   std::string out;
-  for (const auto& l : *lines) out += l + "\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  for (const auto& l : *lines) out += log::printable(l) + "\n";
+  emit_text(out);
   return 0;
 }
 
 }  // namespace
+
+Result<SecretString> prompt_on_terminal(std::string_view prompt) { return prompt_on_tty(prompt); }
 
 ProviderOptions pkcs11_provider_options(std::string_view module) {
   ProviderOptions o;
@@ -84,7 +94,14 @@ void register_pkcs11(CLI::App& app, GlobalOptions&, int* rc) {
   k->add_option(flag("pkcs11-uri"), key->uri,
                 "pkcs11: URI of the key, e.g. \"pkcs11:token=prod;object=model-key\"; the PIN comes "
                 "from ?pin-source=file:PATH, ?pin-value=, MODELSIGN_PKCS11_PIN or a prompt")
-      ->required();
+      ->required()
+      ->option_text("URI")
+      ->group(kGroupKey);
+  set_footer(k, "Examples:\n"
+            "  modelsign sign pkcs11-key --pkcs11-uri \"pkcs11:token=prod;object=model-key\" models/bert\n"
+            "  modelsign sign pkcs11-key --pkcs11-uri "
+            "\"pkcs11:token=prod;object=model-key?pin-source=file:/run/secrets/pin\" models/bert\n"
+            "  modelsign pkcs11 list");
   k->callback([key, rc] {
     *rc = run_sign(key->sign, "pkcs11-key", key->uri, pkcs11_provider_options(), false);
   });
@@ -93,7 +110,10 @@ void register_pkcs11(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* c = sign->add_subcommand(
       "pkcs11-certificate", "Sign with a PKCS#11 token key and its X.509 certificate");
   add_sign_options(c, cert->sign, true);
-  c->add_option(flag("pkcs11-uri"), cert->uri, "pkcs11: URI of the key")->required();
+  c->add_option(flag("pkcs11-uri"), cert->uri, "pkcs11: URI of the key")
+      ->required()
+      ->option_text("URI")
+      ->group(kGroupKey);
   c->callback([cert, rc] {
     *rc = run_sign(cert->sign, "pkcs11-certificate", cert->uri, pkcs11_provider_options(), true);
   });

@@ -7,6 +7,8 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/output.h"
+#include "modelsign/log.h"
 
 namespace modelsign::cli {
 
@@ -52,13 +54,19 @@ int run_list(const Tpm2Options& t) {
                           Error(ErrorCode::kUnsupported, "this build has no TPM 2.0 support"));
   auto keys = p->list("", tpm2_provider_options(t));
   if (!keys) return report_failure("Listing TPM keys", keys.error());
+  if (output().json) {
+    auto j = json_header(true, kExitOk);
+    j["lines"] = *keys;
+    emit_json(j);
+    return 0;
+  }
   std::string out;
   if (keys->empty()) {
     out = "No persistent signing keys in the TPM\n";
   } else {
-    for (const auto& line : *keys) out += line + "\n";
+    for (const auto& line : *keys) out += log::printable(line) + "\n";
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
+  emit_text(out);
   return 0;
 }
 
@@ -67,14 +75,20 @@ int run_list(const Tpm2Options& t) {
 CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, bool with_auth) {
   CLI::Option* key = cmd->add_option(
       flag("tpm2-key"), t.key,
-      "TPM key: handle:0x81000001, tpm2:handle=0x81000001 or a TSS2 PRIVATE KEY file");
+      "TPM key: handle:0x81000001, tpm2:handle=0x81000001 or a TSS2 PRIVATE KEY file")
+      ->option_text("REF")
+      ->group(kGroupKey);
   if (key_required) key->required();
   cmd->add_option(flag("tcti"), t.tcti,
                   "TPM connection, e.g. device:/dev/tpmrm0, tabrmd:, swtpm:path=SOCKET "
-                  "(default: $TPM2TOOLS_TCTI, $TSS2_TCTI, then the tss default search)");
+                  "(default: $TPM2TOOLS_TCTI, $TSS2_TCTI, then the tss default search)")
+      ->option_text("TCTI")
+      ->group(kGroupKey);
   if (with_auth)
     cmd->add_option(flag("tpm2-auth-file"), t.auth_file,
-                    "File holding the key's authorisation value (or set MODELSIGN_TPM_AUTH)");
+                    "File holding the key's authorisation value (or set MODELSIGN_TPM_AUTH)")
+        ->option_text("PATH")
+        ->group(kGroupKey);
   return key;
 }
 
@@ -117,6 +131,10 @@ void register_tpm2(CLI::App& app, GlobalOptions&, int* rc) {
       "tpm2-key", "Sign with a key inside a TPM 2.0 (persistent handle or TSS2 key file)");
   add_sign_options(k, key->sign, false);
   add_tpm2_options(k, key->tpm, true, true);
+  set_footer(k, "Examples:\n"
+            "  modelsign sign tpm2-key --tpm2-key handle:0x81000001 models/bert\n"
+            "  modelsign sign tpm2-key --tpm2-key signer.tss2 --tcti swtpm:path=/run/swtpm.sock models/bert\n"
+            "  modelsign verify key --tpm2-key handle:0x81000001 models/bert");
   k->callback([key, rc] { *rc = run_tpm2_sign(*key, "tpm2-key", false); });
 
   auto* cert = new Tpm2SignArgs();

@@ -24,6 +24,8 @@ void register_pkcs11(CLI::App& app, GlobalOptions& g, int* rc);
 // Options for the PKCS#11 provider: an optional module (path or name) and the PIN
 // prompt on the terminal.
 ProviderOptions pkcs11_provider_options(std::string_view module = {});
+// Asks on the controlling terminal with echo off (PINs, passwords).
+Result<SecretString> prompt_on_terminal(std::string_view prompt);
 
 // Options every `sign <method>` shares.
 struct SignArgs {

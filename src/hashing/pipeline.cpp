@@ -25,6 +25,7 @@
 
 #include "crypto/openssl_util.h"
 #include "hashing/progress.h"
+#include "modelsign/log.h"
 
 namespace modelsign::hashing {
 
@@ -418,7 +419,7 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
     }
   };
 
-  auto worker = [&] {
+  auto work = [&] {
     Hasher h(root.get(), files, hash, opt, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
@@ -436,13 +437,41 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
     }
   };
 
+  // An exception must not leave a thread (that would terminate the process): out of
+  // memory in a worker becomes an error like any other.
+  // Recording the failure must not allocate (memory may be what ran out).
+  std::atomic<bool> thrown{false};
+  auto worker = [&] {
+    try {
+      work();
+    } catch (...) {
+      thrown.store(true);
+      stop.store(true);
+    }
+  };
   std::optional<Progress> progress;
   if (opt.progress) progress.emplace(total, &done);
   std::vector<std::jthread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::exception& e) {
+      // Fewer threads only make hashing slower; the digests do not depend on them.
+      try {
+        log::warning("started {} of {} hashing threads ({}); continuing with those", t, threads, e.what());
+      } catch (const std::exception&) {
+      }
+      break;
+    }
+  }
   worker();
+  const size_t started = pool.size() + 1;
   pool.clear();  // joins
   if (progress) progress->finish();
+  if (thrown.load())
+    return fail(ErrorCode::kIo, fmt::format("hashing failed: a hashing thread ran out of memory or "
+                                            "resources (with {} threads; try fewer with --threads)",
+                                            started));
 
   // Report the real failure (not a "cancelled" from another worker), first in unit order.
   for (auto& e : errors)

@@ -124,8 +124,17 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const ChainO
     std::string reason = X509_verify_cert_error_string(err);
     ERR_clear_error();
     std::string advice;
-    if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-        err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN || err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+    X509* stuck = X509_STORE_CTX_get_current_cert(ctx.get());
+    if ((err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) &&
+        stuck != nullptr) {
+      // Name the missing link instead of OpenSSL's "unable to get local issuer certificate".
+      reason = fmt::format("the chain in the signature lacks the intermediate that issued '{}' "
+                           "(issuer '{}'), and --certificate-chain does not hold it either",
+                           x509::subject(stuck), x509::issuer(stuck));
+      advice = fmt::format("; re-sign with the intermediate in --certificate-chain, or, when '{}' "
+                           "is your self-signed root CA, pass its certificate with --certificate-chain",
+                           x509::issuer(stuck));
+    } else if (err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN || err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
       advice = "; pass the self-signed root CA of the signer's PKI with --certificate-chain "
                "(an intermediate alone is not a trust anchor)";
     return fail(Error(ErrorCode::kVerification,

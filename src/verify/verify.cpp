@@ -85,11 +85,11 @@ Result<std::vector<std::string>> files_under(const std::string& model_path, std:
 }
 
 Result<void> compare(const Manifest& expected, const Manifest& actual, bool ignore_unsigned,
-                     const std::string& model_name) {
+                     const std::string& model_name, VerifyMismatch* report) {
   std::map<std::string, const Resource*> want, have;
   for (const auto& r : expected.resources) want[r.name] = &r;
   for (const auto& r : actual.resources) have[r.name] = &r;
-  std::vector<std::string> extra, missing, changed;
+  std::vector<std::string> extra, missing, changed, changed_names;
   for (const auto& [name, r] : have)
     if (!want.contains(name)) extra.push_back(name);
   for (const auto& [name, r] : want) {
@@ -98,20 +98,32 @@ Result<void> compare(const Manifest& expected, const Manifest& actual, bool igno
       missing.push_back(name);
       continue;
     }
-    if (it->second->algorithm != r->algorithm || it->second->digest != r->digest)
+    if (it->second->algorithm != r->algorithm || it->second->digest != r->digest) {
+      changed_names.push_back(name);
       changed.push_back(fmt::format("Hash mismatch for '{}': Expected '{}:{}', Actual '{}:{}'", name,
                                     r->algorithm, to_hex(r->digest), it->second->algorithm,
                                     to_hex(it->second->digest)));
+    }
   }
   if (ignore_unsigned) extra.clear();
   if (extra.empty() && missing.empty() && changed.empty()) return {};
+  if (report != nullptr) *report = VerifyMismatch{extra, missing, changed_names};
   std::vector<std::string> parts;
   if (!extra.empty())
     parts.push_back(fmt::format("Extra files found in model '{}': {}", model_name, join_names(extra)));
   if (!missing.empty())
     parts.push_back(fmt::format("Missing files in model '{}': {}", model_name, join_names(missing)));
   for (auto& c : changed) parts.push_back(std::move(c));
-  std::string hint = extra.empty() ? "" : " (use --ignore-unsigned-files to tolerate extra files)";
+  // The flag only helps when extra files are the whole problem; when most signed files
+  // are gone or different, the signature is for another model (or another version).
+  std::string hint;
+  const size_t differing = missing.size() + changed.size();
+  if (want.size() >= 2 && differing * 2 > want.size())
+    hint = fmt::format(" (this signature belongs to another model: {} of its {} files are missing "
+                       "or changed; check MODEL_PATH and --signature)",
+                       differing, want.size());
+  else if (differing == 0)
+    hint = " (use --ignore-unsigned-files to tolerate extra files)";
   return fail(ErrorCode::kMismatch,
               fmt::format("Signature mismatch: {}{}", fmt::join(parts, "; "), hint));
 }
@@ -211,7 +223,8 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
   if (!actual) return fail(actual.error());
 
   // 6. Compare.
-  if (auto c = compare(signed_m, *actual, options.ignore_unsigned_files, actual->model_name); !c)
+  if (auto c = compare(signed_m, *actual, options.ignore_unsigned_files, actual->model_name,
+                       options.mismatch); !c)
     return fail(c.error());
 
   // 7. Name what was let through unverified: files under the ignore paths, and the

@@ -321,14 +321,11 @@ run_case checker_rejects_upstream_fixture_misuse
 curve_of() { openssl pkey -in "$1" -noout -text | sed -n 's/^ASN1 OID: //p'; }
 
 case_keygen_default_p256_private_key_mode_0600_and_hint_is_sha256_of_public_pem() {
-  # The directory does not exist yet: keygen must fail and say where.
-  ms keygen --private-key keys/signing_key.pem --public-key keys/signing_key.pub
-  expect_rc 1
-  err_has "keys/signing_key.pem"
-  mkdir keys
+  # The directory does not exist yet: keygen creates it, private to its owner.
   ms keygen --private-key keys/signing_key.pem --public-key keys/signing_key.pub
   expect_rc 0
   out_has "ec-p256"
+  [[ $(stat -c %a keys) == 700 ]] || fail "created directory mode $(stat -c %a keys)"
   [[ $(stat -c %a keys/signing_key.pem) == 600 ]] || fail "private key mode $(stat -c %a keys/signing_key.pem)"
   [[ $(curve_of keys/signing_key.pem) == prime256v1 ]] || fail "curve $(curve_of keys/signing_key.pem)"
   grep -q -- "-----BEGIN PUBLIC KEY-----" keys/signing_key.pub || fail "public key is not PEM SPKI"
@@ -543,7 +540,9 @@ case_signature_inside_the_model_is_ignored_when_signing_and_verifying() {
   new_model model
   ms sign key --private-key "$SHARED/p256.pem" --signature model/model.sig model
   expect_ok_sign
-  ! resources model/model.sig | grep -x model.sig >/dev/null || fail "the signature signed itself"
+  names=$(resources model/model.sig) || fail "cannot decode model/model.sig"
+  [[ -n $names ]] || fail "no resources decoded from model/model.sig"
+  ! grep -qx model.sig <<<"$names" || fail "the signature signed itself"
   recorded_ignores model/model.sig | grep -x model.sig >/dev/null || fail "model.sig not in ignore_paths"
   ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
   expect_ok_verify
@@ -588,7 +587,9 @@ case_ignore_paths_relative_and_absolute_are_recorded_and_applied() {
   cd model
   ms sign key --private-key "$SHARED/p256.pem" --ignore-paths weights.bin --signature ../inner.sig .
   expect_ok_sign
-  ! resources ../inner.sig | grep -x weights.bin >/dev/null || fail "CWD-relative ignore path not applied"
+  names=$(resources ../inner.sig) || fail "cannot decode ../inner.sig"
+  [[ -n $names ]] || fail "no resources decoded from ../inner.sig"
+  ! grep -qx weights.bin <<<"$names" || fail "CWD-relative ignore path not applied"
 }
 run_case ignore_paths_relative_and_absolute_are_recorded_and_applied
 
@@ -599,7 +600,9 @@ case_git_paths_ignored_by_default_and_kept_with_no_ignore_git_paths() {
   echo '*.bin' >model/.gitignore
   ms sign key --private-key "$SHARED/p256.pem" model
   expect_ok_sign
-  ! resources model.sig | grep '^\.git' >/dev/null || fail "git paths were signed"
+  names=$(resources model.sig) || fail "cannot decode model.sig"
+  [[ -n $names ]] || fail "no resources decoded from model.sig"
+  ! grep -q '^\.git' <<<"$names" || fail "git paths were signed"
   ms sign key --private-key "$SHARED/p256.pem" --no-ignore-git-paths --signature all.sig model
   expect_ok_sign
   resources all.sig | grep -x .gitignore >/dev/null || fail "--no-ignore-git-paths still ignored .gitignore"
@@ -750,7 +753,7 @@ run_case signing_private_key_env_var_signs
 case_missing_key_says_private_key_not_found() {
   new_model model
   ms sign key model
-  expect_rc 1
+  expect_rc 2  # no key given at all: a usage error
   err_has "Private key not found"
   err_has "SIGNING_PRIVATE_KEY"
   ms sign key --private-key nowhere.pem model

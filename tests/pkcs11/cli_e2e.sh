@@ -42,7 +42,7 @@ sign-verify)
     uri_var=MODELSIGN_PKCS11_URI_$k; pub_var=MODELSIGN_PKCS11_PUB_$k
     sig="$WORK/$k.sig"
     "$MODELSIGN" sign pkcs11-key --pkcs11_uri "${!uri_var}" --signature "$sig" "$WORK/m" \
-      | grep -qx 'Signing succeeded' || fail "sign $k"
+      | grep -q '^Signing succeeded: ' || fail "sign $k"
     grep -q '"publicKey":{"hint":"' "$sig" || fail "$k bundle has no key hint"
     # With the token's own public key, and with the PEM p11tool exported.
     "$MODELSIGN" verify key --pkcs11-uri "${!uri_var}" --signature "$sig" "$WORK/m" \
@@ -68,7 +68,7 @@ certificate)
   make_model "$WORK/m"
   "$MODELSIGN" sign pkcs11-certificate --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" \
     --signing-certificate "$MODELSIGN_PKCS11_CERT_EC_P256" --certificate-chain "$MODELSIGN_PKCS11_CA" \
-    "$WORK/m" | grep -qx 'Signing succeeded' || fail "sign pkcs11-certificate"
+    "$WORK/m" | grep -q '^Signing succeeded: ' || fail "sign pkcs11-certificate"
   grep -q '"x509CertificateChain"' "$WORK/m.sig" || fail "no certificate chain in the bundle"
   "$MODELSIGN" verify certificate --certificate-chain "$MODELSIGN_PKCS11_CA" "$WORK/m" \
     | grep -qx 'Verification succeeded' || fail "verify certificate"

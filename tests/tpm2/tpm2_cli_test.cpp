@@ -211,8 +211,8 @@ TEST_F(Tpm2CliTest, ErrorsAreReportedWithExitCodeOneAndAdvice) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "0x81000001 is already in use")) << r.output;
 
-  r = cli("keygen --tpm2");
-  EXPECT_EQ(r.status, 1) << r.output;
+  r = cli("keygen --tpm2");  // a missing required input: usage error
+  EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "either --persistent HANDLE or --key-file PATH")) << r.output;
   r = cli("keygen --persistent 0x81000003");  // a TPM option without --tpm2: usage error
   EXPECT_EQ(r.status, 2) << r.output;
