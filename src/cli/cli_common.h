@@ -48,4 +48,11 @@ void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc);
 // Prints "<what> failed with error: <msg>" to stderr, returns 1.
 int report_failure(std::string_view what, const Error& e);
 
+// Writes `text` to stdout and flushes it; on failure (full disk, closed pipe) reports it
+// like report_failure and returns 1, else 0. Every result on stdout goes through here.
+int print_result(std::string_view what, std::string_view text);
+
+// The last flush and close of stdout, from main: 0, or 1 with a message.
+int close_stdout();
+
 }  // namespace modelsign::cli

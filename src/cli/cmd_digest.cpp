@@ -57,8 +57,7 @@ int run(const DigestArgs& a) {
   if (!m) return fail_digest(m.error());
   std::string out = a.json ? manifest_json(*m).dump(2) + "\n"
                            : root_digest_text(*m) + "\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Computing digest", out);
 }
 }  // namespace
 

@@ -33,12 +33,17 @@ Result<void> write_exclusive(const std::string& path, std::string_view data, mod
     return fail(errno == EEXIST ? ErrorCode::kInvalidArgument : ErrorCode::kIo,
                 fmt::format("cannot create '{}': {}{}", path, std::strerror(errno),
                             errno == EEXIST ? " (existing files are never overwritten)" : ""));
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok = (::fsync(fd) == 0) && ok;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok) {
+  int err = 0;
+  for (std::size_t done = 0; done < data.size() && err == 0;) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno != EINTR) err = errno;
+    if (n > 0) done += static_cast<std::size_t>(n);
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) {
     ::unlink(path.c_str());
-    return fail(ErrorCode::kIo, fmt::format("cannot write '{}'", path));
+    return fail(ErrorCode::kIo, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
   }
   return {};
 }
@@ -72,8 +77,7 @@ int run_pkcs11(const KeygenArgs& a, KeyType type) {
   }
   std::string out = fmt::format("Generated {} key {}\npublic key hint: {}\n", to_string(type),
                                 key->reference, key->public_key.hint());
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Key generation", out);
 }
 
 int run_tpm2(const KeygenArgs& a, KeyType type) {
@@ -109,8 +113,7 @@ int run_tpm2(const KeygenArgs& a, KeyType type) {
                                 key->reference,
                                 a.key_file.empty() ? "in the TPM" : "(wrapped by this TPM)",
                                 key->public_key.hint());
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Key generation", out);
 }
 
 int run(const KeygenArgs& a) {
@@ -141,8 +144,7 @@ int run(const KeygenArgs& a) {
   }
   std::string out = fmt::format("Generated {} key {}\npublic key hint: {}\n", to_string(*type),
                                 key->reference, key->public_key.hint());
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Key generation", out);
 }
 
 }  // namespace

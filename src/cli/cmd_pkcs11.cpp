@@ -60,8 +60,7 @@ int run_list(const ListArgs& a) {
   if (!lines) return report_failure("Listing", lines.error());
   std::string out;
   for (const auto& l : *lines) out += l + "\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Listing", out);
 }
 
 }  // namespace

@@ -37,8 +37,7 @@ int print_success(const SignArgs& a, std::string_view method, const std::string&
   } else {
     out = "Signing succeeded\n";
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Signing", out);
 }
 
 ProviderOptions key_provider_options(const KeyArgs& k) {
@@ -93,6 +92,7 @@ void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate) {
 int run_sign(const SignArgs& a, std::string_view method, const std::string& key_reference,
              const ProviderOptions& provider_options, bool with_certificate) {
   const std::string sig_path = signature_path(a.model);
+  if (auto c = check_output_path(sig_path); !c) return report_failure("Signing", c.error());
   // Open the key first: a wrong PIN or a missing key fails before hours of hashing.
   auto signer = open_signer(key_reference, provider_options);
   if (!signer) return report_failure("Signing", signer.error());

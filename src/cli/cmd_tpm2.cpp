@@ -56,8 +56,7 @@ int run_list(const Tpm2Options& t) {
   } else {
     for (const auto& line : *keys) out += line + "\n";
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Listing TPM keys", out);
 }
 
 }  // namespace

@@ -88,8 +88,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   } else {
     out += "Verification succeeded\n";
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return print_result("Verification", out);
 }
 
 void register_verify(CLI::App& app, GlobalOptions&, int* rc) {

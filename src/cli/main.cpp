@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 
+#include "cli/cli_common.h"
 #include "cli/commands.h"
 #include "modelsign/log.h"
 
@@ -37,5 +38,7 @@ int main(int argc, char** argv) {
     int code = app.exit(e);  // prints help/version or the usage error
     return code == 0 ? 0 : 2;
   }
+  // A result lost to a full disk or a closed pipe is a failure, not a success.
+  if (int c = cli::close_stdout(); c != 0 && rc == 0) rc = c;
   return rc;
 }
