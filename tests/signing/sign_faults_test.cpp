@@ -3,7 +3,14 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -180,6 +187,93 @@ TEST_F(SignLimits, TooManyIgnorePathsFailAtSigning) {
   auto r = sign_model(model.string(), *signer_, options_);
   ASSERT_FALSE(r.has_value());
   EXPECT_NE(r.error().message.find("ignore_paths; the limit is"), std::string::npos) << r.error().message;
+}
+
+// ---------------------------------------------------------------- atomic writer
+
+bool tmpfile_supported(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600);
+  if (fd < 0) return false;
+  ::close(fd);
+  return true;
+}
+
+std::vector<std::string> temp_files(const fs::path& dir) {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().starts_with(".modelsign-")) out.push_back(e.path().filename());
+  return out;
+}
+
+// Does process `pid` have a file of `dir` open (named or O_TMPFILE)?
+bool writing_into(pid_t pid, const fs::path& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(fs::path("/proc") / std::to_string(pid) / "fd", ec)) {
+    auto target = fs::read_symlink(e.path(), ec);
+    if (!ec && target.string().starts_with(dir.string() + "/")) return true;
+  }
+  return false;
+}
+
+// Kills a child process in the middle of write_file_atomically with `sig`; returns true
+// when the kill landed while the child was writing (the child died of the signal).
+bool kill_while_writing(const fs::path& dir, const std::string& data, bool named_temp, int sig) {
+  const fs::path target = dir / "m.sig";
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    detail::g_disable_tmpfile = named_temp;
+    auto r = write_file_atomically(target.string(), data);
+    ::_exit(r ? 0 : 3);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!writing_into(pid, dir) && std::chrono::steady_clock::now() < deadline) {
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) == pid) return false;  // finished before we saw it
+  }
+  ::kill(pid, sig);
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  return WIFSIGNALED(st) && WTERMSIG(st) == sig;
+}
+
+void expect_kills_leave_nothing(bool named_temp, std::initializer_list<int> signals) {
+  TempDir t;
+  const std::string data(96u << 20, 'x');
+  for (int sig : signals) {
+    test::write_file(t / "m.sig", "previous signature");
+    bool landed = false;
+    for (int attempt = 0; attempt < 5 && !landed; ++attempt) landed = kill_while_writing(t.path(), data, named_temp, sig);
+    EXPECT_TRUE(landed) << "signal " << sig << " never reached the writer mid-write";
+    EXPECT_EQ(temp_files(t.path()), std::vector<std::string>{}) << "signal " << sig;
+    std::string now = test::read_file(t / "m.sig");
+    EXPECT_TRUE(now == "previous signature" || now == data) << "a partial signature after signal " << sig;
+  }
+}
+
+TEST(AtomicWrite, AKillAtAnyPointLeavesNoTemporaryFile) {
+  TempDir t;
+  if (!tmpfile_supported(t.path())) GTEST_SKIP() << "no O_TMPFILE on this file system";
+  expect_kills_leave_nothing(false, {SIGKILL, SIGTERM, SIGINT});
+}
+
+TEST(AtomicWrite, WithoutTmpfileSigintAndSigtermRemoveTheTemporaryFile) {
+  expect_kills_leave_nothing(true, {SIGTERM, SIGINT});
+}
+
+TEST(AtomicWrite, ReplacesAnExistingFileAndCreatesANewOne) {
+  TempDir t;
+  for (bool named : {false, true}) {
+    detail::g_disable_tmpfile = named;
+    fs::remove(t / "new.sig");
+    ASSERT_TRUE(write_file_atomically((t / "new.sig").string(), "one", 0640));
+    EXPECT_EQ(test::read_file(t / "new.sig"), "one");
+    EXPECT_EQ(fs::status(t / "new.sig").permissions() & fs::perms::all,
+              fs::perms::owner_read | fs::perms::owner_write | fs::perms::group_read);
+    ASSERT_TRUE(write_file_atomically((t / "new.sig").string(), "two"));
+    EXPECT_EQ(test::read_file(t / "new.sig"), "two");
+    EXPECT_EQ(temp_files(t.path()), std::vector<std::string>{});
+  }
+  detail::g_disable_tmpfile = false;
 }
 
 }  // namespace
