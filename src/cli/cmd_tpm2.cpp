@@ -69,6 +69,8 @@ CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, 
   cmd->add_option(flag("tcti"), t.tcti,
                   "TPM connection, e.g. device:/dev/tpmrm0, tabrmd:, swtpm:path=SOCKET "
                   "(default: $TPM2TOOLS_TCTI, $TSS2_TCTI, then the tss default search)");
+  cmd->add_option(flag("tpm2-timeout"), t.timeout,
+                  "Seconds to wait for each TPM answer before failing (default 30)");
   if (with_auth)
     cmd->add_option(flag("tpm2-auth-file"), t.auth_file,
                     "File holding the key's authorisation value (or set MODELSIGN_TPM_AUTH)");
@@ -78,6 +80,7 @@ CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, 
 ProviderOptions tpm2_provider_options(const Tpm2Options& t) {
   ProviderOptions o;
   if (!t.tcti.empty()) o.params["tcti"] = t.tcti;
+  if (!t.timeout.empty()) o.params["timeout"] = t.timeout;
   o.secret.file = t.auth_file;
   o.secret.env_var = kTpmAuthEnv;
   o.secret.prompt = prompt_secret;
