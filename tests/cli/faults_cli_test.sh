@@ -3,11 +3,12 @@
 # output, a missing output directory, a deleted current directory, kills at the end of
 # writing, and keygen write errors.
 #
-# Usage: faults_cli_test.sh MODELSIGN_BINARY
+# Usage: faults_cli_test.sh MODELSIGN_BINARY SOURCE_DIR
 set -euo pipefail
 
-[[ $# -eq 1 ]] || { echo "usage: $0 MODELSIGN_BINARY" >&2; exit 2; }
+[[ $# -eq 2 ]] || { echo "usage: $0 MODELSIGN_BINARY SOURCE_DIR" >&2; exit 2; }
 MODELSIGN=$(realpath "$1")
+SRC=$(realpath "$2")
 WORK=$(mktemp -d)
 trap 'cd /; rm -rf "$WORK"' EXIT
 cd "$WORK"
@@ -117,6 +118,26 @@ case_atomic_writes_leave_no_temp_files_and_clean_stale_ones() {
   [[ $(find o -name '.modelsign-*' | wc -l) -eq 2 ]] || fail "temporary files left: $(ls -A o)"
   ms verify key --public-key "$PUB" --signature o/m.sig "$WORK/model"
   expect_rc 0
+}
+
+# PKCS#11 keygen on a token whose storage cannot be written (SoftHSM's token directory made
+# immutable) says so, instead of a bare CKR_GENERAL_ERROR.
+case_pkcs11_keygen_on_an_unwritable_token_says_why() {
+  local env store
+  env=$("$SRC/softhsm-fixtures/softhsm-setup.sh" --keys ec-p256)
+  eval "$env"
+  store=$(find "$MODELSIGN_SOFTHSM_DIR" -mindepth 2 -maxdepth 2 -type d | head -1)
+  if ! chattr +i "$store" 2>/dev/null; then
+    echo "    (skipped: chattr +i is not available here)" >&2
+    "$SRC/softhsm-fixtures/softhsm-teardown.sh" "$MODELSIGN_SOFTHSM_DIR"
+    return 0
+  fi
+  ms keygen --pkcs11-uri "pkcs11:token=$MODELSIGN_PKCS11_TOKEN;object=new-key?pin-source=file:$MODELSIGN_PKCS11_PIN_FILE&module-path=$MODELSIGN_PKCS11_MODULE"
+  chattr -i "$store"
+  "$SRC/softhsm-fixtures/softhsm-teardown.sh" "$MODELSIGN_SOFTHSM_DIR"
+  expect_rc 1
+  err_has "could not generate a ec-p256 key pair"
+  grep -qE "read-only|unable to store the key" "$CASE_DIR/err" || fail "stderr does not say the token cannot store keys"
 }
 
 for c in $(declare -F | awk '{print $3}' | grep '^case_' | sed 's/^case_//'); do run_case "$c"; done
