@@ -206,7 +206,8 @@ Result<Manifest> compute_manifest(const std::string& model_path, const Serializa
   for (size_t k = 0; k < units.size(); ++k) {
     const auto& u = units[k];
     Resource r;
-    r.path = (*files)[u.file].name;
+    // One unit per file (files method): the name moves, it is not held twice.
+    r.path = ser.method == Method::kFiles ? std::move((*files)[u.file].name) : (*files)[u.file].name;
     r.start = u.start;
     r.end = u.end;
     r.name = ser.method == Method::kFiles ? r.path : fmt::format("{}:{}:{}", r.path, u.start, u.end);
