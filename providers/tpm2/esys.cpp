@@ -180,6 +180,9 @@ Error tpm_error(TSS2_RC rc, const ErrorContext& c) {
 class Watchdog {
  public:
   Watchdog(std::chrono::milliseconds limit, std::string tcti) : limit_(limit), tcti_(std::move(tcti)) {
+    // The thread inherits a mask without SIGINT/SIGTERM/SIGHUP: deferred by the signing
+    // thread while a key is loaded, they must not reach the process through this one.
+    signal_cleanup::DeferSignals block;
     thread_ = std::thread([this] { run(); });
   }
   ~Watchdog() {
