@@ -11,6 +11,17 @@
 
 namespace modelsign::bundle {
 
+// An upper bound of the bytes append_json_string writes for `s` (an escape is at most 6
+// bytes per input byte: \u00XX, or 12 for a 4-byte UTF-8 sequence as a surrogate pair).
+inline std::size_t json_string_size_bound(std::string_view s) {
+  std::size_t n = s.size() + 2;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || c == '"' || c == '\\' || u >= 0x7F) n += 5;
+  }
+  return n;
+}
+
 // Appends `s` as a JSON string literal. ensure_ascii: non-ASCII as \uXXXX (the
 // statement, like Python's protobuf printer); otherwise raw UTF-8 (the compact bundle).
 inline void append_json_string(std::string& out, std::string_view s, bool ensure_ascii) {

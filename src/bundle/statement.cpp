@@ -40,10 +40,14 @@ void append_string_member(std::string& out, int level, std::string_view key, std
 // small objects as well. tests/bundle checks the bytes against nlohmann's.
 std::string write_statement(const Manifest& m) {
   std::string out;
-  // ~40 bytes of layout, the name, the algorithm and the hex digest per resource.
-  std::size_t estimate = 512 + m.model_name.size();
-  for (const auto& r : m.resources) estimate += 80 + r.name.size() + r.algorithm.size() + 2 * r.digest.size();
-  out.reserve(estimate);
+  // An upper bound, so the text is never reallocated (a doubling would briefly hold it
+  // three times): 82 bytes of layout per resource, its strings, its hex digest; the rest,
+  // and room for the DSSE PAE header signing puts in front.
+  std::size_t bound = 1024 + json_string_size_bound(m.model_name);
+  for (const auto& p : m.serialization.ignore_paths) bound += 16 + json_string_size_bound(p);
+  for (const auto& r : m.resources)
+    bound += 82 + json_string_size_bound(r.name) + json_string_size_bound(r.algorithm) + 2 * r.digest.size();
+  out.reserve(bound);
   out += '{';
   append_string_member(out, 1, "_type", kStatementType, true);
   append_key(out, 1, "subject", false);

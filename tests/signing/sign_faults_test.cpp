@@ -63,6 +63,13 @@ TEST(StreamingWriters, StatementBytesEqualTheJsonTreeDump) {
                         "caf\xc3\xa9/\xe6\x97\xa5\xe6\x9c\xac", "emoji\xf0\x9f\x98\x80", "sl/ash"})
     m.resources.push_back(resource(n));
   EXPECT_EQ(bundle::write_statement(m), statement_by_tree(m));
+  // Reserved once with room for the PAE header: never reallocated while written or signed.
+  for (int i = 0; i < 2000; ++i) m.resources.push_back(resource(fmt::format("d/\xe6\x97\xa5{}\"", i)));
+  std::string big = bundle::write_statement(m);
+  EXPECT_GE(big.capacity(), big.size() + 64);
+  EXPECT_LT(big.capacity(), big.size() + big.size() / 4) << "reallocated while written";
+  EXPECT_EQ(big, statement_by_tree(m));
+  m.resources.resize(7);
 
   m.serialization.ignore_paths = {".git", "x\xc3\xa9.sig"};
   m.serialization.allow_symlinks = true;
