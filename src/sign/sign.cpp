@@ -125,10 +125,10 @@ std::optional<Result<void>> write_via_tmpfile(const std::string& path, const std
     signal_cleanup::DeferSignals defer;
     if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, path.c_str(), AT_SYMLINK_FOLLOW) != 0) {
       if (errno != EEXIST) {
-        int err = errno;
+        // No /proc, or a file system that refuses to link an O_TMPFILE (EPERM, EOPNOTSUPP):
+        // the named temp file way reports any error that is not about linking.
         ::close(fd);
-        if (err == ENOENT) return std::nullopt;  // no /proc: use a named temp file
-        return fail(ErrorCode::kIo, fmt::format("cannot create '{}': {}", path, std::strerror(err)));
+        return std::nullopt;
       }
       // Replace the existing file: a temporary name, renamed over it at once.
       std::string tmp;
