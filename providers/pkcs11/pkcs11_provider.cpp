@@ -615,9 +615,18 @@ class Pkcs11Provider final : public KeyProvider {
                                         priv.size(), &hpub, &hpriv);
     if (rv != CKR_OK) {
       if (is_token_gone(rv)) return fail(token_gone_error(rv, op->token, "generating a key"));
-      return fail(ck_error(classify(rv),
-                           fmt::format("token {} could not generate a {} key pair: {}",
-                                       op->token.describe(), to_string(type), p11_kit_strerror(rv)),
+      // Say "read-only" where the code or the token's flags allow it: modules report a
+      // storage they cannot write (SoftHSM's token directory) as a bare CKR_GENERAL_ERROR.
+      std::string why;
+      if (rv == CKR_TOKEN_WRITE_PROTECTED || rv == CKR_SESSION_READ_ONLY ||
+          (op->token.info.flags & CKF_WRITE_PROTECTED) != 0)
+        why = "; the token is read-only (write-protected) and cannot store new keys";
+      else if (rv == CKR_GENERAL_ERROR || rv == CKR_DEVICE_ERROR || rv == CKR_DEVICE_MEMORY)
+        why = "; the token may be unable to store the key: check that its storage is writable "
+              "and not full (for SoftHSM, the token directory in softhsm2.conf)";
+      return fail(ck_error(why.starts_with("; the token is read-only") ? ErrorCode::kPermission : classify(rv),
+                           fmt::format("token {} could not generate a {} key pair: {}{}",
+                                       op->token.describe(), to_string(type), p11_kit_strerror(rv), why),
                            rv));
     }
     // Trust but verify: a token that ignored the template must not hand out the key.

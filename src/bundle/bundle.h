@@ -2,6 +2,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -30,10 +31,16 @@ struct Bundle {
   Bytes signature;  // signatures[0].sig
 };
 
+// The size limit on a whole bundle (limits::kMaxBundleBytes unless a test lowers it).
+Result<void> check_bundle_size(std::size_t size, std::size_t limit);
+
 // Structure and limits only; no cryptographic check.
 Result<Bundle> parse_bundle(std::string_view json);
 // Compact JSON with only schema fields, as model_signing v1.1 writes it.
 std::string write_bundle(const Bundle& b);
+// The same with the payload taken from `payload` (b.payload is not used): the signer's
+// statement is encoded straight into the bundle text, never copied whole.
+std::string write_bundle(const Bundle& b, std::span<const std::uint8_t> payload);
 
 std::string_view to_string(Material m);
 

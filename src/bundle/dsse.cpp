@@ -4,8 +4,12 @@
 
 namespace modelsign::bundle {
 
+std::string pae_header(std::string_view type, std::size_t payload_size) {
+  return fmt::format("DSSEv1 {} {} {} ", type.size(), type, payload_size);
+}
+
 Bytes pae(std::string_view type, std::span<const std::uint8_t> payload) {
-  std::string head = fmt::format("DSSEv1 {} {} {} ", type.size(), type, payload.size());
+  std::string head = pae_header(type, payload.size());
   Bytes out(head.begin(), head.end());
   out.insert(out.end(), payload.begin(), payload.end());
   return out;

@@ -6,7 +6,9 @@
 #include <cstdlib>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
 
 #include "cli/output.h"
@@ -154,6 +156,18 @@ void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc) 
                                   "modelsign yet; use a key method (key, certificate, pkcs11-key, "
                                   "pkcs11-certificate, tpm2-key, tpm2-certificate)"));
   });
+}
+
+int close_stdout() {
+  errno = 0;
+  bool ok = !std::ferror(stdout);
+  ok = std::fclose(stdout) == 0 && ok;
+  if (ok) return 0;
+  int err = errno;
+  std::string line = fmt::format("modelsign: error: cannot write to standard output: {}\n",
+                                 err != 0 ? std::strerror(err) : "write error");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return 1;
 }
 
 int report_failure(std::string_view what, const Error& e) {

@@ -73,4 +73,7 @@ int report_failure(std::string_view what, const Error& e);
 // A missing or contradictory required input found after parsing: exit code 2.
 int usage_error(std::string_view message);
 
+// The last flush and close of stdout, from main: 0, or 1 with a message.
+int close_stdout();
+
 }  // namespace modelsign::cli

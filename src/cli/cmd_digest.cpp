@@ -64,11 +64,9 @@ int run(const DigestArgs& a) {
     auto j = json_header(true, kExitOk);
     const auto manifest = manifest_json(*m);
     for (const auto& [k, v] : manifest.items()) j[k] = v;
-    emit_json(j);
-  } else {
-    emit_text(root_digest_text(*m) + "\n");
+    return emit_json(j);
   }
-  return 0;
+  return emit_text(root_digest_text(*m) + "\n");
 }
 }  // namespace
 

@@ -37,12 +37,17 @@ Result<void> write_exclusive(const std::string& path, std::string_view data, mod
     return fail(errno == EEXIST ? ErrorCode::kInvalidArgument : ErrorCode::kIo,
                 fmt::format("cannot create '{}': {}{}", path, std::strerror(errno),
                             errno == EEXIST ? " (existing files are never overwritten)" : ""));
-  bool ok = ::write(fd, data.data(), data.size()) == static_cast<ssize_t>(data.size());
-  ok = (::fsync(fd) == 0) && ok;
-  ok = (::close(fd) == 0) && ok;
-  if (!ok) {
+  int err = 0;
+  for (std::size_t done = 0; done < data.size() && err == 0;) {
+    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno != EINTR) err = errno;
+    if (n > 0) done += static_cast<std::size_t>(n);
+  }
+  if (err == 0 && ::fsync(fd) != 0) err = errno;
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err != 0) {
     ::unlink(path.c_str());
-    return fail(ErrorCode::kIo, fmt::format("cannot write '{}'", path));
+    return fail(ErrorCode::kIo, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
   }
   return {};
 }
@@ -71,17 +76,15 @@ int keygen_success(std::string_view type, const std::string& reference, const st
     j["key"] = reference;
     if (!a.public_key.empty()) j["public_key"] = a.public_key;
     j["public_key_hint"] = pub.hint();
-    emit_json(j);
-    return 0;
+    return emit_json(j);
   }
-  emit_text(fmt::format(
+  return emit_text(fmt::format(
       "Generated {} key {}{}\n{}public key hint: {}\n"
       "  (the hint is the SHA-256 of the public key PEM: signatures made with this key carry it, and "
       "'verify key' checks that the public key it is given has the same hint)\n",
       type, log::printable(reference), where,
       a.public_key.empty() ? "" : fmt::format("Public key written to {}\n", log::printable(a.public_key)),
       pub.hint()));
-  return 0;
 }
 
 // keygen --public-key-from PRIV --public-key OUT: the public half of an existing key.
@@ -105,12 +108,10 @@ int run_public_from(const KeygenArgs& a) {
     j["key"] = a.public_key_from;
     j["public_key"] = a.public_key;
     j["public_key_hint"] = pub->hint();
-    emit_json(j);
-    return 0;
+    return emit_json(j);
   }
-  emit_text(fmt::format("Public key of {} written to {}\npublic key hint: {}\n",
+  return emit_text(fmt::format("Public key of {} written to {}\npublic key hint: {}\n",
                         log::printable(a.public_key_from), log::printable(a.public_key), pub->hint()));
-  return 0;
 }
 
 // The key pair is made inside the token and never leaves it; only the public half is

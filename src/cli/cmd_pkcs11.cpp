@@ -64,13 +64,11 @@ int run_list(const ListArgs& a) {
   if (output().json) {
     auto j = json_header(true, kExitOk);
     j["lines"] = *lines;
-    emit_json(j);
-    return 0;
+    return emit_json(j);
   }
   std::string out;
   for (const auto& l : *lines) out += log::printable(l) + "\n";
-  emit_text(out);
-  return 0;
+  return emit_text(out);
 }
 
 }  // namespace

@@ -44,11 +44,9 @@ int print_success(const SignArgs& a, std::string_view method, const std::string&
     for (const auto& res : r.manifest.resources) files.push_back(res.name);
     j["file_count"] = r.manifest.resources.size();
     j["files"] = std::move(files);
-    emit_json(j);
-    return 0;
+    return emit_json(j);
   }
-  emit_text(fmt::format("Signing succeeded: {}\n", log::printable(sig_path)));
-  return 0;
+  return emit_text(fmt::format("Signing succeeded: {}\n", log::printable(sig_path)));
 }
 
 ProviderOptions key_provider_options(const KeyArgs& k) {
@@ -188,6 +186,7 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   };
   const std::string sig_path = signature_path(a.model);
+  if (auto c = check_output_path(sig_path); !c) return report_failure("Signing", c.error());
   // Open the key first: a wrong PIN or a missing key fails before hours of hashing.
   auto t0 = Clock::now();
   auto signer = open_signer(key_reference, provider_options);

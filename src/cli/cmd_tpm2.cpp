@@ -57,8 +57,7 @@ int run_list(const Tpm2Options& t) {
   if (output().json) {
     auto j = json_header(true, kExitOk);
     j["lines"] = *keys;
-    emit_json(j);
-    return 0;
+    return emit_json(j);
   }
   std::string out;
   if (keys->empty()) {
@@ -66,8 +65,7 @@ int run_list(const Tpm2Options& t) {
   } else {
     for (const auto& line : *keys) out += log::printable(line) + "\n";
   }
-  emit_text(out);
-  return 0;
+  return emit_text(out);
 }
 
 }  // namespace
@@ -84,6 +82,9 @@ CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, 
                   "(default: $TPM2TOOLS_TCTI, $TSS2_TCTI, then the tss default search)")
       ->option_text("TCTI")
       ->group(kGroupKey);
+  cmd->add_option(flag("tpm2-timeout"), t.timeout,
+                  "Seconds to wait for each TPM answer before failing (default 30)")
+      ->group(kGroupAdvanced);
   if (with_auth)
     cmd->add_option(flag("tpm2-auth-file"), t.auth_file,
                     "File holding the key's authorisation value (or set MODELSIGN_TPM_AUTH)")
@@ -95,6 +96,7 @@ CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, 
 ProviderOptions tpm2_provider_options(const Tpm2Options& t) {
   ProviderOptions o;
   if (!t.tcti.empty()) o.params["tcti"] = t.tcti;
+  if (!t.timeout.empty()) o.params["timeout"] = t.timeout;
   o.secret.file = t.auth_file;
   o.secret.env_var = kTpmAuthEnv;
   o.secret.prompt = prompt_secret;

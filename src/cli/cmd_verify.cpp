@@ -149,12 +149,10 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
     j["ignored_files"] = r->ignored_files;
     j["unsigned_files"] = r->tolerated_unsigned;
     j["warnings"] = warnings;
-    emit_json(j);
-    return 0;
+    return emit_json(j);
   }
   out += "Verification succeeded\n";
-  emit_text(out);
-  return 0;
+  return emit_text(out);
 }
 
 void register_verify(CLI::App& app, GlobalOptions&, int* rc) {

@@ -63,6 +63,7 @@ struct Tpm2Options {
   std::string key;        // --tpm2-key: handle:0x81000001, tpm2:handle=..., TSS2 key file
   std::string tcti;       // --tcti (else TPM2TOOLS_TCTI, TSS2_TCTI, the tss default)
   std::string auth_file;  // --tpm2-auth-file (else MODELSIGN_TPM_AUTH, else a prompt)
+  std::string timeout;    // --tpm2-timeout: seconds one TPM command may take (default 30)
 };
 // Adds --tpm2-key (returned), --tcti and, with_auth, --tpm2-auth-file.
 CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, bool with_auth);

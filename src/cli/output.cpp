@@ -1,5 +1,8 @@
 #include "cli/output.h"
 
+#include <cerrno>
+#include <cstring>
+
 #include <cstdio>
 #include <fmt/format.h>
 
@@ -23,18 +26,27 @@ std::string json_text(const nlohmann::ordered_json& j) {
   return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
-void emit_json(const nlohmann::ordered_json& j) {
-  std::string out = json_text(j) + "\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  std::fflush(stdout);
+namespace {
+// Every byte of a result must reach stdout: a full disk or a closed pipe is a failure
+// (exit 1 and a message on stderr), never a silent success.
+int write_result(std::string_view text) {
+  errno = 0;
+  bool ok = std::fwrite(text.data(), 1, text.size(), stdout) == text.size();
+  ok = std::fflush(stdout) == 0 && ok;
   output().emitted = true;
+  if (ok) return kExitOk;
+  int err = errno;
+  std::clearerr(stdout);
+  std::string line = fmt::format("{} failed with error: cannot write the result to standard output: {}\n",
+                                 output().what, err != 0 ? std::strerror(err) : "write error");
+  std::fwrite(line.data(), 1, line.size(), stderr);
+  return kExitFailure;
 }
+}  // namespace
 
-void emit_text(std::string_view text) {
-  std::fwrite(text.data(), 1, text.size(), stdout);
-  std::fflush(stdout);
-  output().emitted = true;
-}
+int emit_json(const nlohmann::ordered_json& j) { return write_result(json_text(j) + "\n"); }
+
+int emit_text(std::string_view text) { return write_result(text); }
 
 namespace {
 void write_stderr(const std::string& s) {

@@ -34,10 +34,12 @@ OutputState& output();
 nlohmann::ordered_json json_header(bool ok, int exit_code);
 // Serialises without ever throwing: bytes that are not UTF-8 are replaced (U+FFFD).
 std::string json_text(const nlohmann::ordered_json& j);
-// Prints `j` (plus a newline) to stdout and marks the outcome emitted.
-void emit_json(const nlohmann::ordered_json& j);
-// Prints `text` to stdout (text mode) and marks the outcome emitted.
-void emit_text(std::string_view text);
+// Prints `j` (plus a newline) to stdout and marks the outcome emitted; returns the exit
+// code: kExitFailure (with a message on stderr) when stdout cannot take it.
+int emit_json(const nlohmann::ordered_json& j);
+// Prints `text` to stdout (text mode) and marks the outcome emitted; returns the exit
+// code like emit_json.
+int emit_text(std::string_view text);
 
 // Extra fields for a failure's JSON object (e.g. the extra/missing/changed lists).
 struct FailureDetail {

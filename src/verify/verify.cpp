@@ -191,6 +191,7 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
   auto st = bundle::parse_statement(
       std::string_view(reinterpret_cast<const char*>(b->payload.data()), b->payload.size()));
   if (!st) return fail(st.error());
+  Bytes().swap(b->payload);  // parsed; not held while the model is hashed
   const Manifest& signed_m = st->manifest;
 
   // 5. Re-hash the model the way it was signed.

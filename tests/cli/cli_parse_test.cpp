@@ -59,6 +59,7 @@ std::vector<Row> table() {
   const std::vector<Row> p11 = {{"", "pkcs11-uri", Kind::kValue}};
   const std::vector<Row> tpm = {{"", "tpm2-key", Kind::kValue},
                                 {"", "tcti", Kind::kValue},
+                                {"", "tpm2-timeout", Kind::kValue, "5"},
                                 {"", "tpm2-auth-file", Kind::kValue}};
   const std::vector<Row> verify_common = {{"", "ignore-unsigned-files", Kind::kTrue},
                                           {"", "no-ignore-unsigned-files", Kind::kFalse},
@@ -82,7 +83,8 @@ std::vector<Row> table() {
                          {{"", "public-key", Kind::kValue},
                           {"", "pkcs11-uri", Kind::kValue},
                           {"", "tpm2-key", Kind::kValue},
-                          {"", "tcti", Kind::kValue}}}));
+                          {"", "tcti", Kind::kValue},
+                          {"", "tpm2-timeout", Kind::kValue, "5"}}}));
   add("verify certificate", cat({model, signature, verify_common,
                                  {{"", "certificate-chain", Kind::kValue},
                                   {"", "use-system-trust-store", Kind::kTrue},

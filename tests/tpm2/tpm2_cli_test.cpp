@@ -185,8 +185,8 @@ TEST_F(Tpm2CliTest, Tpm2ListShowsPersistentSigningKeys) {
   r = cli("tpm2 list --tcti " + q(tcti_));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output,
-            "handle:0x81000001  ec-p256   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign\n"
-            "handle:0x81000002  ec-p384   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign\n");
+            "handle:0x81000001  ec-p256   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign\n"
+            "handle:0x81000002  ec-p384   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign\n");
 }
 
 TEST_F(Tpm2CliTest, ErrorsAreReportedWithExitCodeOneAndAdvice) {
