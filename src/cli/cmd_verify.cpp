@@ -51,13 +51,15 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
       ->check(CLI::PositiveNumber);
 }
 
-int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key) {
+int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
+               const SigstorePolicy* sigstore) {
   const std::string sig_path = signature_path(a.model);
   auto text = read_signature(sig_path);
   if (!text) return report_failure("Verification", text.error());
   VerifyOptions opts;
   opts.method = method;
   opts.public_key = std::move(key);
+  if (sigstore != nullptr) opts.sigstore = *sigstore;
   opts.log_fingerprints = a.log_fingerprints;
   opts.ignore_unsigned_files = a.ignore_unsigned_files;
   opts.serialization = serialization_from(a.model, {sig_path});
@@ -78,15 +80,17 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   if (a.json) {
     nlohmann::ordered_json j = {
         {"result", "Verification succeeded"},
-        {"method", method == VerifyMethod::kKey ? "key" : "certificate"},
+        {"method", method == VerifyMethod::kKey ? "key" : method == VerifyMethod::kSigstore ? "sigstore" : "certificate"},
         {"model_name", r->signed_manifest.model_name},
         {"root_digest", "sha256:" + to_hex(r->signed_manifest.root_digest())},
         {"signature", sig_path},
         {"signer", r->signer},
         {"files", r->signed_manifest.resources.size()}};
+    if (r->sigstore) j["sigstore"] = sigstore_json(*r->sigstore);
     out += j.dump(2) + "\n";
   } else {
     out += "Verification succeeded\n";
+    if (r->sigstore) out += sigstore_text(*r->sigstore);
   }
   std::fwrite(out.data(), 1, out.size(), stdout);
   return 0;
@@ -95,7 +99,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
 void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* verify = app.add_subcommand("verify", "Verify a model against its signature");
   verify->require_subcommand(1);
-  add_sigstore_placeholder(verify, "Verification", rc);
+  register_verify_sigstore(verify, rc);
 
   auto* key = new KeyVerifyArgs();
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");
