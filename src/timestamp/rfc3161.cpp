@@ -22,6 +22,14 @@ bool two(std::string_view s, std::size_t pos, int* out) {
   *out = (s[pos] - '0') * 10 + (s[pos + 1] - '0');
   return true;
 }
+// Chain errors that mean "issued under another root", as opposed to a damaged or
+// expired certificate of a TSA that the root does list.
+bool foreign_chain(std::string_view detail) {
+  for (int e : {X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY, X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT,
+                X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN, X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT})
+    if (detail.find(X509_verify_cert_error_string(e)) != std::string_view::npos) return true;
+  return false;
+}
 }  // namespace
 
 Result<std::int64_t> parse_generalized_time(std::string_view s) {
@@ -96,16 +104,27 @@ Result<Verified> verify(std::span<const std::uint8_t> der, std::span<const std::
     // A chain that does not build means another TSA signed it; anything else (bad
     // signature, imprint, version) means this TSA's token was altered or misapplied.
     unsigned long other = 0;
+    std::string other_detail;
     bool chain = false;
-    for (unsigned long x; (x = ERR_get_error()) != 0;) {
-      if (ERR_GET_LIB(x) == ERR_LIB_TS && ERR_GET_REASON(x) == TS_R_CERTIFICATE_VERIFY_ERROR) chain = true;
-      else if (other == 0) other = x;
+    const char* err_data = nullptr;
+    int eflags = 0;
+    for (unsigned long x; (x = ERR_get_error_all(nullptr, nullptr, nullptr, &err_data, &eflags)) != 0;) {
+      std::string_view detail = (eflags & ERR_TXT_STRING) != 0 && err_data != nullptr ? err_data : "";
+      if (ERR_GET_LIB(x) == ERR_LIB_TS && ERR_GET_REASON(x) == TS_R_CERTIFICATE_VERIFY_ERROR &&
+          foreign_chain(detail))
+        chain = true;
+      else if (other == 0) {
+        other = x;
+        other_detail = detail;
+      }
     }
     const char* reason = other != 0 ? ERR_reason_error_string(other) : nullptr;
+    if (other != 0) chain = false;
     if (!chain) any_fatal = true;
     std::string name = tsa.uri.empty() ? tsa.subject : tsa.uri;
     last_error = chain ? fmt::format("its signer does not chain to TSA '{}'", name)
-                       : fmt::format("it does not verify against TSA '{}': {}", name, reason ? reason : "unknown error");
+                       : fmt::format("it does not verify against TSA '{}': {}{}{}", name, reason ? reason : "unknown error",
+                                     other_detail.empty() ? "" : ": ", other_detail);
   }
   if (!any_fatal)
     return fail(ErrorCode::kNotFound,
