@@ -76,6 +76,20 @@ TEST(VirtualSigstore, BothTimesAreCheckedAndOlderBundleVersionsVerify) {
   }
 }
 
+TEST(VirtualSigstore, RekorV2EntryWithEd25519CheckpointAndTsaTime) {
+  Mint m;
+  m.rekor_v2 = true;
+  m.tsa = true;
+  auto r = run(vs().bundle(kPayload, m), vs().trusted_root());
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(r->details.signing_time_source, "RFC 3161 timestamp from https://tsa.virtual.test");
+  m.tsa = false;  // Rekor v2 has no SET: without a TSA there is no verified time
+  expect_fails(run(vs().bundle(kPayload, m), vs().trusted_root()), "no verified time");
+  m.tsa = true;
+  m.body_for_other_payload = true;
+  expect_fails(run(vs().bundle(kPayload, m), vs().trusted_root()), "the payload hash differs");
+}
+
 TEST(VirtualSigstore, UriSanAndIssuerFromTheV1ExtensionOnly) {
   Mint m;
   m.san = "https://github.com/org/repo/.github/workflows/release.yml@refs/heads/main";
@@ -310,7 +324,7 @@ TEST(Times, Rfc3339) {
 TEST(TrustedRoot, BuiltInRootsParseAndListTheirMembers) {
   auto prod = root::builtin_root(false);
   ASSERT_TRUE(prod.has_value()) << prod.error().message;
-  EXPECT_EQ(prod->tlogs.size(), 2u);
+  EXPECT_EQ(prod->tlogs.size(), 2u);  // Rekor v1 (ECDSA) and v2 (Ed25519)
   EXPECT_EQ(prod->certificate_authorities.size(), 2u);
   EXPECT_EQ(prod->ctlogs.size(), 2u);
   EXPECT_EQ(prod->timestamp_authorities.size(), 1u);

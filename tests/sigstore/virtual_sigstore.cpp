@@ -50,7 +50,8 @@ Bytes log_id(EVP_PKEY* k) { return sha256_bytes(spki(k)); }
 Bytes sign(EVP_PKEY* k, std::span<const std::uint8_t> msg) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   std::size_t len = 0;
-  check(EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, k) == 1, "sign init");
+  const EVP_MD* md = EVP_PKEY_is_a(k, "ED25519") ? nullptr : EVP_sha256();
+  check(EVP_DigestSignInit(ctx, nullptr, md, nullptr, k) == 1, "sign init");
   check(EVP_DigestSign(ctx, nullptr, &len, msg.data(), msg.size()) == 1, "sign size");
   Bytes sig(len);
   check(EVP_DigestSign(ctx, sig.data(), &len, msg.data(), msg.size()) == 1, "sign");
@@ -193,12 +194,12 @@ OJ ca_json(const char* cn, const std::vector<X509*>& chain, std::int64_t start, 
             {"certChain", {{"certificates", certs}}},
             {"validFor", vf}};
 }
-OJ log_json(const char* url, EVP_PKEY* k) {
+OJ log_json(const char* url, EVP_PKEY* k, const char* details = "PKIX_ECDSA_P256_SHA_256") {
   return OJ{{"baseUrl", url},
             {"hashAlgorithm", "SHA2_256"},
             {"publicKey",
              {{"rawBytes", base64_encode(spki(k))},
-              {"keyDetails", "PKIX_ECDSA_P256_SHA_256"},
+              {"keyDetails", details},
               {"validFor", {{"start", "2020-01-01T00:00:00Z"}}}}},
             {"logId", {{"keyId", base64_encode(log_id(k))}}}};
 }
@@ -249,6 +250,7 @@ VirtualSigstore::VirtualSigstore() {
   other_ct_key_ = EVP_EC_gen("P-256");
   rekor_key_ = EVP_EC_gen("P-256");
   other_rekor_key_ = EVP_EC_gen("P-256");
+  rekor_v2_key_ = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
 }
 
 VirtualSigstore::~VirtualSigstore() {
@@ -256,12 +258,13 @@ VirtualSigstore::~VirtualSigstore() {
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
   }
-  for (EVP_PKEY* k : {leaf_key_, ct_key_, other_ct_key_, rekor_key_, other_rekor_key_}) EVP_PKEY_free(k);
+  for (EVP_PKEY* k : {leaf_key_, ct_key_, other_ct_key_, rekor_key_, other_rekor_key_, rekor_v2_key_}) EVP_PKEY_free(k);
 }
 
 std::string VirtualSigstore::trusted_root(const Root& r) const {
   OJ j = {{"mediaType", "application/vnd.dev.sigstore.trustedroot+json;version=0.1"},
-          {"tlogs", OJ::array({log_json("https://rekor.virtual.test", rekor_key_)})},
+          {"tlogs", OJ::array({log_json("https://rekor.virtual.test", rekor_key_),
+                               log_json("https://rekor2.virtual.test", rekor_v2_key_, "PKIX_ED25519")})},
           {"certificateAuthorities",
            OJ::array({ca_json("fulcio", {fulcio_intermediate_.cert, fulcio_root_.cert}, r.ca_start, r.ca_end)})},
           {"ctlogs", OJ::array({log_json("https://ct.virtual.test", ct_key_)})},
@@ -348,8 +351,18 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
         {"payloadHash", {{"algorithm", "sha256"}, {"value", to_hex(sha256_bytes(hashed))}}},
         {"signatures", nlohmann::json::array({{{"signature", base64_encode(dsse_sig)},
                                                {"verifier", base64_encode(bytes_of(leaf_pem))}}})}}}};
+  if (m.rekor_v2)
+    body = {{"apiVersion", "0.0.2"},
+            {"kind", "dsse"},
+            {"spec",
+             {{"dsseV002",
+               {{"payloadHash", {{"algorithm", "SHA2_256"}, {"digest", base64_encode(sha256_bytes(hashed))}}},
+                {"signatures", nlohmann::json::array({{{"content", base64_encode(dsse_sig)},
+                                                       {"verifier",
+                                                        {{"x509Certificate", {{"rawBytes", base64_encode(leaf_der)}}},
+                                                         {"keyDetails", "PKIX_ECDSA_P256_SHA_256"}}}}})}}}}}};
   Bytes body_bytes = bytes_of(body.dump());
-  EVP_PKEY* rk = m.entry_by_unknown_log ? other_rekor_key_ : rekor_key_;
+  EVP_PKEY* rk = m.entry_by_unknown_log ? other_rekor_key_ : m.rekor_v2 ? rekor_v2_key_ : rekor_key_;
   Bytes rid = log_id(rk);
   const std::size_t tree_size = 7, index = 5;
   const std::int64_t entry_index = 1000 + static_cast<std::int64_t>(index);
@@ -362,9 +375,9 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
 
   OJ entry = {{"logIndex", std::to_string(entry_index)},
               {"logId", {{"keyId", base64_encode(rid)}}},
-              {"kindVersion", {{"kind", "dsse"}, {"version", "0.0.1"}}},
-              {"integratedTime", std::to_string(m.integrated_time)}};
-  if (m.set) {
+              {"kindVersion", {{"kind", "dsse"}, {"version", m.rekor_v2 ? "0.0.2" : "0.0.1"}}},
+              {"integratedTime", m.rekor_v2 ? std::string("0") : std::to_string(m.integrated_time)}};
+  if (m.set && !m.rekor_v2) {
     nlohmann::json canon = {{"body", base64_encode(body_bytes)},
                             {"integratedTime", m.integrated_time},
                             {"logID", to_hex(rid)},
@@ -374,10 +387,20 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
     entry["inclusionPromise"] = {{"signedEntryTimestamp", base64_encode(set)}};
   }
   if (m.proof) {
-    std::string text = fmt::format("rekor.virtual.test - 42\n{}\n{}\n", tree_size, base64_encode(root_hash));
+    std::string name = m.rekor_v2 ? "rekor2.virtual.test" : "rekor.virtual.test";
+    std::string text = fmt::format("{}{}\n{}\n{}\n", name, m.rekor_v2 ? "" : " - 42", tree_size,
+                                   base64_encode(root_hash));
     EVP_PKEY* ck = m.checkpoint_by_other_key ? other_rekor_key_ : rk;
-    Bytes note_sig = cat({std::span<const std::uint8_t>(rid.data(), 4), sign(ck, bytes_of(text))});
-    std::string note = text + "\n\xe2\x80\x94 rekor.virtual.test " + base64_encode(note_sig) + "\n";
+    Bytes hint(rid.begin(), rid.begin() + 4);
+    if (m.rekor_v2) {  // C2SP signed-note key ID: SHA-256(name || "\n" || 0x01 || raw key)[:4]
+      Bytes raw = spki(rk);
+      raw.erase(raw.begin(), raw.end() - 32);
+      const std::uint8_t sep[2] = {'\n', 0x01};
+      Bytes h = sha256_bytes(cat({bytes_of(name), sep, raw}));
+      hint.assign(h.begin(), h.begin() + 4);
+    }
+    Bytes note_sig = cat({hint, sign(ck, bytes_of(text))});
+    std::string note = text + "\n\xe2\x80\x94 " + name + " " + base64_encode(note_sig) + "\n";
     OJ hashes = OJ::array();
     for (const auto& h : audit) hashes.push_back(base64_encode(h));
     entry["inclusionProof"] = {{"logIndex", std::to_string(index + (m.proof_index_off_by_one ? 1 : 0))},

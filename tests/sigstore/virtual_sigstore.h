@@ -41,6 +41,8 @@ class VirtualSigstore {
     bool tsa_over_other_bytes = false;
     bool tsa_unknown = false;  // signed by a TSA that the trusted root does not list
     int bundle_minor_version = 3;
+    // A Rekor v2 entry: dsse 0.0.2 body, Ed25519 checkpoint, no SET (time from a TSA).
+    bool rekor_v2 = false;
   };
   // The trusted root's windows and members.
   struct Root {
@@ -73,6 +75,7 @@ class VirtualSigstore {
   EVP_PKEY* other_ct_key_ = nullptr;
   EVP_PKEY* rekor_key_ = nullptr;
   EVP_PKEY* other_rekor_key_ = nullptr;
+  EVP_PKEY* rekor_v2_key_ = nullptr;  // Ed25519
 };
 
 }  // namespace modelsign::test
