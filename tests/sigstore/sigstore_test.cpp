@@ -254,6 +254,56 @@ TEST(VirtualSigstore, VerifyModelEndToEnd) {
   EXPECT_EQ(bad.error().code, ErrorCode::kMismatch);
 }
 
+// ---- bundle parsing of keyless evidence: limits and strictness -------------------------
+
+void expect_bundle_rejected(const nlohmann::json& j, std::string_view text) {
+  auto b = bundle::parse_bundle(j.dump());
+  ASSERT_FALSE(b.has_value()) << "accepted: " << text;
+  EXPECT_EQ(b.error().code, ErrorCode::kMalformed);
+  EXPECT_NE(b.error().message.find(text), std::string::npos) << b.error().message;
+}
+
+TEST(KeylessBundle, LimitsAndIntegersAreEnforcedAtParseTime) {
+  Mint m;
+  m.tsa = true;
+  const nlohmann::json orig = nlohmann::json::parse(vs().bundle(kPayload, m));
+  auto e = [](nlohmann::json& j) -> nlohmann::json& { return j["verificationMaterial"]["tlogEntries"][0]; };
+  nlohmann::json j = orig;
+  auto& hashes = e(j)["inclusionProof"]["hashes"];
+  while (hashes.size() <= 64) hashes.push_back(hashes[0]);
+  expect_bundle_rejected(j, "inclusion proof of 65 hashes (limit 64)");
+  j = orig;
+  auto& ts = j["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"];
+  while (ts.size() <= 16) ts.push_back(ts[0]);
+  expect_bundle_rejected(j, "rfc3161Timestamps must be an array of at most 16");
+  j = orig;
+  e(j)["inclusionProof"]["checkpoint"]["envelope"] = std::string(17u << 10, 'a');
+  expect_bundle_rejected(j, "checkpoint of 17408 bytes (limit 16384)");
+  for (const char* bad : {"-1", "1e3", "99999999999999999999", "", " 5"}) {
+    j = orig;
+    e(j)["logIndex"] = bad;
+    expect_bundle_rejected(j, "field 'logIndex' must be a non-negative 64-bit integer");
+  }
+  j = orig;
+  e(j)["inclusionProof"]["hashes"][0] = base64_encode(Bytes(31, 0));
+  expect_bundle_rejected(j, "is not base64 of 32 bytes");
+  j = orig;
+  e(j).erase("canonicalizedBody");
+  expect_bundle_rejected(j, "missing field 'canonicalizedBody'");
+}
+
+TEST(KeylessBundle, OlderMediaTypesOnlyForKeylessMaterial) {
+  Mint m;
+  m.bundle_minor_version = 2;
+  auto b = bundle::parse_bundle(vs().bundle(kPayload, m));
+  ASSERT_TRUE(b.has_value()) << b.error().message;
+  EXPECT_EQ(b->material, bundle::Material::kSigstore);  // x509CertificateChain + a Rekor entry
+  EXPECT_EQ(b->minor_version, 2);
+  nlohmann::json j = nlohmann::json::parse(vs().bundle(kPayload, m));
+  j["verificationMaterial"]["tlogEntries"] = nlohmann::json::array();
+  expect_bundle_rejected(j, "Invalid sigstore bundle, got media type application/vnd.dev.sigstore.bundle+json;version=0.2");
+}
+
 // ---- units: Merkle proofs, times, trusted-root parsing ----------------------------------
 
 Bytes mth(const std::vector<Bytes>& l, std::size_t lo, std::size_t hi) {
