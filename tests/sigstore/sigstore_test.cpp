@@ -65,6 +65,18 @@ TEST(VirtualSigstore, TsaTimeAloneIsAVerifiedTime) {
   EXPECT_EQ(r->details.signing_time_source, "RFC 3161 timestamp from https://tsa.virtual.test");
 }
 
+TEST(VirtualSigstore, TsaChainIsCheckedAtGenTimeNotNow) {
+  Mint m;
+  m.set = false;
+  m.tsa = true;
+  m.tsa_expired_now = true;  // its certificate ended 2026-02-02; genTime is 2025-10-09
+  auto r = run(vs().bundle(kPayload, m), vs().trusted_root());
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  m.tsa_time = 1'780'000'000;  // after the TSA certificate expired: a forged genTime
+  m.leaf_not_before = m.tsa_time - 1;
+  expect_fails(run(vs().bundle(kPayload, m), vs().trusted_root()), "certificate has expired");
+}
+
 TEST(VirtualSigstore, BothTimesAreCheckedAndOlderBundleVersionsVerify) {
   for (int v : {1, 2, 3}) {
     Mint m;

@@ -206,7 +206,8 @@ OJ log_json(const char* url, EVP_PKEY* k, const char* details = "PKIX_ECDSA_P256
 
 }  // namespace
 
-VirtualSigstore::Ca VirtualSigstore::make_ca(const char* cn, const Ca* issuer, bool tsa_leaf) const {
+VirtualSigstore::Ca VirtualSigstore::make_ca(const char* cn, const Ca* issuer, bool tsa_leaf,
+                                             std::int64_t not_after) const {
   Ca out;
   out.key = EVP_EC_gen("P-256");
   X509* c = X509_new();
@@ -216,7 +217,7 @@ VirtualSigstore::Ca VirtualSigstore::make_ca(const char* cn, const Ca* issuer, b
   RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial);
   ASN1_INTEGER_set_uint64(X509_get_serialNumber(c), serial >> 1);
   ASN1_TIME_set(X509_getm_notBefore(c), 1'600'000'000);
-  ASN1_TIME_set(X509_getm_notAfter(c), 2'000'000'000);
+  ASN1_TIME_set(X509_getm_notAfter(c), static_cast<time_t>(not_after));
   X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "O", MBSTRING_ASC,
                              reinterpret_cast<const unsigned char*>("virtual"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
@@ -244,6 +245,7 @@ VirtualSigstore::VirtualSigstore() {
   fulcio_intermediate_ = make_ca("fulcio-intermediate", &fulcio_root_, false);
   tsa_root_ = make_ca("tsa-root", nullptr, false);
   tsa_leaf_ = make_ca("tsa", &tsa_root_, true);
+  expired_tsa_leaf_ = make_ca("tsa", &tsa_root_, true, 1'770'000'000);  // 2026-02-02
   other_tsa_root_ = make_ca("other-tsa-root", nullptr, false);
   other_tsa_leaf_ = make_ca("other-tsa", &other_tsa_root_, true);
   ct_key_ = EVP_EC_gen("P-256");
@@ -254,7 +256,8 @@ VirtualSigstore::VirtualSigstore() {
 }
 
 VirtualSigstore::~VirtualSigstore() {
-  for (const Ca* ca : {&fulcio_root_, &fulcio_intermediate_, &tsa_root_, &tsa_leaf_, &other_tsa_root_, &other_tsa_leaf_}) {
+  for (const Ca* ca : {&fulcio_root_, &fulcio_intermediate_, &tsa_root_, &tsa_leaf_, &expired_tsa_leaf_, &other_tsa_root_,
+                        &other_tsa_leaf_}) {
     X509_free(ca->cert);
     EVP_PKEY_free(ca->key);
   }
@@ -418,7 +421,7 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
     vm["x509CertificateChain"] = {{"certificates", OJ::array({OJ{{"rawBytes", base64_encode(leaf_der)}}})}};
   vm["tlogEntries"] = OJ::array({entry});
   if (m.tsa) {
-    const Ca& t = m.tsa_unknown ? other_tsa_leaf_ : tsa_leaf_;
+    const Ca& t = m.tsa_unknown ? other_tsa_leaf_ : m.tsa_expired_now ? expired_tsa_leaf_ : tsa_leaf_;
     Bytes stamped = m.tsa_over_other_bytes ? bytes_of("other bytes") : dsse_sig;
     vm["timestampVerificationData"] = {
         {"rfc3161Timestamps", OJ::array({OJ{{"signedTimestamp", base64_encode(timestamp(t.key, t.cert, stamped, m.tsa_time))}}})}};

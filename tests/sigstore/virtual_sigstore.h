@@ -40,6 +40,7 @@ class VirtualSigstore {
     std::int64_t tsa_time = 1'760'000'000;
     bool tsa_over_other_bytes = false;
     bool tsa_unknown = false;  // signed by a TSA that the trusted root does not list
+    bool tsa_expired_now = false;  // TSA certificate valid at tsa_time, expired before today
     int bundle_minor_version = 3;
     // A Rekor v2 entry: dsse 0.0.2 body, Ed25519 checkpoint, no SET (time from a TSA).
     bool rekor_v2 = false;
@@ -66,11 +67,11 @@ class VirtualSigstore {
     EVP_PKEY* key = nullptr;
     X509* cert = nullptr;
   };
-  Ca make_ca(const char* cn, const Ca* issuer, bool tsa_leaf) const;
+  Ca make_ca(const char* cn, const Ca* issuer, bool tsa_leaf, std::int64_t not_after = 2'000'000'000) const;
 
   EVP_PKEY* leaf_key_ = nullptr;
   Ca fulcio_root_, fulcio_intermediate_;
-  Ca tsa_root_, tsa_leaf_, other_tsa_root_, other_tsa_leaf_;
+  Ca tsa_root_, tsa_leaf_, expired_tsa_leaf_, other_tsa_root_, other_tsa_leaf_;
   EVP_PKEY* ct_key_ = nullptr;
   EVP_PKEY* other_ct_key_ = nullptr;
   EVP_PKEY* rekor_key_ = nullptr;
