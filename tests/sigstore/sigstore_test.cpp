@@ -228,6 +228,25 @@ TEST(VirtualSigstore, WrongIssuerFails) {
                "issuer mismatch: wanted https://other.example, certificate has https://issuer.example");
 }
 
+TEST(VirtualSigstore, CertificateWithoutIssuerExtensionFails) {
+  Mint m;
+  m.issuer_v1_extension = false;
+  m.issuer_v2_extension = false;
+  expect_fails(run(vs().bundle(kPayload, m), vs().trusted_root()),
+               "issuer mismatch: wanted https://issuer.example, certificate has no OIDC issuer extension");
+}
+
+TEST(VirtualSigstore, HashedrekordEntryCannotRecordADsseEnvelope) {
+  nlohmann::json j = nlohmann::json::parse(vs().bundle(kPayload, Mint{}));
+  auto& e = j["verificationMaterial"]["tlogEntries"][0];
+  e["kindVersion"] = {{"kind", "hashedrekord"}, {"version", "0.0.1"}};
+  e["canonicalizedBody"] = base64_encode(to_bytes(
+      R"({"apiVersion":"0.0.1","kind":"hashedrekord","spec":{"data":{"hash":{"algorithm":"sha256","value":"00"}},"signature":{"content":"","publicKey":{"content":""}}}})"));
+  expect_fails(run(j.dump(), vs().trusted_root()), "Rekor entries of kind hashedrekord 0.0.1 cannot record a DSSE envelope");
+  e["kindVersion"] = {{"kind", "dsse"}, {"version", "0.0.1"}};  // kindVersion and body disagree
+  expect_fails(run(j.dump(), vs().trusted_root()), "its body is hashedrekord 0.0.1 but kindVersion says dsse 0.0.1");
+}
+
 TEST(VirtualSigstore, RegexMatchingOnlyASubstringFails) {
   std::string b = vs().bundle(kPayload, Mint{});
   expect_fails(run(b, vs().trusted_root(), "alice", "https://issuer.example", true), "identity mismatch");
