@@ -1,6 +1,7 @@
 #include "timestamp/rfc3161.h"
 
 #include <openssl/err.h>
+#include <openssl/pkcs7.h>
 #include <openssl/ts.h>
 #include <openssl/x509v3.h>
 
@@ -110,8 +111,11 @@ Result<Verified> verify(std::span<const std::uint8_t> der, std::span<const std::
     int eflags = 0;
     for (unsigned long x; (x = ERR_get_error_all(nullptr, nullptr, nullptr, &err_data, &eflags)) != 0;) {
       std::string_view detail = (eflags & ERR_TXT_STRING) != 0 && err_data != nullptr ? err_data : "";
-      if (ERR_GET_LIB(x) == ERR_LIB_TS && ERR_GET_REASON(x) == TS_R_CERTIFICATE_VERIFY_ERROR &&
-          foreign_chain(detail))
+      // The signer is none of this TSA's certificates (a token that does not embed its
+      // certificate), or its chain leads elsewhere.
+      if ((ERR_GET_LIB(x) == ERR_LIB_PKCS7 && ERR_GET_REASON(x) == PKCS7_R_SIGNER_CERTIFICATE_NOT_FOUND) ||
+          (ERR_GET_LIB(x) == ERR_LIB_TS && ERR_GET_REASON(x) == TS_R_CERTIFICATE_VERIFY_ERROR &&
+           foreign_chain(detail)))
         chain = true;
       else if (other == 0) {
         other = x;

@@ -204,6 +204,19 @@ TEST(VirtualSigstore, TsaNotInTheRootGivesNoVerifiedTime) {
   expect_fails(run(vs().bundle(kPayload, m), vs().trusted_root(no_tsa)), "the trusted root lists no timestamping authority");
 }
 
+TEST(VirtualSigstore, TokenWithoutEmbeddedCertificateUsesTheRootsTsaCertificate) {
+  Mint m;
+  m.set = false;
+  m.tsa = true;
+  m.tsa_embeds_certificate = false;
+  auto r = run(vs().bundle(kPayload, m), vs().trusted_root());
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  m.tsa_unknown = true;  // and from an unknown TSA it is not counted, not an alteration
+  auto u = run(vs().bundle(kPayload, m), vs().trusted_root());
+  expect_fails(u, "no verified time");
+  expect_fails(u, "not from a TSA of the trusted root");
+}
+
 TEST(VirtualSigstore, NoVerifiedTimeAtAllFails) {
   Mint m;
   m.set = false;

@@ -147,7 +147,7 @@ int fixed_time_cb(TS_RESP_CTX*, void* data, long* sec, long* usec) {
   return 1;
 }
 
-Bytes timestamp(EVP_PKEY* key, X509* cert, std::span<const std::uint8_t> data, std::int64_t when) {
+Bytes timestamp(EVP_PKEY* key, X509* cert, std::span<const std::uint8_t> data, std::int64_t when, bool embed_cert) {
   Bytes digest = sha256_bytes(data);
   TS_REQ* req = TS_REQ_new();
   TS_REQ_set_version(req, 1);
@@ -157,7 +157,7 @@ Bytes timestamp(EVP_PKEY* key, X509* cert, std::span<const std::uint8_t> data, s
   TS_MSG_IMPRINT_set_algo(mi, alg);
   TS_MSG_IMPRINT_set_msg(mi, digest.data(), static_cast<int>(digest.size()));
   TS_REQ_set_msg_imprint(req, mi);
-  TS_REQ_set_cert_req(req, 1);
+  TS_REQ_set_cert_req(req, embed_cert ? 1 : 0);
   BIO* rb = BIO_new(BIO_s_mem());
   check(i2d_TS_REQ_bio(rb, req) == 1, "ts req");
   TS_RESP_CTX* ctx = TS_RESP_CTX_new();
@@ -424,7 +424,7 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
     const Ca& t = m.tsa_unknown ? other_tsa_leaf_ : m.tsa_expired_now ? expired_tsa_leaf_ : tsa_leaf_;
     Bytes stamped = m.tsa_over_other_bytes ? bytes_of("other bytes") : dsse_sig;
     vm["timestampVerificationData"] = {
-        {"rfc3161Timestamps", OJ::array({OJ{{"signedTimestamp", base64_encode(timestamp(t.key, t.cert, stamped, m.tsa_time))}}})}};
+        {"rfc3161Timestamps", OJ::array({OJ{{"signedTimestamp", base64_encode(timestamp(t.key, t.cert, stamped, m.tsa_time, m.tsa_embeds_certificate))}}})}};
   }
   std::string media = m.bundle_minor_version >= 3
                           ? std::string("application/vnd.dev.sigstore.bundle.v0.3+json")

@@ -40,7 +40,8 @@ class VirtualSigstore {
     std::int64_t tsa_time = 1'760'000'000;
     bool tsa_over_other_bytes = false;
     bool tsa_unknown = false;  // signed by a TSA that the trusted root does not list
-    bool tsa_expired_now = false;  // TSA certificate valid at tsa_time, expired before today
+    bool tsa_expired_now = false;
+    bool tsa_embeds_certificate = true;  // certReq in the request  // TSA certificate valid at tsa_time, expired before today
     int bundle_minor_version = 3;
     // A Rekor v2 entry: dsse 0.0.2 body, Ed25519 checkpoint, no SET (time from a TSA).
     bool rekor_v2 = false;
