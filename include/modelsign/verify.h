@@ -53,7 +53,7 @@ struct VerifyOptions {
 
 struct VerifyResult {
   Manifest signed_manifest;
-  std::string signer;  // key hint or certificate subject
+  std::string signer;  // key hint, certificate subject, or the Sigstore identity (SAN)
   std::vector<std::string> warnings;
   std::optional<SigstoreDetails> sigstore;  // kSigstore
 };

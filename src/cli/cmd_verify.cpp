@@ -80,7 +80,9 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   if (a.json) {
     nlohmann::ordered_json j = {
         {"result", "Verification succeeded"},
-        {"method", method == VerifyMethod::kKey ? "key" : method == VerifyMethod::kSigstore ? "sigstore" : "certificate"},
+        {"method", method == VerifyMethod::kKey        ? "key"
+                   : method == VerifyMethod::kSigstore ? "sigstore"
+                                                       : "certificate"},
         {"model_name", r->signed_manifest.model_name},
         {"root_digest", "sha256:" + to_hex(r->signed_manifest.root_digest())},
         {"signature", sig_path},
