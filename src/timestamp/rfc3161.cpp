@@ -74,6 +74,10 @@ Result<Verified> verify(std::span<const std::uint8_t> der, std::span<const std::
       std::string_view(reinterpret_cast<const char*>(ASN1_STRING_get0_data(gt)), static_cast<std::size_t>(ASN1_STRING_length(gt))));
   if (!gen) return fail(gen.error());
 
+  PKCS7* token = TS_RESP_get_token(resp.get());
+  const bool embeds_certificates = token != nullptr && PKCS7_type_is_signed(token) && token->d.sign != nullptr &&
+                                   sk_X509_num(token->d.sign->cert) > 0;
+
   std::string last_error = "the trusted root lists no timestamping authority";
   bool any_fatal = false;
   for (const auto& tsa : root.timestamp_authorities) {
@@ -111,9 +115,11 @@ Result<Verified> verify(std::span<const std::uint8_t> der, std::span<const std::
     int eflags = 0;
     for (unsigned long x; (x = ERR_get_error_all(nullptr, nullptr, nullptr, &err_data, &eflags)) != 0;) {
       std::string_view detail = (eflags & ERR_TXT_STRING) != 0 && err_data != nullptr ? err_data : "";
-      // The signer is none of this TSA's certificates (a token that does not embed its
-      // certificate), or its chain leads elsewhere.
-      if ((ERR_GET_LIB(x) == ERR_LIB_PKCS7 && ERR_GET_REASON(x) == PKCS7_R_SIGNER_CERTIFICATE_NOT_FOUND) ||
+      // The signer is none of this TSA's certificates and the token carries none (so it
+      // names its signer only), or the signer it carries chains elsewhere. A token that
+      // carries certificates but none of them is its signer is damaged, not foreign.
+      if ((ERR_GET_LIB(x) == ERR_LIB_PKCS7 && ERR_GET_REASON(x) == PKCS7_R_SIGNER_CERTIFICATE_NOT_FOUND &&
+           !embeds_certificates) ||
           (ERR_GET_LIB(x) == ERR_LIB_TS && ERR_GET_REASON(x) == TS_R_CERTIFICATE_VERIFY_ERROR &&
            foreign_chain(detail)))
         chain = true;

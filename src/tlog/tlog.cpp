@@ -211,6 +211,9 @@ Result<Checkpoint> verify_checkpoint(std::string_view note, const root::LogKey& 
     auto sp = line.rfind(' ');
     if (sp == std::string_view::npos || sp == 0) return bad("a signature line has no key name");
     std::string_view name = line.substr(0, sp);
+    // The key name is the log's: the origin itself or its first word (Rekor v1 writes
+    // "rekor.sigstore.dev - <tree id>" signed by "rekor.sigstore.dev").
+    if (cp.origin != name && !cp.origin.starts_with(std::string(name) + " ")) continue;
     auto blob = base64_decode(line.substr(sp + 1));
     if (!blob || blob->size() < 5) return bad("a signature is not base64 of a key hint and signature");
     Bytes hint(blob->begin(), blob->begin() + 4);
@@ -232,7 +235,7 @@ Result<Checkpoint> verify_checkpoint(std::string_view note, const root::LogKey& 
               fmt::format("the checkpoint '{}' is not signed by the log {} of the trusted root ({})",
                           cp.origin, log.base_url,
                           hint_seen ? "its signature does not verify with the log key"
-                                    : "no signature line names the log's key"));
+                                    : "no signature line names the log and its key"));
 }
 
 Result<void> verify_set(const bundle::TlogEntry& e, const root::LogKey& log) {

@@ -136,6 +136,12 @@ TEST(FixtureTampering, EveryAlteredFieldOfTheEvidenceFails) {
          s[s.find("V0NA")] = 'W';
          c = s;
        }},
+      {"checkpoint key name", [&](Json& j) {
+         auto& c = entry(j)["inclusionProof"]["checkpoint"]["envelope"];
+         std::string s = c;
+         s[s.rfind("rekor.sigstore.dev") + 2] = 'x';
+         c = s;
+       }},
       {"checkpoint signature", [&](Json& j) {
          auto& c = entry(j)["inclusionProof"]["checkpoint"]["envelope"];
          std::string s = c;
