@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -11,7 +12,29 @@
 
 namespace modelsign {
 
-enum class VerifyMethod { kKey, kCertificate };
+enum class VerifyMethod { kKey, kCertificate, kSigstore };
+
+// Keyless (Sigstore) verification: the identity policy and the trust material.
+struct SigstorePolicy {
+  std::string identity;         // SAN (email or URI) of the signer
+  bool identity_regex = false;  // identity is an ECMAScript regex matched against the whole SAN
+  std::string issuer;           // OIDC issuer, exact
+  // Trust material: a trusted_root.json or ClientTrustConfig text; empty: the built-in root.
+  std::string trust_material;
+  bool trust_material_is_trust_config = false;
+  std::string trust_material_name;  // file name, for messages
+  bool use_staging = false;         // built-in staging root instead of production
+};
+
+// What the keyless checks established (VerifyResult::sigstore).
+struct SigstoreDetails {
+  std::string identity;
+  std::string issuer;
+  std::int64_t signing_time = 0;  // seconds since the epoch
+  std::string signing_time_source;  // "Rekor integrated time" or "RFC 3161 timestamp from <TSA>"
+  std::optional<std::int64_t> rekor_log_index;
+  std::string trusted_root;  // which root verified it
+};
 
 // How the model on disk differs from the signed manifest (resource names).
 struct VerifyMismatch {
@@ -30,6 +53,7 @@ struct VerifyOptions {
   // The time signatures and certificates are checked at; empty: now. Tests fix it.
   std::optional<std::chrono::system_clock::time_point> verification_time;
   bool log_fingerprints = false;
+  SigstorePolicy sigstore;                       // kSigstore
   // Serialization used to re-hash: ignore paths, git defaults and symlink policy come
   // from here; the recorded ignore_paths are added.
   SerializationOptions serialization;
@@ -51,7 +75,7 @@ struct VerifyOptions {
 
 struct VerifyResult {
   Manifest signed_manifest;
-  std::string signer;  // key hint or certificate subject
+  std::string signer;  // key hint, certificate subject, or the Sigstore identity (SAN)
   std::vector<std::string> warnings;
   // The ignore paths recorded in the signature (applied, as model_signing does).
   std::vector<std::string> recorded_ignore_paths;
@@ -63,6 +87,7 @@ struct VerifyResult {
   std::vector<std::string> ignored_files;
   // Files outside the signature that --ignore-unsigned-files let through: not verified.
   std::vector<std::string> tolerated_unsigned;
+  std::optional<SigstoreDetails> sigstore;  // kSigstore
 };
 
 Result<VerifyResult> verify_model(const std::string& model_path, std::string_view bundle_json,

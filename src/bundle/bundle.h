@@ -1,6 +1,7 @@
 // The Sigstore bundle (v0.3 JSON) wrapping the DSSE envelope (spec §6).
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,6 +20,26 @@ enum class Material {
   kSigstore,          // keyless: a Fulcio leaf and a transparency-log entry
 };
 
+// A Rekor inclusion proof (RFC 6962 audit path) and the checkpoint it ends in.
+struct InclusionProof {
+  std::int64_t log_index = 0;  // index in the (sharded) tree the proof is for
+  std::int64_t tree_size = 0;
+  Bytes root_hash;
+  std::vector<Bytes> hashes;
+  std::string checkpoint;  // signed note text
+};
+
+// One transparency-log entry of a keyless bundle. Parsed only; src/tlog verifies it.
+struct TlogEntry {
+  std::int64_t log_index = 0;
+  Bytes log_id;
+  std::string kind, version;  // kindVersion, e.g. dsse / 0.0.1
+  std::int64_t integrated_time = 0;
+  std::optional<Bytes> signed_entry_timestamp;  // inclusionPromise
+  std::optional<InclusionProof> inclusion_proof;
+  Bytes canonicalized_body;
+};
+
 struct Bundle {
   std::string media_type{kBundleMediaType};
   Material material = Material::kPublicKey;
@@ -26,6 +47,9 @@ struct Bundle {
   bool legacy_public_key = false;       // pre-1.1 publicKey.rawBytes/keyDetails
   std::vector<Bytes> certificates;      // DER, leaf first
   std::size_t tlog_entries = 0;
+  int minor_version = 3;                // bundle v0.1 / v0.2 / v0.3
+  std::vector<TlogEntry> tlog;          // Sigstore material only
+  std::vector<Bytes> rfc3161_timestamps;  // DER TimeStampResponse, Sigstore material only
   std::string payload_type;
   Bytes payload;    // the exact signed statement bytes
   Bytes signature;  // signatures[0].sig

@@ -74,7 +74,8 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
   add_threads_option(cmd, a.threads);
 }
 
-int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key) {
+int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
+               const SigstorePolicy* sigstore) {
   using Clock = std::chrono::steady_clock;
   auto ms_since = [](Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
@@ -89,6 +90,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   opts.method = method;
   if (key) log::debug("verifying with the public key {} (hint {})", key->describe(), key->hint());
   opts.public_key = std::move(key);
+  if (sigstore != nullptr) opts.sigstore = *sigstore;
   opts.log_fingerprints = a.log_fingerprints;
   opts.use_system_trust_store = a.use_system_trust_store;
   opts.ignore_unsigned_files = a.ignore_unsigned_files;
@@ -135,7 +137,9 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   if (json) {
     auto j = json_header(true, kExitOk);
     j["result"] = "Verification succeeded";
-    j["method"] = method == VerifyMethod::kKey ? "key" : "certificate";
+    j["method"] = method == VerifyMethod::kKey        ? "key"
+                  : method == VerifyMethod::kSigstore ? "sigstore"
+                                                      : "certificate";
     j["model_name"] = r->signed_manifest.model_name;
     j["root_digest"] = "sha256:" + to_hex(r->signed_manifest.root_digest());
     j["signature"] = sig_path;
@@ -148,10 +152,12 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
     j["default_ignore_paths"] = r->default_ignore_paths;
     j["ignored_files"] = r->ignored_files;
     j["unsigned_files"] = r->tolerated_unsigned;
+    if (r->sigstore) j["sigstore"] = sigstore_json(*r->sigstore);
     j["warnings"] = warnings;
     return emit_json(j);
   }
   out += "Verification succeeded\n";
+  if (r->sigstore) out += sigstore_text(*r->sigstore);
   return emit_text(out);
 }
 
@@ -161,7 +167,7 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
                  "  modelsign verify key --public-key signer.pub models/bert\n"
                  "  modelsign verify certificate --certificate-chain root-ca.pem models/bert");
   verify->require_subcommand(1);
-  add_sigstore_placeholder(verify, "Verification", rc);
+  register_verify_sigstore(verify, rc);
 
   auto* key = new KeyVerifyArgs();
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
@@ -55,7 +56,13 @@ struct VerifyArgs {
   unsigned threads = 0;
 };
 void add_verify_options(CLI::App* cmd, VerifyArgs& a);
-int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key);
+int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
+               const SigstorePolicy* sigstore = nullptr);
+// `verify sigstore` (cmd_verify_sigstore.cpp).
+void register_verify_sigstore(CLI::App* verify, int* rc);
+// The keyless part of the verify output: indented lines, and a JSON object.
+std::string sigstore_text(const SigstoreDetails& d);
+nlohmann::ordered_json sigstore_json(const SigstoreDetails& d);
 
 // TPM 2.0 (cmd_tpm2.cpp): `sign tpm2-key`, `sign tpm2-certificate`, `tpm2 list`, and the
 // pieces `verify key --tpm2-key` and `keygen --tpm2` use.

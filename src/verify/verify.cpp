@@ -10,6 +10,7 @@
 #include "bundle/statement.h"
 #include "hashing/enumerate.h"
 #include "verify/certificate_chain.h"
+#include "verify/sigstore_verifier.h"
 
 namespace modelsign {
 
@@ -139,7 +140,14 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
 
   // 2. The verification material must match the method.
   const bool cert_method = options.method == VerifyMethod::kCertificate;
-  if (b->material == bundle::Material::kSigstore)
+  const bool sigstore_method = options.method == VerifyMethod::kSigstore;
+  if (sigstore_method && b->material != bundle::Material::kSigstore)
+    return fail(ErrorCode::kVerification,
+                fmt::format("this signature carries a {}, not Sigstore keyless material: verify it with "
+                            "'verify {}'",
+                            bundle::to_string(b->material),
+                            b->material == bundle::Material::kPublicKey ? "key" : "certificate"));
+  if (!sigstore_method && b->material == bundle::Material::kSigstore)
     return fail(ErrorCode::kUnsupported,
                 "this signature is a Sigstore (keyless) bundle: verify it with 'verify sigstore'");
   if (cert_method && b->material != bundle::Material::kCertificateChain)
@@ -147,14 +155,21 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
                 fmt::format("this signature carries a {}, not a certificate chain: verify it with "
                             "'verify key'",
                             bundle::to_string(b->material)));
-  if (!cert_method && b->material != bundle::Material::kPublicKey)
+  if (options.method == VerifyMethod::kKey && b->material != bundle::Material::kPublicKey)
     return fail(ErrorCode::kVerification,
                 fmt::format("this signature carries a {}, not a public-key hint: verify it with "
                             "'verify certificate'",
                             bundle::to_string(b->material)));
 
   // 3. Signature.
-  if (cert_method) {
+  if (sigstore_method) {
+    auto root = verify::load_trusted_root(options.sigstore);
+    if (!root) return fail(root.error());
+    auto v = verify::verify_sigstore(*b, options.sigstore, *root, &out.warnings);
+    if (!v) return fail(v.error());
+    out.signer = v->details.identity;
+    out.sigstore = std::move(v->details);
+  } else if (cert_method) {
     verify::ChainOptions co;
     co.anchors = options.trust_anchors;
     co.use_system_store = options.use_system_trust_store;

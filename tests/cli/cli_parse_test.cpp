@@ -89,6 +89,13 @@ std::vector<Row> table() {
                                  {{"", "certificate-chain", Kind::kValue},
                                   {"", "use-system-trust-store", Kind::kTrue},
                                   {"", "log-fingerprints", Kind::kTrue}}}));
+  add("verify sigstore", cat({model, signature, verify_common,
+                              {{"", "identity", Kind::kValue},
+                               {"", "identity-provider", Kind::kValue},
+                               {"", "identity-regex", Kind::kTrue},
+                               {"", "trust-config", Kind::kValue},
+                               {"", "trusted-root", Kind::kValue},
+                               {"", "use-staging", Kind::kTrue}}}));
   add("digest", cat({model,
                      {{"", "hash", Kind::kValue, "blake2b"},
                       {"", "serialization", Kind::kValue, "shards"},

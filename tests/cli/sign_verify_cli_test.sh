@@ -704,9 +704,11 @@ case_sigstore_method_is_refused_with_a_clear_message() {
   expect_rc 1
   err_has "Signing failed with error: keyless Sigstore signing"
   [[ ! -e model.sig ]] || fail "a signature was written"
+  # Keyless verification exists (tests/cli/verify_sigstore_cli_test.sh); with no
+  # signature it fails on the missing file, not with a usage error.
   ms verify sigstore --identity a@example.com --identity-provider https://issuer model
   expect_rc 1
-  err_has "Verification failed with error: keyless Sigstore"
+  err_has "Verification failed with error: signature file 'model.sig' not found"
 }
 run_case sigstore_method_is_refused_with_a_clear_message
 
