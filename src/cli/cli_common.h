@@ -3,12 +3,23 @@
 
 #include <CLI/CLI.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "modelsign/manifest.h"
 
 namespace modelsign::cli {
+
+// A subcommand's argument struct: CLI11 binds options to its fields, so it lives as long
+// as the process. Owned here (freed at exit) rather than leaked, so a leak checker sees
+// only real leaks.
+template <class T>
+T* make_args() {
+  static std::vector<std::unique_ptr<T>> owned;
+  owned.push_back(std::make_unique<T>());
+  return owned.back().get();
+}
 
 // "--flag-name,--flag_name": both spellings, as model_signing accepts on main.
 std::string flag(std::string_view name);

@@ -71,7 +71,7 @@ int run(const DigestArgs& a) {
 }  // namespace
 
 void register_digest(CLI::App& app, GlobalOptions&, int* rc) {
-  auto* args = new DigestArgs();  // lives for the process
+  auto* args = make_args<DigestArgs>();
   CLI::App* cmd = app.add_subcommand("digest", "Print the root digest of a model's manifest");
   add_model_options(cmd, args->model);
   cmd->add_option(flag("hash"), args->hash, "sha256 (default) or blake2b")

@@ -210,7 +210,7 @@ int run(const KeygenArgs& a) {
 }  // namespace
 
 void register_keygen(CLI::App& app, GlobalOptions&, int* rc) {
-  auto* a = new KeygenArgs();
+  auto* a = make_args<KeygenArgs>();
   CLI::App* cmd = app.add_subcommand("keygen", "Create a signing key pair");
   cmd->add_option(flag("private-key"), a->private_key,
                   "Private key file to create (mode 0600; missing directories are made 0700)")

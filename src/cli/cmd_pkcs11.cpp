@@ -85,7 +85,7 @@ ProviderOptions pkcs11_provider_options(std::string_view module) {
 void register_pkcs11(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* sign = app.get_subcommand("sign");
 
-  auto* key = new Pkcs11SignArgs();  // lives for the process
+  auto* key = make_args<Pkcs11SignArgs>();
   CLI::App* k = sign->add_subcommand(
       "pkcs11-key", "Sign with a key inside a PKCS#11 token (HSM), named by a pkcs11: URI");
   add_sign_options(k, key->sign, false);
@@ -104,7 +104,7 @@ void register_pkcs11(CLI::App& app, GlobalOptions&, int* rc) {
     *rc = run_sign(key->sign, "pkcs11-key", key->uri, pkcs11_provider_options(), false);
   });
 
-  auto* cert = new Pkcs11SignArgs();
+  auto* cert = make_args<Pkcs11SignArgs>();
   CLI::App* c = sign->add_subcommand(
       "pkcs11-certificate", "Sign with a PKCS#11 token key and its X.509 certificate");
   add_sign_options(c, cert->sign, true);
@@ -116,7 +116,7 @@ void register_pkcs11(CLI::App& app, GlobalOptions&, int* rc) {
     *rc = run_sign(cert->sign, "pkcs11-certificate", cert->uri, pkcs11_provider_options(), true);
   });
 
-  auto* list = new ListArgs();
+  auto* list = make_args<ListArgs>();
   CLI::App* p11 = app.add_subcommand("pkcs11", "PKCS#11 tokens and keys");
   p11->require_subcommand(1);
   CLI::App* l = p11->add_subcommand(

@@ -273,7 +273,7 @@ void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
   const char* key_help =
       "PEM private key file, - for standard input, or env:VAR for the PEM text in the environment "
       "variable VAR (default: env:SIGNING_PRIVATE_KEY)";
-  auto* key = new KeyArgs();
+  auto* key = make_args<KeyArgs>();
   CLI::App* k = sign->add_subcommand("key", "Sign with a PEM private key (file or $SIGNING_PRIVATE_KEY)");
   add_sign_options(k, key->sign, false);
   add_key_options(k, *key, key_help);
@@ -285,7 +285,7 @@ void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
             "  vault kv get -field=pem ci/model-key | modelsign sign key --private-key - --json models/bert");
   k->callback([key, rc] { *rc = run_key_sign(*key, "key", false); });
 
-  auto* cert = new KeyArgs();
+  auto* cert = make_args<KeyArgs>();
   CLI::App* c = sign->add_subcommand("certificate", "Sign with a PEM private key and its X.509 certificate");
   add_sign_options(c, cert->sign, true);
   add_key_options(c, *cert, key_help);

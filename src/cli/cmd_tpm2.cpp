@@ -128,7 +128,7 @@ Result<PublicKey> tpm2_public_key(const Tpm2Options& t) {
 void register_tpm2(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* sign = app.get_subcommand("sign");
 
-  auto* key = new Tpm2SignArgs();  // lives for the process
+  auto* key = make_args<Tpm2SignArgs>();
   CLI::App* k = sign->add_subcommand(
       "tpm2-key", "Sign with a key inside a TPM 2.0 (persistent handle or TSS2 key file)");
   add_sign_options(k, key->sign, false);
@@ -139,7 +139,7 @@ void register_tpm2(CLI::App& app, GlobalOptions&, int* rc) {
             "  modelsign verify key --tpm2-key handle:0x81000001 models/bert");
   k->callback([key, rc] { *rc = run_tpm2_sign(*key, "tpm2-key", false); });
 
-  auto* cert = new Tpm2SignArgs();
+  auto* cert = make_args<Tpm2SignArgs>();
   CLI::App* c = sign->add_subcommand(
       "tpm2-certificate", "Sign with a TPM 2.0 key and its X.509 certificate");
   add_sign_options(c, cert->sign, true);
@@ -148,7 +148,7 @@ void register_tpm2(CLI::App& app, GlobalOptions&, int* rc) {
 
   CLI::App* tpm2 = app.add_subcommand("tpm2", "TPM 2.0 key tools");
   tpm2->require_subcommand(1);
-  auto* list = new Tpm2Options();
+  auto* list = make_args<Tpm2Options>();
   CLI::App* l = tpm2->add_subcommand("list", "List the TPM's persistent signing keys");
   l->add_option(flag("tcti"), list->tcti, "TPM connection (default: $TPM2TOOLS_TCTI, $TSS2_TCTI, "
                                           "then the tss default search)");

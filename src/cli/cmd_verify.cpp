@@ -169,7 +169,7 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   verify->require_subcommand(1);
   register_verify_sigstore(verify, rc);
 
-  auto* key = new KeyVerifyArgs();
+  auto* key = make_args<KeyVerifyArgs>();
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");
   add_verify_options(k, key->verify);
   CLI::Option* pub = k->add_option(flag("public-key"), key->public_key, "PEM public key of the signer")
@@ -208,7 +208,7 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
     *rc = run_verify(key->verify, VerifyMethod::kKey, std::move(*pk));
   });
 
-  auto* cert = new VerifyArgs();
+  auto* cert = make_args<VerifyArgs>();
   CLI::App* c = verify->add_subcommand("certificate", "Verify a signature made with an X.509 certificate");
   add_verify_options(c, *cert);
   c->add_option(flag("certificate-chain"), cert->certificate_chain,

@@ -65,7 +65,7 @@ nlohmann::ordered_json sigstore_json(const SigstoreDetails& d) {
 }
 
 void register_verify_sigstore(CLI::App* verify, int* rc) {
-  auto* a = new SigstoreVerifyArgs();
+  auto* a = make_args<SigstoreVerifyArgs>();
   CLI::App* s = verify->add_subcommand("sigstore", "Verify a keyless Sigstore signature (offline)");
   add_verify_options(s, a->verify);
   s->add_option(flag("identity"), a->identity, "The signer's identity (certificate SAN: email or URI)")
