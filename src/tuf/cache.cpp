@@ -88,13 +88,18 @@ void Cache::remove(std::string_view name) const {
   ::unlink((dir_ / std::string(name)).c_str());
 }
 
-Result<CacheLock> CacheLock::acquire(const std::filesystem::path& dir, std::chrono::milliseconds timeout) {
+Result<CacheLock> CacheLock::acquire(const std::filesystem::path& dir, std::chrono::milliseconds timeout,
+                                     bool exclusive) {
   const auto path = dir / ".lock";
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0 && !exclusive) {
+    fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0 && (errno == ENOENT || errno == EACCES || errno == EROFS)) return CacheLock(-1);
+  }
   if (fd < 0) return cache_fail(fmt::format("cannot open the cache lock {}: {}", path.string(), std::strerror(errno)));
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return CacheLock(fd);
+    if (::flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) == 0) return CacheLock(fd);
     if (errno != EWOULDBLOCK && errno != EINTR) break;
     if (std::chrono::steady_clock::now() >= deadline) {
       ::close(fd);

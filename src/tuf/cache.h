@@ -28,10 +28,13 @@ class Cache {
   std::filesystem::path dir_;
 };
 
-// An exclusive flock(2) on <dir>/.lock, released on destruction (or process exit).
+// A flock(2) on <dir>/.lock, released on destruction (or process exit): exclusive for a
+// refresh, shared for reading the cache (a read-only copy without a lock file is read
+// unlocked).
 class CacheLock {
  public:
-  static Result<CacheLock> acquire(const std::filesystem::path& dir, std::chrono::milliseconds timeout);
+  static Result<CacheLock> acquire(const std::filesystem::path& dir, std::chrono::milliseconds timeout,
+                                   bool exclusive = true);
   CacheLock(CacheLock&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
   CacheLock& operator=(CacheLock&&) = delete;
   CacheLock(const CacheLock&) = delete;

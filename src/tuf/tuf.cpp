@@ -39,15 +39,14 @@ Result<TargetResult> get_target(const TufOptions& opts, std::string_view name, F
   out.cache_dir = cfg->cache_dir;
   if (opts.network != NetworkPolicy::kAlways) {
     auto state = load_cached(*cfg);
-    Result<std::string> bytes = state ? cached_target(*cfg, *state, name) : std::unexpected(state.error());
-    if (bytes) {
-      out.bytes = std::move(*bytes);
+    if (state) {
+      out.bytes = state->files.at(std::string(name));
       out.refreshed_at = state->refreshed_at;
       out.state = std::move(*state);
       return out;
     }
     if (opts.network == NetworkPolicy::kNever || fetcher == nullptr)
-      return std::unexpected(bytes.error().with_context(
+      return std::unexpected(state.error().with_context(
           fmt::format("offline, using only the TUF cache of {}", repository_url(opts))));
   }
   if (fetcher == nullptr)
@@ -58,9 +57,7 @@ Result<TargetResult> get_target(const TufOptions& opts, std::string_view name, F
   out.report = std::move(*report);
   auto state = load_cached(*cfg);
   if (!state) return std::unexpected(state.error());
-  auto bytes = cached_target(*cfg, *state, name);
-  if (!bytes) return std::unexpected(bytes.error());
-  out.bytes = std::move(*bytes);
+  out.bytes = state->files.at(std::string(name));
   out.refreshed_at = state->refreshed_at;
   out.state = std::move(*state);
   return out;

@@ -144,6 +144,12 @@ class Session {
     if (auto r = update_targets(); !r) return std::unexpected(r.error());
     for (const auto& name : cfg_.targets)
       if (auto r = update_target(name); !r) return std::unexpected(r.error());
+    // All verified: commit timestamp, snapshot, targets and target files together, so a
+    // refused update leaves the previous complete, consistent set (the "last good
+    // state"). Parents last: an interrupted commit leaves a set load_cached() rejects and
+    // the next refresh repairs.
+    for (const auto& [name, bytes] : pending_)
+      if (auto w = cache_.write(name, bytes); !w) return std::unexpected(w.error());
     report_.root.after = l_.root.version;
     report_.timestamp.after = l_.timestamp->version;
     report_.snapshot.after = l_.snapshot->version;
@@ -221,7 +227,7 @@ class Session {
                                     ts->version, ts->snapshot.version, l_.timestamp->snapshot.version));
     }
     if (auto e = check_expiry("timestamp", ts->version, ts->expires, now_); !e) return e;
-    if (auto w = cache_.write(kTimestampFile, got->bytes); !w) return w;
+    stage(kTimestampFile, std::move(got->bytes));
     l_.timestamp = std::move(*ts);
     return {};
   }
@@ -267,7 +273,7 @@ class Session {
       }
     }
     if (auto e = check_expiry("snapshot", snap->version, snap->expires, now_); !e) return e;
-    if (auto w = cache_.write(kSnapshotFile, got->bytes); !w) return w;
+    stage(kSnapshotFile, std::move(got->bytes));
     l_.snapshot = std::move(*snap);
     return {};
   }
@@ -292,7 +298,7 @@ class Session {
                                   "(mix-and-match attack, or an inconsistent mirror)",
                                   path, targets->version, l_.snapshot->version, meta.version));
     if (auto e = check_expiry("targets", targets->version, targets->expires, now_); !e) return e;
-    if (auto w = cache_.write(kTargetsFile, got->bytes); !w) return w;
+    stage(kTargetsFile, std::move(got->bytes));
     l_.targets = std::move(*targets);
     return {};
   }
@@ -327,13 +333,19 @@ class Session {
     auto bytes = f_.fetch(path, static_cast<std::size_t>(tf.length));
     if (!bytes) return std::unexpected(bytes.error().with_context(fmt::format("fetching {}", path)));
     if (auto c = check_length_and_hashes(*bytes, tf.length, tf.hashes, true, path); !c) return c;
-    if (auto w = cache_.write(cache_name, *bytes); !w) return w;
+    stage(cache_name, std::move(*bytes));
     report_.targets_changed.push_back(name);
     return {};
   }
 
+  // Files are committed in reverse order of staging: target files first, timestamp last.
+  void stage(std::string_view name, std::string bytes) {
+    pending_.insert(pending_.begin(), {std::string(name), std::move(bytes)});
+  }
+
   const UpdaterConfig& cfg_;
   Fetcher& f_;
+  std::vector<std::pair<std::string, std::string>> pending_;
   Cache cache_;
   Loaded l_;
   UnixTime now_ = 0;
@@ -369,6 +381,8 @@ Result<CachedState> load_cached(const UpdaterConfig& cfg) {
                                 cfg.cache_dir.string()));
   auto cache = Cache::open(cfg.cache_dir);
   if (!cache) return std::unexpected(cache.error());
+  auto lock = CacheLock::acquire(cfg.cache_dir, cfg.lock_timeout, /*exclusive=*/false);
+  if (!lock) return std::unexpected(lock.error());
   auto l = load_trusted(cfg, *cache);
   if (!l) return std::unexpected(l.error());
   const UnixTime now = now_of(cfg);
@@ -393,11 +407,16 @@ Result<CachedState> load_cached(const UpdaterConfig& cfg) {
     if (auto e = check_expiry(fmt::format("cached {}", role), version, expires, now); !e)
       return std::unexpected(e.error());
   CachedState st{std::move(l->root), std::move(*l->timestamp), std::move(*l->snapshot), std::move(*l->targets),
-                 std::nullopt};
+                 std::nullopt, {}};
   if (auto r = cache->read(kRefreshedFile, 64); r && *r) {
     UnixTime t = 0;
     const auto& s = **r;
     if (std::from_chars(s.data(), s.data() + s.size(), t).ec == std::errc()) st.refreshed_at = t;
+  }
+  for (const auto& name : cfg.targets) {
+    auto bytes = cached_target(cfg, st, name);
+    if (!bytes) return std::unexpected(bytes.error());
+    st.files.emplace(name, std::move(*bytes));
   }
   return st;
 }
@@ -410,6 +429,7 @@ Result<std::string> cached_target(const UpdaterConfig& cfg, const CachedState& s
   if (it == state.targets.targets.end())
     return tuf_fail(Failure::kUnknownTarget, ErrorCode::kNotFound,
                     fmt::format("targets.json version {} lists no target '{}'", state.targets.version, name));
+  if (auto f = state.files.find(std::string(name)); f != state.files.end()) return f->second;
   auto cache = Cache::open(cfg.cache_dir);
   if (!cache) return std::unexpected(cache.error());
   auto bytes = cache->read(fmt::format("targets/{}", name), limits::kMaxTufTargetFileBytes);

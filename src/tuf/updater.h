@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -47,13 +48,17 @@ struct CachedState {
   Snapshot snapshot;
   Targets targets;
   std::optional<UnixTime> refreshed_at;  // the last successful refresh
+  std::map<std::string, std::string> files;  // cfg.targets, checked against targets
 };
 
 // Loads and re-verifies the cached metadata chain at the reference time: every role
-// signed by the cached root, versions consistent, nothing expired.
+// signed by the cached root, versions consistent, nothing expired; and the target files
+// cfg.targets names, checked against targets.json. All under one shared lock, so a
+// concurrent refresh's commit is never seen half done.
 Result<CachedState> load_cached(const UpdaterConfig& cfg);
 
-// The cached bytes of target `name`, checked against the cached targets.json.
+// The bytes of target `name`: from state.files, else read from the cache and checked
+// against the cached targets.json.
 Result<std::string> cached_target(const UpdaterConfig& cfg, const CachedState& state, std::string_view name);
 
 // Whether a target name may be used as a cache file name ([A-Za-z0-9._-], no leading '.').
