@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
   cli::register_keygen(app, g, &rc);
   cli::register_pkcs11(app, g, &rc);
   cli::register_tpm2(app, g, &rc);  // after sign: adds sign tpm2-key / tpm2-certificate
+  cli::register_trust(app, g, &rc);
   app.parse_complete_callback([&] {
     log::Level l;
     if (log::parse_level(g.log_level, &l)) log::set_level(l);

@@ -35,6 +35,7 @@ Result<TargetResult> get_target(const TufOptions& opts, std::string_view name, F
   auto cfg = updater_config(opts);
   if (!cfg) return std::unexpected(cfg.error());
   cfg->targets = {std::string(name)};
+  cfg->optional_targets = opts.also_fetch;
   TargetResult out;
   out.cache_dir = cfg->cache_dir;
   if (opts.network != NetworkPolicy::kAlways) {

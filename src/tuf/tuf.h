@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "modelsign/error.h"
 #include "tuf/fetcher.h"
@@ -40,6 +41,8 @@ struct TufOptions {
   std::optional<UnixTime> reference_time;  // default: the clock
   NetworkPolicy network = NetworkPolicy::kIfStale;
   std::chrono::seconds timeout{60};        // whole-transfer timeout of one download
+  // Also cached on a refresh when targets.json lists them (the keyless signer's needs).
+  std::vector<std::string> also_fetch{"signing_config.v0.2.json"};
 };
 
 struct TargetResult {

@@ -144,6 +144,9 @@ class Session {
     if (auto r = update_targets(); !r) return std::unexpected(r.error());
     for (const auto& name : cfg_.targets)
       if (auto r = update_target(name); !r) return std::unexpected(r.error());
+    for (const auto& name : cfg_.optional_targets)
+      if (l_.targets->targets.contains(name))
+        if (auto r = update_target(name); !r) return std::unexpected(r.error());
     // All verified: commit timestamp, snapshot, targets and target files together, so a
     // refused update leaves the previous complete, consistent set (the "last good
     // state"). Parents last: an interrupted commit leaves a set load_cached() rejects and

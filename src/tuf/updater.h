@@ -24,6 +24,7 @@ struct UpdaterConfig {
   std::filesystem::path cache_dir;        // this repository's cache directory
   std::optional<UnixTime> reference_time; // the "now" expiry is judged at; default: the clock
   std::vector<std::string> targets;       // target files to download and cache
+  std::vector<std::string> optional_targets;  // downloaded when targets.json lists them
   std::chrono::milliseconds lock_timeout{std::chrono::minutes(2)};
 };
 

@@ -87,8 +87,11 @@ TEST(TufSigstoreRealData, WalksFifteenRootRotationsOverLoopbackHttp) {
   ASSERT_TRUE(t) << t.error().describe();
   EXPECT_EQ(test::sha256_of(t->bytes), kTrustedRootSha256);
   EXPECT_EQ(t->report->root.after, 15u);
-  // 14 roots + the missing 16.root.json + timestamp + snapshot + targets + the target.
-  EXPECT_EQ(server.requests.load(), 19);
+  // 14 roots + the missing 16.root.json + timestamp + snapshot + targets + trusted_root.json
+  // + signing_config.v0.2.json (cached alongside for the keyless signer).
+  EXPECT_EQ(server.requests.load(), 20);
+  EXPECT_EQ(slurp(t->cache_dir / "targets/signing_config.v0.2.json"),
+            slurp(kData / "targets/signing_config.v0.2.json"));
 }
 
 TEST(TufSigstoreRealData, RefusesExpiredMetadataAtTheCurrentTime) {
