@@ -58,6 +58,7 @@ Result<Root> self_verified_root(std::string_view bytes, std::string_view what) {
 struct Loaded {
   Root root;
   std::string root_bytes;
+  bool root_from_cache = false;
   std::optional<Timestamp> timestamp;
   std::optional<Snapshot> snapshot;
   std::optional<Targets> targets;
@@ -86,9 +87,10 @@ Result<Loaded> load_trusted(const UpdaterConfig& cfg, const Cache& cache) {
   // The cached root wins when it is newer (it was verified by a chain from an older root);
   // a newer built-in root (after an upgrade) wins over an old cache.
   if (auto cached = cache.read(kRootFile, limits::kMaxTufRootBytes); cached && *cached) {
-    if (auto r = self_verified_root(**cached, "the cached root.json"); r && r->version > l.root.version) {
+    if (auto r = self_verified_root(**cached, "the cached root.json"); r && r->version >= l.root.version) {
       l.root = std::move(*r);
       l.root_bytes = std::move(**cached);
+      l.root_from_cache = true;
     }
   }
   l.timestamp = load_role<Timestamp>(cache, l.root, kTimestampFile, "timestamp", limits::kMaxTufTimestampBytes,
@@ -136,8 +138,10 @@ class Session {
     report_.timestamp.before = l_.timestamp ? l_.timestamp->version : 0;
     report_.snapshot.before = l_.snapshot ? l_.snapshot->version : 0;
     report_.targets.before = l_.targets ? l_.targets->version : 0;
-    // Persist the starting root, so the cache always holds the root its files verify under.
-    if (auto w = cache_.write(kRootFile, l_.root_bytes); !w) return std::unexpected(w.error());
+    // Persist the starting root (the built-in one on first use or after an upgrade), so
+    // the cache always holds the root its files verify under.
+    if (!l_.root_from_cache)
+      if (auto w = cache_.write(kRootFile, l_.root_bytes); !w) return std::unexpected(w.error());
     if (auto r = update_root(); !r) return std::unexpected(r.error());
     if (auto r = update_timestamp(); !r) return std::unexpected(r.error());
     if (auto r = update_snapshot(); !r) return std::unexpected(r.error());

@@ -116,3 +116,48 @@ TEST(TufMetadata, ThresholdCountsDistinctKeysOnce) {
 
 }  // namespace
 }  // namespace modelsign::tuf
+
+namespace modelsign::tuf {
+namespace {
+
+// Untrusted metadata never crashes the parser or the verifier: every real Sigstore file,
+// truncated and with bytes flipped, either parses and verifies or fails with an Error.
+TEST(TufMetadata, MutatedRealMetadataNeverCrashes) {
+  const auto dir = std::filesystem::path(MODELSIGN_TESTDATA_DIR) / "sigstore-tuf/metadata";
+  auto root_env = parse_envelope(test::slurp(dir / "root.json"), "root", 1 << 20);
+  ASSERT_TRUE(root_env);
+  auto root = parse_root(*root_env);
+  ASSERT_TRUE(root);
+  std::uint32_t seed = 12345;
+  auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+  int parsed = 0, refused = 0;
+  for (const char* file : {"root.json", "timestamp.json", "snapshot.json", "targets.json"}) {
+    const std::string original = test::slurp(dir / file);
+    const std::string type = std::string(file).substr(0, std::string(file).find('.'));
+    for (int i = 0; i < 400; ++i) {
+      std::string m = original;
+      if (i % 4 == 0) {
+        m.resize(next() % m.size());
+      } else {
+        for (int k = 0; k < 1 + i % 3; ++k) m[next() % m.size()] = static_cast<char>(next() & 0xff);
+      }
+      auto env = parse_envelope(m, type, 1 << 20);
+      if (!env) {
+        ++refused;
+        EXPECT_FALSE(env.error().message.empty());
+        continue;
+      }
+      ++parsed;
+      (void)verify_role(*root, type, *env, file);
+      if (type == "root") (void)parse_root(*env);
+      if (type == "timestamp") (void)parse_timestamp(*env);
+      if (type == "snapshot") (void)parse_snapshot(*env);
+      if (type == "targets") (void)parse_targets(*env);
+    }
+  }
+  EXPECT_GT(refused, 0);
+  EXPECT_GT(parsed, 0);
+}
+
+}  // namespace
+}  // namespace modelsign::tuf
