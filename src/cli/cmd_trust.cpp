@@ -179,7 +179,8 @@ void add_repository_options(CLI::App* cmd, TrustArgs& a) {
 }  // namespace
 
 void register_trust(CLI::App& app, GlobalOptions&, int* rc) {
-  auto* args = new TrustArgs();  // lives for the process
+  static TrustArgs storage;  // lives for the process (the callbacks run after parsing)
+  TrustArgs* args = &storage;
   CLI::App* trust = app.add_subcommand("trust", "Sigstore trust material, kept current over TUF");
   trust->require_subcommand(1);
   CLI::App* update = trust->add_subcommand("update", "Refresh the cached trust root from the TUF repository");
