@@ -160,9 +160,9 @@ TEST_F(TufAttack, EndlessDataOversizedMetadataIsRefused) {
   gen->write("timestamp.json", gen->read("timestamp.json") + std::string(100 << 10, ' '));
   expect_refused(Failure::kTooLarge);
   // A response that never ends.
-  server->endless.insert("timestamp.json");
+  server->make_endless("timestamp.json");
   expect_refused(Failure::kTooLarge);
-  server->endless.clear();
+  server->clear_faults();
   // A snapshot longer than the length timestamp.json records.
   bump(2);
   gen->publish();
@@ -288,6 +288,34 @@ TEST_F(TufAttack, UnknownTargetIsNamed) {
   auto r = refresh(c, http);
   ASSERT_FALSE(r);
   EXPECT_TRUE(is_failure(r.error(), Failure::kUnknownTarget)) << r.error().describe();
+}
+
+TEST_F(TufAttack, SlowRetrievalStalledServerTimesOut) {
+  update_ok();
+  server->make_stalled("timestamp.json");
+  HttpFetcher http(server->url(), std::chrono::seconds(1));
+  const auto start = std::chrono::steady_clock::now();
+  auto r = refresh(config(), http);
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(is_failure(r.error(), Failure::kFetch)) << r.error().describe();
+  EXPECT_LT(took, std::chrono::seconds(5));
+  server->clear_faults();
+}
+
+TEST_F(TufAttack, TargetNamesThatAreNotPlainFileNamesAreRefused) {
+  gen->target_files["../escape"] = "x";
+  gen->publish();  // the generator writes it beside targets/, never read
+  update_ok();
+  for (const char* name : {"../escape", "a/b", ".hidden", ""}) {
+    auto c = config();
+    c.targets = {name};
+    HttpFetcher http(server->url());
+    auto r = refresh(c, http);
+    ASSERT_FALSE(r) << name;
+    EXPECT_TRUE(is_failure(r.error(), Failure::kMalformed)) << name << ": " << r.error().describe();
+  }
+  EXPECT_FALSE(fs::exists(cache.path() / "escape"));
 }
 
 TEST(TufRepository, NonConsistentSnapshotLayoutIsFollowed) {

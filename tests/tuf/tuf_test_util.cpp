@@ -55,6 +55,22 @@ LoopbackServer::~LoopbackServer() {
   ::close(stop_pipe_[1]);
 }
 
+void LoopbackServer::make_endless(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  endless_.insert(path);
+}
+
+void LoopbackServer::make_stalled(const std::string& path) {
+  std::lock_guard<std::mutex> lock(mu_);
+  stalled_.insert(path);
+}
+
+void LoopbackServer::clear_faults() {
+  std::lock_guard<std::mutex> lock(mu_);
+  endless_.clear();
+  stalled_.clear();
+}
+
 std::string LoopbackServer::url() const { return fmt::format("http://127.0.0.1:{}", port_); }
 
 namespace {
@@ -88,7 +104,16 @@ void LoopbackServer::serve() {
       auto end = req.find(' ', 4);
       if (end != std::string::npos) path = req.substr(5, end - 5);
     }
-    if (endless.contains(path)) {
+    bool stall = false, endless = false;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stall = stalled_.contains(path);
+      endless = endless_.contains(path);
+    }
+    if (stall) {
+      pollfd stop = {stop_pipe_[0], POLLIN, 0};
+      (void)::poll(&stop, 1, 10'000);
+    } else if (endless) {
       (void)send_all(c, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
       std::string chunk(65536, ' ');
       while (send_all(c, chunk)) {

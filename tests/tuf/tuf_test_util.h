@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,17 +22,22 @@ namespace fs = std::filesystem;
 using bundle::Json;
 
 // Serves files under `root` on 127.0.0.1 (an ephemeral port), one connection at a time.
-// Paths in `endless` get a response that never ends (until the client hangs up).
+// Paths in `endless` get a response that never ends (until the client hangs up); paths
+// in `stalled` get no response at all.
 class LoopbackServer {
  public:
   explicit LoopbackServer(fs::path root);
   ~LoopbackServer();
   std::string url() const;
-  std::set<std::string> endless;
+  void make_endless(const std::string& path);
+  void make_stalled(const std::string& path);  // no answer until the server stops (10 s at most)
+  void clear_faults();
   std::atomic<int> requests{0};
 
  private:
   void serve();
+  std::mutex mu_;
+  std::set<std::string> endless_, stalled_;
   fs::path root_;
   int listen_fd_ = -1;
   int stop_pipe_[2] = {-1, -1};
