@@ -125,9 +125,9 @@ Result<Fetched> fetch_metadata(Fetcher& f, const std::string& path, const char* 
   return Fetched{std::move(*bytes), std::move(*env)};
 }
 
-class Session {
+class UpdateRun {
  public:
-  Session(const UpdaterConfig& cfg, Fetcher& f, Cache cache) : cfg_(cfg), f_(f), cache_(std::move(cache)) {}
+  UpdateRun(const UpdaterConfig& cfg, Fetcher& f, Cache cache) : cfg_(cfg), f_(f), cache_(std::move(cache)) {}
 
   Result<UpdateReport> run() {
     auto loaded = load_trusted(cfg_, cache_);
@@ -375,7 +375,7 @@ Result<UpdateReport> refresh(const UpdaterConfig& cfg, Fetcher& fetcher) {
   if (!cache) return std::unexpected(cache.error());
   auto lock = CacheLock::acquire(cfg.cache_dir, cfg.lock_timeout);
   if (!lock) return std::unexpected(lock.error());
-  Session s(cfg, fetcher, std::move(*cache));
+  UpdateRun s(cfg, fetcher, std::move(*cache));
   return s.run();
 }
 

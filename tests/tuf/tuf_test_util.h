@@ -1,4 +1,4 @@
-// Test helpers for the TUF client: a loopback HTTP server and a generator of TUF
+// Test utilities for the TUF client: a loopback HTTP server and a generator of TUF
 // repositories signed with the tests' own keys (over the client's canonical JSON).
 #pragma once
 
