@@ -30,4 +30,20 @@ inline constexpr std::size_t kMaxTimestampBytes = 64u << 10;     // one RFC 3161
 inline constexpr std::size_t kMaxScts = 16;                      // SCTs embedded in one certificate
 inline constexpr std::size_t kMaxIdentityBytes = 4096;           // one SAN or issuer value
 
+// TUF metadata and target files (src/tuf). A download stops at the limit for its role;
+// Sigstore's own files are a few KiB, so the limits leave room to grow without letting
+// a hostile mirror feed endless data.
+inline constexpr std::size_t kMaxTufRootBytes = 512u << 10;       // one N.root.json
+inline constexpr std::size_t kMaxTufTimestampBytes = 16u << 10;   // timestamp.json
+inline constexpr std::size_t kMaxTufSnapshotBytes = 2u << 20;     // snapshot.json (no length given)
+inline constexpr std::size_t kMaxTufTargetsBytes = 5u << 20;      // targets.json (no length given)
+inline constexpr std::size_t kMaxTufTargetFileBytes = 16u << 20;  // one target file
+inline constexpr std::size_t kMaxTufKeys = 128;                   // keys in one root or delegation
+inline constexpr std::size_t kMaxTufSignatures = 128;             // signatures on one file
+inline constexpr std::size_t kMaxTufRoleKeyids = 128;             // keyids of one role
+inline constexpr std::size_t kMaxTufTargets = 10'000;             // targets in targets.json
+inline constexpr std::size_t kMaxTufMetaEntries = 10'000;         // entries in snapshot meta
+inline constexpr std::size_t kMaxTufRootRotations = 256;          // new roots in one update
+inline constexpr std::size_t kMaxTufPublicKeyBytes = 4096;        // one keyval.public
+
 }  // namespace modelsign::limits

@@ -241,6 +241,7 @@ void build_app(CLI::App& app, GlobalOptions& g, int* rc) {
   register_keygen(app, g, rc);
   register_pkcs11(app, g, rc);
   register_tpm2(app, g, rc);  // after sign: adds sign tpm2-key / tpm2-certificate
+  register_trust(app, g, rc);
   // Every --help ends with the exit codes, also where no examples were written.
   std::vector<CLI::App*> todo = app.get_subcommands({});
   while (!todo.empty()) {

@@ -21,6 +21,7 @@ void register_keygen(CLI::App& app, GlobalOptions& g, int* rc);
 // sign pkcs11-key / pkcs11-certificate (under "sign", so after register_sign) and
 // pkcs11 list.
 void register_pkcs11(CLI::App& app, GlobalOptions& g, int* rc);
+void register_trust(CLI::App& app, GlobalOptions& g, int* rc);  // cmd_trust.cpp: trust update / show
 
 // Options for the PKCS#11 provider: an optional module (path or name) and the PIN
 // prompt on the terminal.

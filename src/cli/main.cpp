@@ -1,8 +1,6 @@
 // modelsign command line: model_signing-compatible sign / verify / digest, plus keygen
 // and the hardware providers' tools. The parser and the commands live in cli/app.cpp.
 #include "cli/app.h"
-
-#include "cli/app.h"
 #include "cli/cli_common.h"
 
 int main(int argc, char** argv) {

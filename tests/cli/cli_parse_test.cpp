@@ -116,6 +116,11 @@ std::vector<Row> table() {
                  {"", "pkcs11-uri", Kind::kValue}});
   add("pkcs11 list", {{"", "module", Kind::kValue}, {"", "pkcs11-uri", Kind::kValue}});
   add("tpm2 list", {{"", "tcti", Kind::kValue}});
+  const std::vector<Row> tuf_repo = {{"", "use-staging", Kind::kTrue},
+                                     {"", "tuf-url", Kind::kValue},
+                                     {"", "tuf-root", Kind::kValue}};
+  add("trust update", tuf_repo);
+  add("trust show", cat({tuf_repo, {{"", "offline", Kind::kTrue}, {"", "trusted-root", Kind::kValue}}}));
   return rows;
 }
 

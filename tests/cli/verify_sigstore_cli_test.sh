@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # `verify sigstore` end to end on the four upstream keyless fixtures (signed on the
 # Sigstore production instance): built-in roots, --trusted-root, --trust-config, the
-# identity policy, --json, and offline operation (no HTTP library linked).
-# Usage: verify_sigstore_cli_test.sh MODELSIGN_BINARY TESTDATA_DIR
+# identity policy, --json, and offline operation (the verification library links no HTTP
+# library; only the CLI's network commands, `trust update`, do).
+# Usage: verify_sigstore_cli_test.sh MODELSIGN_BINARY TESTDATA_DIR OFFLINE_VERIFIER_BINARY
+# (OFFLINE_VERIFIER_BINARY: a program linking only the verification library, e.g. the
+# keyless library tests.)
 set -uo pipefail
 MODELSIGN=$(realpath "$1")
 TESTDATA=$(realpath "$2")
+OFFLINE_VERIFIER=$(realpath "$3")
 FIX="$TESTDATA/model-transparency/scripts/tests"
 PROD_ROOT="$TESTDATA/sigstore/trusted_root.production.json"
 STAGING_ROOT="$TESTDATA/sigstore/trusted_root.staging.json"
@@ -107,10 +111,15 @@ case_missing_identity_is_a_usage_error() {
   expect_rc 2  # usage error
   err_has "identity"
 }
-case_offline_binary_links_no_http_library() {
-  # The verify path must not be able to reach the network: no HTTP/TLS client library.
-  if ldd "$MODELSIGN" | grep -Ei 'libcurl|libssl\.|libhttp|libnghttp|libcpr|libboost_beast'; then
-    fail "modelsign links an HTTP library: $(ldd "$MODELSIGN" | grep -Ei 'curl|libssl|http')"
+case_offline_verifier_links_no_http_library() {
+  # The verification library must not be able to reach the network: a program that links
+  # it (and verifies keyless bundles) has no HTTP/TLS client library. The CLI itself links
+  # libcurl for `trust update` only, through a separate library.
+  local libs
+  libs=$(ldd "$OFFLINE_VERIFIER") || fail "ldd failed on $OFFLINE_VERIFIER"
+  [[ "$libs" == *libcrypto* ]] || fail "ldd output does not look right: $libs"
+  if grep -Ei 'libcurl|libssl\.|libhttp|libnghttp|libcpr|libboost_beast' <<<"$libs"; then
+    fail "the offline verifier links an HTTP library: $(grep -Ei 'curl|libssl|http' <<<"$libs")"
   fi
 }
 
@@ -118,7 +127,7 @@ for c in four_fixtures_verify_with_the_built_in_production_root underscore_spell
          upstream_trust_config_verifies_and_warns_about_its_tsa staging_root_rejects_production_signatures \
          other_identity_or_issuer_fails identity_regex_is_anchored json_reports_the_keyless_facts \
          key_and_certificate_methods_refuse_keyless_bundles missing_identity_is_a_usage_error \
-         offline_binary_links_no_http_library; do
+         offline_verifier_links_no_http_library; do
   run_case "$c"
 done
 echo "$PASSED passed, ${#FAILED[@]} failed"
