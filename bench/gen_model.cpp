@@ -2,6 +2,7 @@
 //
 //   modelsign_bench_gen llm DIR WEIGHT_BYTES     two weight files + ten small JSON/tokenizer files
 //   modelsign_bench_gen many-small DIR COUNT     COUNT files of 16-256 KiB in nested folders
+//   modelsign_bench_gen tiny DIR COUNT           COUNT files of 0-15 bytes (bench/scale_bench.sh)
 //
 // Contents come from xoshiro256** seeded by each file's name, so every run (and every
 // machine) produces the same bytes; they are incompressible and never sparse, so neither
@@ -169,9 +170,27 @@ void gen_many_small(const std::string& dir, std::uint64_t count) {
 
 }  // namespace
 
+// COUNT files of 0-15 bytes, 1000 per folder (shard-00042/file-0042137.bin): the shape
+// of the scale benchmark, where per-file costs dominate and reading data does not.
+void gen_tiny(const std::string& dir, std::uint64_t count) {
+  make_dirs(dir);
+  for (std::uint64_t i = 0; i < count; ++i) {
+    char folder[32], rel[64];
+    std::snprintf(folder, sizeof(folder), "shard-%05llu", static_cast<unsigned long long>(i / 1000));
+    if (i % 1000 == 0) make_dirs(dir + "/" + folder);
+    std::snprintf(rel, sizeof(rel), "%s/file-%07llu.bin", folder, static_cast<unsigned long long>(i));
+    std::string path = dir + "/" + rel;
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) die("open " + path);
+    std::string body(i % 16, 'x');
+    write_all(fd, reinterpret_cast<const unsigned char*>(body.data()), body.size(), path);
+    if (::close(fd) != 0) die("close " + path);
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc != 4) {
-    std::fprintf(stderr, "usage: %s llm DIR WEIGHT_BYTES | many-small DIR COUNT\n", argv[0]);
+    std::fprintf(stderr, "usage: %s llm DIR WEIGHT_BYTES | many-small DIR COUNT | tiny DIR COUNT\n", argv[0]);
     return 2;
   }
   std::string_view kind = argv[1];
@@ -179,6 +198,8 @@ int main(int argc, char** argv) {
   std::uint64_t n = parse_u64(argv[3]);
   if (kind == "llm") {
     gen_llm(dir, n);
+  } else if (kind == "tiny") {
+    gen_tiny(dir, n);
   } else if (kind == "many-small") {
     gen_many_small(dir, n);
   } else {

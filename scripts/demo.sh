@@ -4,7 +4,9 @@
 # token made for this run (removed afterwards). Nothing machine-wide is configured.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-BUILD_DIR=${BUILD_DIR:-build}
+# Its own build tree: the options below (no tests) must not leak into build/, which
+# scripts/test.sh uses.
+BUILD_DIR=${DEMO_BUILD_DIR:-build-demo}
 
 bash scripts/install-deps.sh
 cmake -S . -B "$BUILD_DIR" -DMODELSIGN_BUILD_TESTS=OFF -DMODELSIGN_BUILD_BENCH=OFF >/dev/null

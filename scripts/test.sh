@@ -8,6 +8,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 
 bash scripts/install-deps.sh
-cmake -S . -B "$BUILD_DIR" -DMODELSIGN_WERROR=ON
+# Every option the tests rely on is set here: CMake caches options, so a tree configured
+# otherwise before (e.g. without tests) would silently build no tests at all.
+cmake -S . -B "$BUILD_DIR" -DMODELSIGN_WERROR=ON -DMODELSIGN_BUILD_TESTS=ON -DMODELSIGN_BUILD_BENCH=ON
 cmake --build "$BUILD_DIR" -j"$(nproc)"
-ctest --test-dir "$BUILD_DIR" --output-on-failure --timeout 900 "$@"
+# --no-tests=error: a run that finds no test fails instead of passing.
+ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error --timeout 900 "$@"

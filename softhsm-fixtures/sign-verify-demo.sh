@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Provisions a private SoftHSM token with a P-256 key generated inside it, signs a
-# model with that key, verifies the signature (with the token's public key and with the
-# exported PEM) and cleans everything up. Nothing machine-wide is touched.
+# model with that key, verifies the signature (with the token's public key, with the
+# exported PEM, and with the independent verifier in tests/interop) and cleans up.
+# Nothing machine-wide is touched.
 #
 # usage: softhsm-fixtures/sign-verify-demo.sh [MODELSIGN_BINARY (default build/modelsign)] [MODEL_PATH]
 #   Without MODEL_PATH a small sample model is made in a temporary directory; with it,
@@ -40,11 +41,20 @@ echo "== verifying with the public key read from the token"
 "$MODELSIGN" verify key --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" --signature "$SIG" "$MODEL"
 echo "== verifying with the public key exported as PEM"
 "$MODELSIGN" verify key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$SIG" "$MODEL"
+echo "== verifying with the independent verifier (tests/interop, shares no code with modelsign)"
+INTEROP="$HERE/../tests/interop/verify_like_model_signing.py"
+python3 -c 'import cryptography' 2>/dev/null \
+  || { echo "the independent verifier needs python3 with the 'cryptography' package (Debian: python3-cryptography)" >&2; exit 1; }
+python3 "$INTEROP" key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$SIG" "$MODEL"
 if [ -z "${2:-}" ]; then
   echo "== tampering with the model: verification must fail and name the file"
   printf 'x' >> "$MODEL/config.json"
   if "$MODELSIGN" verify key --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" --signature "$SIG" "$MODEL"; then
     echo "a tampered model verified: this is a bug" >&2
+    exit 1
+  fi
+  if python3 "$INTEROP" key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$SIG" "$MODEL" 2>/dev/null; then
+    echo "the independent verifier accepted a tampered model: this is a bug" >&2
     exit 1
   fi
 fi

@@ -12,6 +12,7 @@
 
 #include "modelsign/crypto.h"
 #include "modelsign/error.h"
+#include "modelsign/secret.h"
 
 namespace modelsign {
 
@@ -36,13 +37,15 @@ class Signer {
 // Hashes the message on the CPU and asks the signer for one signature.
 Result<Bytes> sign_message(Signer& signer, std::span<const std::uint8_t> message);
 
-// Where a secret (PIN, password, TPM auth) comes from; never logged.
-// Resolution order is provider-specific but uses these sources.
+// Where a secret (PIN, password, TPM auth) comes from; never logged, never put in the
+// environment. Resolution order is provider-specific but uses these sources.
 struct SecretSources {
   std::string file;     // path of a file holding the secret (one trailing newline stripped)
+  // A secret given directly (e.g. a command-line --password); used after `file`.
+  std::shared_ptr<const SecretString> value;
   std::string env_var;  // environment variable to read
   // Called when no other source gave a value and stdin is a terminal; may be empty.
-  std::function<Result<std::string>(std::string_view prompt)> prompt;
+  std::function<Result<SecretString>(std::string_view prompt)> prompt;
 };
 
 struct ProviderOptions {
@@ -84,9 +87,10 @@ Result<std::unique_ptr<Signer>> open_signer(std::string_view reference,
                                             const ProviderOptions& options);
 Result<PublicKey> load_public_key(std::string_view reference, const ProviderOptions& options);
 
-// Reads a secret from options.secret (file, then env var, then prompt); empty optional
-// result when no source is configured. `what` names the secret in errors ("PIN").
-Result<std::string> read_secret(const SecretSources& sources, std::string_view what,
+// Reads a secret from options.secret (file, then value, then env var, then prompt); an
+// empty secret when no source is configured and `required` is false. `what` names the
+// secret in errors ("PIN"). Every intermediate buffer is wiped.
+Result<SecretString> read_secret(const SecretSources& sources, std::string_view what,
                                 bool required);
 
 }  // namespace modelsign

@@ -12,7 +12,14 @@ enum class Level { kDebug = 0, kInfo = 1, kWarning = 2, kError = 3 };
 void set_level(Level level);
 Level level();
 bool parse_level(std::string_view name, Level* out);
+// Writes "LEVEL: message" to stderr; the message goes through printable() first.
 void write(Level level, std::string_view message);
+
+// `text` made safe to print on one line: control characters (C0, DEL, C1) and bytes that
+// are not valid UTF-8 become \n, \t, \xNN or \u0085 escapes. File names and bundle
+// fields are untrusted: without this a name holding "\nVerification succeeded\n" would
+// print a fake result line.
+std::string printable(std::string_view text);
 
 template <class... Args>
 void debug(fmt::format_string<Args...> f, Args&&... args) {

@@ -1,6 +1,8 @@
 // Signing a model: manifest -> in-toto statement -> DSSE envelope -> Sigstore bundle.
 #pragma once
 
+#include <chrono>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,12 +12,20 @@
 
 namespace modelsign {
 
+// Verify's limit on a whole signature file (src/bundle/limits.h kMaxBundleBytes).
+inline constexpr std::size_t kMaxSignatureBytes = 256u << 20;
+
 struct SignOptions {
   SerializationOptions serialization;
   HashingOptions hashing;
   // X.509 certificates, DER: the signing certificate first, then the chain as given.
   // Empty: a `key` bundle (public-key hint). Non-empty: a `certificate` bundle.
   std::vector<Bytes> certificate_chain;
+  // The time the signing certificate must be valid at (default: now); tests fix it.
+  std::optional<std::chrono::system_clock::time_point> signing_time;
+  // The largest bundle to write: verify's limit (limits::kMaxBundleBytes). Tests lower it
+  // to reach the limit with a small model.
+  std::size_t max_bundle_bytes = kMaxSignatureBytes;
 };
 
 struct SignResult {
@@ -25,12 +35,35 @@ struct SignResult {
 };
 
 // Hashes the model (CPU), builds the statement and asks `signer` for one signature.
-// When certificates are given, the leaf's public key must equal the signer's.
+// When certificates are given, the leaf's public key must equal the signer's, and the
+// leaf must be valid at the signing time and usable for code signing (a signature that
+// could never verify is refused).
 Result<SignResult> sign_model(const std::string& model_path, Signer& signer, const SignOptions& options);
 
-// Writes `data` to `path` atomically: temp file in the same directory, fsync, rename.
-// On any failure the previous file (if any) is left untouched and no temp file remains.
+// Every limit and name check verification applies to a signed manifest (resource count,
+// name length and depth, safe names, ignore paths), with verification's messages: a
+// signature verify would refuse is never made.
+Result<void> check_verifiable(const Manifest& m);
+
+// Writes `data` to `path` atomically: an unnamed O_TMPFILE in the same directory, fsync,
+// then linked in (renamed over an existing file), so a kill at any point leaves no partial
+// or temporary file. Where O_TMPFILE is unsupported: a named temp file (.modelsign-XXXXXX)
+// removed on SIGINT/SIGTERM. Our temp files older than an hour in that directory (left
+// by a SIGKILL) are removed first. On any failure the previous file is left untouched.
 Result<void> write_file_atomically(const std::string& path, std::string_view data, unsigned mode = 0644);
+
+// Removes our own temporary files (".modelsign-" + 6 characters, regular, ours) older
+// than `age` from `dir`.
+void remove_stale_temp_files(const std::string& dir, std::chrono::seconds age);
+
+// Fails unless a signature can be written at `path`: its directory exists and is writable,
+// and `path` is not a directory. Called before hashing, so a typo costs no time.
+Result<void> check_output_path(const std::string& path);
+
+namespace detail {
+// Test hook: force the named-temp-file path of write_file_atomically.
+extern bool g_disable_tmpfile;
+}  // namespace detail
 
 // Reads PEM certificates (any number per file; leading text allowed) as DER.
 Result<std::vector<Bytes>> read_pem_certificates(const std::string& path);

@@ -1,6 +1,7 @@
 #include "pem/pem_provider.h"
 
 #include "crypto/openssl_util.h"
+#include "modelsign/log.h"
 
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -9,13 +10,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
-#include <fstream>
 #include <optional>
-#include <sstream>
 
 namespace modelsign {
 
@@ -23,6 +23,8 @@ namespace {
 
 
 constexpr std::string_view kEnvPrefix = "env:";
+// A PEM private key (even RSA 16384, encrypted) is far below this.
+constexpr std::uint64_t kMaxKeyFileSize = 1u << 20;
 
 bool has_private_key_block(std::string_view text) {
   return text.find("-----BEGIN PRIVATE KEY-----") != std::string_view::npos ||
@@ -30,24 +32,67 @@ bool has_private_key_block(std::string_view text) {
          text.find("-----BEGIN ENCRYPTED PRIVATE KEY-----") != std::string_view::npos;
 }
 
-// Like OpenSSH: a private key readable by others is refused.
-Result<std::string> read_private_key_file(const std::string& path) {
+// Like OpenSSH: the key file is opened first and the checks are made on the open
+// descriptor (no window between a stat() and the open() for a swap); a key readable by
+// group or others, or owned by another user than us or root, is refused. A key readable
+// by others passes only when the caller opted in (a secret mounted read-only by CI or
+// Kubernetes, often 0644 and owned by root).
+Result<SecretString> read_private_key_file(const std::string& path, bool allow_insecure) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR)
+      return fail(ErrorCode::kNotFound,
+                  fmt::format("Private key not found: '{}' does not exist ({})", path, std::strerror(err)));
+    return fail(ErrorCode::kPermission,
+                fmt::format("cannot open private key file '{}': {}", path, std::strerror(err)));
+  }
+  struct Closer {
+    int fd;
+    ~Closer() { ::close(fd); }
+  } closer{fd};
   struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return fail(ErrorCode::kNotFound,
-                fmt::format("Private key not found: '{}' does not exist ({})", path, std::strerror(errno)));
+  if (::fstat(fd, &st) != 0)
+    return fail(ErrorCode::kIo, fmt::format("cannot stat private key file '{}': {}", path, std::strerror(errno)));
   if (!S_ISREG(st.st_mode))
     return fail(ErrorCode::kInvalidArgument, fmt::format("private key '{}' is not a regular file", path));
-  if ((st.st_mode & 077) != 0)
+  if ((st.st_mode & 077) != 0 && allow_insecure)
+    log::warning("private key file '{}' is accessible by group or others (mode {:04o}); accepted "
+                 "because of --allow-insecure-key-permissions",
+                 path, st.st_mode & 07777);
+  else if ((st.st_mode & 077) != 0)
     return fail(ErrorCode::kPermission,
                 fmt::format("private key file '{}' is accessible by group or others (mode {:04o}); "
                             "protect it with: chmod 600 '{}'",
                             path, st.st_mode & 07777, path));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kPermission, fmt::format("cannot read private key file '{}'", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  if (st.st_uid != ::geteuid() && st.st_uid != 0)
+    return fail(ErrorCode::kPermission,
+                fmt::format("private key file '{}' is owned by another user (uid {}; this process "
+                            "runs as uid {}): another user could have replaced it. Use a key you "
+                            "own (chown it to yourself)",
+                            path, st.st_uid, ::geteuid()));
+  if (static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileSize)
+    return fail(ErrorCode::kMalformed, fmt::format("private key file '{}' is {} bytes: not a PEM key",
+                                                   path, st.st_size));
+  SecretString text;
+  char buf[4096];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      OPENSSL_cleanse(buf, sizeof(buf));
+      return fail(ErrorCode::kIo, fmt::format("cannot read private key file '{}': {}", path, std::strerror(err)));
+    }
+    if (n == 0) break;
+    if (text.size() + static_cast<std::size_t>(n) > kMaxKeyFileSize) {
+      OPENSSL_cleanse(buf, sizeof(buf));
+      return fail(ErrorCode::kMalformed, fmt::format("private key file '{}' is too large for a PEM key", path));
+    }
+    text.append(std::string_view(buf, static_cast<std::size_t>(n)));
+  }
+  OPENSSL_cleanse(buf, sizeof(buf));
+  return text;
 }
 
 struct PasswordContext {
@@ -66,9 +111,8 @@ int password_cb(char* buf, int size, int /*rwflag*/, void* u) {
     ctx->error = pw.error();
     return -1;
   }
-  if (pw->size() > static_cast<size_t>(size)) return -1;
+  if (pw->size() > static_cast<size_t>(size)) return -1;  // *pw is wiped as it goes
   std::memcpy(buf, pw->data(), pw->size());
-  OPENSSL_cleanse(pw->data(), pw->size());
   return static_cast<int>(pw->size());
 }
 
@@ -127,18 +171,74 @@ class PemSigner final : public Signer {
   std::string origin_;
 };
 
-Result<std::string> key_text(std::string_view reference, std::string* origin) {
+// A reference naming a pin-value is a mistyped URI (e.g. "pkcs12:...;pin-value=..."),
+// not a file: it is never echoed, since it holds a PIN.
+bool mentions_pin_value(std::string_view reference) {
+  std::string lower;
+  for (char c : reference) lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  return lower.find("pin-value") != std::string::npos || lower.find("pin%2dvalue") != std::string::npos;
+}
+
+Error pin_reference_error() {
+  return Error(ErrorCode::kNotFound,
+               "Private key not found: the key reference is not a file, and it carries a "
+               "pin-value (not shown); a PKCS#11 key is named by a URI that starts with 'pkcs11:'");
+}
+
+constexpr size_t kMaxKeyText = 1 << 20;  // a PEM key is a few KB
+
+Result<SecretString> key_text(std::string_view reference, const ProviderOptions& options,
+                              std::string* origin) {
+  if (mentions_pin_value(reference) && ::access(std::string(reference).c_str(), F_OK) != 0)
+    return fail(pin_reference_error());
   if (reference.starts_with(kEnvPrefix)) {
     std::string var(reference.substr(kEnvPrefix.size()));
     *origin = "$" + var;
     const char* v = std::getenv(var.c_str());
-    if (v == nullptr || *v == '\0')
+    if (v == nullptr)
       return fail(ErrorCode::kNotFound,
                   fmt::format("Private key not found: the environment variable {} is not set", var));
-    return std::string(v);
+    if (*v == '\0')
+      return fail(ErrorCode::kNotFound,
+                  fmt::format("Private key not found: the environment variable {} is set but empty", var));
+    std::string_view raw(v);
+    // Some secret stores deliver a PEM on one line with literal "\n" sequences.
+    if (raw.find('\n') == std::string_view::npos && raw.find("\\n") != std::string_view::npos) {
+      SecretString fixed;
+      for (size_t i = 0; i < raw.size(); ++i) {
+        if (raw[i] == '\\' && i + 1 < raw.size() && raw[i + 1] == 'n') {
+          fixed.append("\n");
+          ++i;
+        } else {
+          fixed.append(raw.substr(i, 1));
+        }
+      }
+      log::debug("{} holds the PEM with literal \\n sequences; they were read as line breaks", var);
+      return fixed;
+    }
+    return SecretString(raw);
+  }
+  if (reference == "-") {
+    *origin = "standard input";
+    SecretString text;
+    char buf[4096];
+    ssize_t n = 0;
+    while ((n = ::read(STDIN_FILENO, buf, sizeof buf)) != 0) {
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 || text.view().size() + static_cast<size_t>(n) > kMaxKeyText) {
+        OPENSSL_cleanse(buf, sizeof buf);
+        return fail(ErrorCode::kIo, n < 0 ? "cannot read the private key from standard input"
+                                          : "standard input holds more than 1 MiB: not a PEM private key");
+      }
+      text.append(std::string_view(buf, static_cast<size_t>(n)));
+    }
+    OPENSSL_cleanse(buf, sizeof buf);
+    if (text.view().empty())
+      return fail(ErrorCode::kNotFound, "Private key not found: standard input (--private-key -) was empty");
+    return text;
   }
   *origin = std::string(reference);
-  return read_private_key_file(*origin);
+  return read_private_key_file(*origin, options.params.contains("allow_insecure_permissions"));
 }
 
 Result<void> write_new_file(const std::string& path, std::string_view data, mode_t mode) {
@@ -181,10 +281,9 @@ class PemProvider final : public KeyProvider {
   Result<std::unique_ptr<Signer>> open_signer(std::string_view reference,
                                               const ProviderOptions& options) const override {
     std::string origin;
-    auto text = key_text(reference, &origin);
+    auto text = key_text(reference, options, &origin);
     if (!text) return fail(text.error());
-    auto key = load_private_key(*text, origin, options.secret);
-    OPENSSL_cleanse(text->data(), text->size());
+    auto key = load_private_key(text->view(), origin, options.secret);
     if (!key) return fail(key.error());
     if (EVP_PKEY_get_base_id(key->get()) != EVP_PKEY_EC)
       return fail(ErrorCode::kUnsupported,
@@ -199,12 +298,15 @@ class PemProvider final : public KeyProvider {
   }
 
   Result<PublicKey> public_key(std::string_view reference, const ProviderOptions& options) const override {
+    if (mentions_pin_value(reference) && ::access(std::string(reference).c_str(), F_OK) != 0)
+      return fail(pin_reference_error());
     std::string path(reference);
-    std::ifstream in(path, std::ios::binary);
-    if (!in) return fail(ErrorCode::kNotFound, fmt::format("cannot read public key file '{}'", path));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    std::string text = ss.str();
+    // The file may hold a private key (its public half is used): read it as a secret.
+    SecretSources as_file;
+    as_file.file = path;
+    auto read = read_secret(as_file, "public key", true);
+    if (!read) return fail(ErrorCode::kNotFound, fmt::format("cannot read public key file '{}'", path));
+    std::string_view text = read->view();
     if (text.find("-----BEGIN PUBLIC KEY-----") != std::string::npos) {
       auto k = PublicKey::from_pem(text);
       if (!k) return fail(k.error().with_context(fmt::format("public key file '{}'", path)));
@@ -239,18 +341,31 @@ class PemProvider final : public KeyProvider {
     EVP_PKEY* raw = EVP_EC_gen(curve);
     if (raw == nullptr) return fail(openssl_error(ErrorCode::kInternal, "key generation failed"));
     EvpPkeyPtr key(raw);
-    std::string password;
-    if (!options.secret.file.empty() || !options.secret.env_var.empty()) {
+    SecretString password;
+    const bool wants_password = !options.secret.file.empty() || options.secret.value ||
+                                !options.secret.env_var.empty();
+    if (wants_password) {
       auto pw = read_secret(options.secret, "private key password", false);
       if (!pw) return fail(pw.error());
       password = std::move(*pw);
+      // An empty password file would otherwise write the key unencrypted, silently.
+      bool blank = password.view().find_first_not_of("\r\n") == std::string_view::npos;
+      if (blank && (!options.secret.file.empty() || options.secret.value))
+        return fail(ErrorCode::kInvalidArgument,
+                    fmt::format("the password {} is empty: refusing to write the private key "
+                                "unencrypted. Put the password in the file, or leave out "
+                                "--password-file for an unencrypted key",
+                                options.secret.file.empty()
+                                    ? std::string("given")
+                                    : fmt::format("file '{}'", options.secret.file)));
     }
     ossl::BioPtr bio(BIO_new(BIO_s_mem()));
     int ok = password.empty()
                  ? PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)
-                 : PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(), password.data(),
+                 : PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(),
+                                                 const_cast<char*>(password.data()),
                                                  static_cast<int>(password.size()), nullptr, nullptr);
-    OPENSSL_cleanse(password.data(), password.size());
+    password.wipe();
     if (ok != 1) return fail(openssl_error(ErrorCode::kInternal, "cannot encode the private key"));
     char* data = nullptr;
     long len = BIO_get_mem_data(bio.get(), &data);

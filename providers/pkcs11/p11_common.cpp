@@ -212,26 +212,6 @@ std::string padded(const unsigned char* s, std::size_t n) {
   return std::string(reinterpret_cast<const char*>(s), len);
 }
 
-// ---------------------------------------------------------------- Secret
-
-Secret::Secret(Secret&& o) noexcept : value_(std::move(o.value_)) { o.wipe(); }
-
-Secret& Secret::operator=(Secret&& o) noexcept {
-  if (this != &o) {
-    wipe();
-    value_ = std::move(o.value_);
-    o.wipe();
-  }
-  return *this;
-}
-
-Secret::~Secret() { wipe(); }
-
-void Secret::wipe() {
-  if (!value_.empty()) OPENSSL_cleanse(value_.data(), value_.size());
-  value_.clear();
-}
-
 // ---------------------------------------------------------------- Session
 
 Session::Session(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE h) : f_(f), h_(h), pid_(getpid()) {}

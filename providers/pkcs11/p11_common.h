@@ -14,6 +14,7 @@
 
 #include "modelsign/crypto.h"
 #include "modelsign/error.h"
+#include "modelsign/secret.h"
 
 namespace modelsign::pkcs11 {
 
@@ -35,22 +36,7 @@ bool is_token_gone(CK_RV rv);
 std::string padded(const unsigned char* s, std::size_t n);
 
 // A PIN kept in memory only as long as needed; wiped when destroyed.
-class Secret {
- public:
-  Secret() = default;
-  explicit Secret(std::string v) : value_(std::move(v)) {}
-  Secret(const Secret&) = delete;
-  Secret& operator=(const Secret&) = delete;
-  Secret(Secret&& o) noexcept;
-  Secret& operator=(Secret&& o) noexcept;
-  ~Secret();
-  const std::string& value() const { return value_; }
-  bool empty() const { return value_.empty(); }
-
- private:
-  void wipe();
-  std::string value_;
-};
+using Secret = SecretString;
 
 struct UriFree {
   void operator()(P11KitUri* u) const { p11_kit_uri_free(u); }

@@ -119,8 +119,8 @@ Error token_gone_error(CK_RV rv, const Token& t, std::string_view during) {
 
 PinSource::PinSource(const KeyUri& u, SecretSources s)
     : pin_source_(u.pin_source), sources_(std::move(s)) {
-  if (const char* v = p11_kit_uri_get_pin_value(u.uri.get())) {
-    pin_value_ = Secret(v);
+  if (u.has_pin_value) {
+    pin_value_ = Secret(u.pin_value.view());
     has_pin_value_ = true;
   }
   env_var_ = sources_.env_var.empty() ? "MODELSIGN_PKCS11_PIN" : sources_.env_var;
@@ -167,7 +167,7 @@ Result<const Secret*> PinSource::get(const Token& t, bool required) {
     pin_ = Secret(std::move(*v));
     origin_ = fmt::format("the pin-source file '{}'", *path);
   } else if (has_pin_value_) {
-    pin_ = Secret(pin_value_.value());
+    pin_ = Secret(pin_value_.view());
     origin_ = "the URI's pin-value";
   } else {
     SecretSources s = sources_;

@@ -1,5 +1,6 @@
 #include "pkcs11/p11_uri.h"
 
+#include <openssl/crypto.h>
 #include <strings.h>
 
 #include <cctype>
@@ -39,25 +40,74 @@ std::string percent_encode(std::string_view s) {
 
 }  // namespace
 
-std::string redact_uri(std::string_view text) {
-  auto q = text.find('?');
-  if (q == std::string_view::npos) return std::string(text);
-  std::string out(text.substr(0, q));
-  std::string_view query = text.substr(q + 1);
-  std::vector<std::string_view> kept;
-  while (true) {
-    auto amp = query.find('&');
-    std::string_view item = query.substr(0, amp);
-    if (!item.starts_with("pin-value")) kept.push_back(item);
-    if (amp == std::string_view::npos) break;
-    query = query.substr(amp + 1);
+namespace {
+
+// Whether one attribute ("name=value") is a pin-value, however spelled: names are
+// compared case-insensitively after percent-decoding, as a lenient parser might.
+bool is_pin_value_attribute(std::string_view item) {
+  std::string name;
+  for (std::size_t i = 0; i < item.size() && item[i] != '='; ++i) {
+    char c = item[i];
+    if (c == '%' && i + 2 < item.size() && std::isxdigit(static_cast<unsigned char>(item[i + 1])) != 0 &&
+        std::isxdigit(static_cast<unsigned char>(item[i + 2])) != 0) {
+      c = static_cast<char>(std::stoi(std::string(item.substr(i + 1, 2)), nullptr, 16));
+      i += 2;
+    }
+    name.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
   }
-  for (std::size_t i = 0; i < kept.size(); ++i) {
-    out += i == 0 ? '?' : '&';
-    out += kept[i];
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.back())) != 0) name.pop_back();
+  while (!name.empty() && std::isspace(static_cast<unsigned char>(name.front())) != 0) name.erase(0, 1);
+  return name == "pin-value" || name == "pinvalue" || name == "pin_value";
+}
+
+// Drops every pin-value attribute from a list separated by `sep`.
+std::string drop_pin(std::string_view list, char sep) {
+  std::string out;
+  bool first = true;
+  while (true) {
+    auto at = list.find(sep);
+    std::string_view item = list.substr(0, at);
+    if (!is_pin_value_attribute(item)) {
+      if (!first) out.push_back(sep);
+      out.append(item);
+      first = false;
+    }
+    if (at == std::string_view::npos) break;
+    list = list.substr(at + 1);
   }
   return out;
 }
+
+}  // namespace
+
+std::string redact_uri(std::string_view text) {
+  // p11-kit accepts pin-value in the path (";pin-value=") as well as in the query.
+  auto q = text.find('?');
+  std::string_view path = text.substr(0, q);
+  std::string out;
+  auto colon = path.find(':');
+  if (colon != std::string_view::npos) {
+    out.append(path.substr(0, colon + 1));
+    out += drop_pin(path.substr(colon + 1), ';');
+  } else {
+    out += drop_pin(path, ';');
+  }
+  if (q != std::string_view::npos) {
+    std::string query = drop_pin(text.substr(q + 1), '&');
+    if (!query.empty()) out += "?" + query;
+  }
+  return out;
+}
+
+namespace {
+std::string format(P11KitUri* uri, P11KitUriType type) {
+  char* s = nullptr;
+  if (p11_kit_uri_format(uri, type, &s) != P11_KIT_URI_OK || s == nullptr) return "pkcs11:";
+  std::string out(s);
+  std::free(s);
+  return out;
+}
+}  // namespace
 
 Result<KeyUri> parse_uri(std::string_view text) {
   KeyUri u;
@@ -65,9 +115,10 @@ Result<KeyUri> parse_uri(std::string_view text) {
   if (text.size() < 7 || strncasecmp(text.data(), "pkcs11:", 7) != 0)
     return fail(ErrorCode::kMalformed,
                 fmt::format("Malformed pkcs11 URI: missing 'pkcs11:' prefix: {}", u.redacted));
-  std::string normalised = "pkcs11:" + std::string(trim_prefix(text));
+  // The text may carry a PIN: this copy is wiped when done.
+  const Secret normalised("pkcs11:" + std::string(trim_prefix(text)));
   // p11-kit takes an unknown type= as an unknown attribute; model_signing rejects it.
-  std::string_view path = std::string_view(normalised).substr(7);
+  std::string_view path = normalised.view().substr(7);
   path = path.substr(0, path.find('?'));
   while (!path.empty()) {
     auto semi = path.find(';');
@@ -85,7 +136,7 @@ Result<KeyUri> parse_uri(std::string_view text) {
     path = path.substr(semi + 1);
   }
   u.uri.reset(p11_kit_uri_new());
-  int rc = p11_kit_uri_parse(normalised.c_str(), P11_KIT_URI_FOR_ANY, u.uri.get());
+  int rc = p11_kit_uri_parse(normalised.data(), P11_KIT_URI_FOR_ANY, u.uri.get());
   if (rc != P11_KIT_URI_OK)
     return fail(ErrorCode::kMalformed,
                 fmt::format("Malformed pkcs11 URI '{}': {}. Expected RFC 7512 syntax, e.g. "
@@ -116,7 +167,15 @@ Result<KeyUri> parse_uri(std::string_view text) {
   if (const char* v = p11_kit_uri_get_module_path(u.uri.get())) u.module_path = v;
   if (const char* v = p11_kit_uri_get_module_name(u.uri.get())) u.module_name = v;
   if (const char* v = p11_kit_uri_get_pin_source(u.uri.get())) u.pin_source = v;
-  u.has_pin_value = p11_kit_uri_get_pin_value(u.uri.get()) != nullptr;
+  if (const char* pin = p11_kit_uri_get_pin_value(u.uri.get())) {
+    u.has_pin_value = true;
+    u.pin_value = Secret(std::string_view(pin));
+    // p11-kit frees its copy without wiping it: wipe it first.
+    OPENSSL_cleanse(const_cast<char*>(pin), std::strlen(pin));
+    p11_kit_uri_set_pin_value(u.uri.get(), nullptr);
+  }
+  // What people see is re-formatted from the parse, with the PIN gone.
+  u.redacted = format(u.uri.get(), P11_KIT_URI_FOR_ANY);
 
   const CK_TOKEN_INFO* t = p11_kit_uri_get_token_info(u.uri.get());
   u.names_token = u.slot_id.has_value() || any_set(t->label, sizeof(t->label)) ||
@@ -137,15 +196,6 @@ Result<KeyUri> parse_uri(std::string_view text) {
   return u;
 }
 
-namespace {
-std::string format(P11KitUri* uri, P11KitUriType type) {
-  char* s = nullptr;
-  if (p11_kit_uri_format(uri, type, &s) != P11_KIT_URI_OK || s == nullptr) return "pkcs11:";
-  std::string out(s);
-  std::free(s);
-  return out;
-}
-}  // namespace
 
 std::string token_uri(const CK_TOKEN_INFO& token) {
   UriPtr uri(p11_kit_uri_new());

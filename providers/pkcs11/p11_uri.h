@@ -13,7 +13,10 @@ namespace modelsign::pkcs11 {
 
 struct KeyUri {
   UriPtr uri;                // p11-kit's parse, used to match modules, slots and tokens
-  std::string redacted;      // the URI as given minus any pin-value: safe for messages
+  // The URI for messages: re-formatted from the parse without the PIN (before the parse
+  // succeeds, the text with every pin-value attribute removed).
+  std::string redacted;
+  Secret pin_value;          // the URI's pin-value (wiped from p11-kit's copy)
   std::optional<Bytes> id;   // CKA_ID
   std::optional<std::string> label;  // CKA_LABEL (object=)
   std::optional<CK_OBJECT_CLASS> object_class;  // type=
@@ -27,7 +30,8 @@ struct KeyUri {
 
 Result<KeyUri> parse_uri(std::string_view text);
 
-// The text with every pin-value query attribute removed.
+// The text with every pin-value attribute removed, from the path (";pin-value=") and
+// the query ("?pin-value="), however its name is cased or percent-encoded.
 std::string redact_uri(std::string_view text);
 
 // Canonical URIs (percent-encoded by p11-kit). `module_query` is appended verbatim

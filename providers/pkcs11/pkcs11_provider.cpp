@@ -211,65 +211,66 @@ struct PublicHalf {
   std::vector<Bytes> certs;  // DER certificates on the token that certify this key
 };
 
-// The public half of a private key: a public-key object with the same CKA_ID (or the
-// same label when the key has no id), else a certificate with that id, else the private
-// key's own public attributes.
+// The public half of a private key, taken only from objects bound to it: public-key
+// objects and certificates with the same (non-empty) CKA_ID, and the private key's own
+// public attributes. A label binds nothing (anyone who may create public objects can
+// plant one with the same label). All bound objects must hold the same key: a
+// conflict is refused, naming the candidates.
 Result<PublicHalf> public_half(const Session& s, const Token& t, CK_OBJECT_HANDLE priv,
-                               std::string_view key_uri) {
+                               std::string_view key_uri, std::string_view mq) {
   Bytes id = get_attr(s, priv, CKA_ID).value_or(Bytes{});
-  std::string label = get_string(s, priv, CKA_LABEL).value_or("");
   auto type = get_ulong(s, priv, CKA_KEY_TYPE);
-  auto by = [&](CK_OBJECT_CLASS cls) {
-    Template tp;
-    tp.add_ulong(CKA_CLASS, cls);
-    if (!id.empty()) tp.add_bytes(CKA_ID, id);
-    else tp.add_string(CKA_LABEL, label);
-    return tp;
+  struct Candidate {
+    PublicKey key;
+    std::string where;
   };
-  std::optional<PublicKey> key;
-  if (!id.empty() || !label.empty()) {
-    Template tp = by(CKO_PUBLIC_KEY);
-    auto pubs = find_objects(s, tp, 16);
-    if (pubs) {
-      for (auto h : *pubs) {
-        auto pt = get_ulong(s, h, CKA_KEY_TYPE);
-        if (type && pt && *pt != *type) continue;
-        if (auto k = public_key_from_object(s, h)) {
-          key = std::move(*k);
-          break;
-        }
-      }
-    }
-  }
+  std::vector<Candidate> found;
   std::vector<Bytes> certs;
-  std::optional<PublicKey> cert_key;
+  std::vector<CK_OBJECT_HANDLE> cert_handles;
   if (!id.empty()) {
-    Template tc = by(CKO_CERTIFICATE);
-    if (auto cs = find_objects(s, tc, 16)) {
-      for (auto h : *cs) {
-        auto k = public_key_from_object(s, h);
-        if (!k) continue;
-        if (key && !key->equals(*k)) continue;  // a certificate for another key
-        if (!cert_key) cert_key = *k;
-        if (!cert_key->equals(*k)) continue;
-        if (auto der = get_attr(s, h, CKA_VALUE)) certs.push_back(std::move(*der));
-      }
+    Template tp;
+    tp.add_ulong(CKA_CLASS, CKO_PUBLIC_KEY).add_bytes(CKA_ID, id);
+    auto pubs = find_objects(s, tp, kMaxListed);
+    if (!pubs) return fail(pubs.error());
+    for (auto h : *pubs) {
+      auto pt = get_ulong(s, h, CKA_KEY_TYPE);
+      if (type && pt && *pt != *type) continue;  // e.g. a leftover key of another type
+      if (auto k = public_key_from_object(s, h)) found.push_back({std::move(*k), uri_of(s, t, h, mq)});
+    }
+    Template tc;
+    tc.add_ulong(CKA_CLASS, CKO_CERTIFICATE).add_bytes(CKA_ID, id);
+    auto cs = find_objects(s, tc, kMaxListed);
+    if (!cs) return fail(cs.error());
+    for (auto h : *cs) {
+      auto k = public_key_from_object(s, h);
+      if (!k) continue;
+      found.push_back({std::move(*k), uri_of(s, t, h, mq)});
+      cert_handles.push_back(h);
     }
   }
-  if (!key && cert_key) key = std::move(cert_key);
-  if (!key) {
-    auto k = public_key_from_object(s, priv);
-    if (!k)
-      return fail(Error(
-          ErrorCode::kNotFound,
-          fmt::format("cannot find the public key of {} on token {}: there is no public-key "
-                      "object or certificate with CKA_ID {}, and the private key does not expose "
-                      "its public attributes ({}). Import the public key or a certificate onto "
-                      "the token with the same id",
-                      key_uri, t.describe(), id_hex(id), k.error().message)));
-    key = std::move(*k);
+  if (auto k = public_key_from_object(s, priv))
+    found.push_back({std::move(*k), std::string(key_uri) + " (its own public attributes)"});
+  if (found.empty())
+    return fail(Error(
+        ErrorCode::kNotFound,
+        fmt::format("cannot find the public key of {} on token {}: there is no public-key object "
+                    "or certificate with its CKA_ID {}, and the private key does not expose its "
+                    "public attributes. Import the public key or a certificate onto the token "
+                    "with the same id",
+                    key_uri, t.describe(), id_hex(id))));
+  for (const auto& c : found) {
+    if (c.key.equals(found.front().key)) continue;
+    std::string list;
+    for (const auto& d : found) list += fmt::format("\n  {}: {}", d.where, d.key.hint());
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("the objects bound to {} on token {} (CKA_ID {}) hold different public "
+                            "keys, so which one belongs to the private key is ambiguous; delete "
+                            "the ones that do not belong to it:{}",
+                            key_uri, t.describe(), id_hex(id), list));
   }
-  return PublicHalf{std::move(*key), std::move(certs)};
+  for (auto h : cert_handles)
+    if (auto der = get_attr(s, h, CKA_VALUE)) certs.push_back(std::move(*der));
+  return PublicHalf{std::move(found.front().key), std::move(certs)};
 }
 
 // ---------------------------------------------------------------- Signer
@@ -505,7 +506,7 @@ class Pkcs11Provider final : public KeyProvider {
                   fmt::format("the key {} has CKA_SIGN=false: the token does not allow it to "
                               "sign. Use a signing key (modelsign keygen makes one)",
                               uri));
-    auto half = public_half(*op->session, op->token, *key, uri);
+    auto half = public_half(*op->session, op->token, *key, uri, op->module_query);
     if (!half) return fail(half.error());
     auto scheme = half->key.scheme();
     if (!scheme) return fail(scheme.error().with_context(fmt::format("key {}", uri)));
@@ -526,25 +527,17 @@ class Pkcs11Provider final : public KeyProvider {
     auto op = open_token(reference, options, false);
     if (!op) return fail(op.error());
     if (auto ok = require_key_selector(op->uri); !ok) return fail(ok.error());
-    auto cls = op->uri.object_class;
-    // Public objects first: no PIN needed.
-    if (!cls || *cls == CKO_PUBLIC_KEY) {
-      auto h = find_one(*op, CKO_PUBLIC_KEY, cls.has_value());
-      if (!h) return fail(h.error());
-      if (*h != CK_INVALID_HANDLE) return public_key_from_object(*op->session, *h);
-    }
-    if (!cls || *cls == CKO_CERTIFICATE) {
-      auto h = find_one(*op, CKO_CERTIFICATE, cls.has_value());
-      if (!h) return fail(h.error());
-      if (*h != CK_INVALID_HANDLE) return public_key_from_object(*op->session, *h);
-    }
+    // The key is named by its private half: only objects bound to that (same CKA_ID,
+    // or its own attributes) give the public key. Private keys are usually visible only
+    // after login, so a token that requires login needs the PIN here too.
     if (auto ok = ensure_login(*op->session, op->token, *op->pin, true); !ok)
       return fail(ok.error());
     auto key = find_one(*op, CKO_PRIVATE_KEY, true);
     if (!key) return fail(key.error());
     std::string uri = uri_of(*op->session, op->token, *key, op->module_query);
-    auto half = public_half(*op->session, op->token, *key, uri);
+    auto half = public_half(*op->session, op->token, *key, uri, op->module_query);
     if (!half) return fail(half.error());
+    log::debug("pkcs11: public key of {}: {}", uri, half->key.hint());
     return std::move(half->key);
   }
 
@@ -622,9 +615,18 @@ class Pkcs11Provider final : public KeyProvider {
                                         priv.size(), &hpub, &hpriv);
     if (rv != CKR_OK) {
       if (is_token_gone(rv)) return fail(token_gone_error(rv, op->token, "generating a key"));
-      return fail(ck_error(classify(rv),
-                           fmt::format("token {} could not generate a {} key pair: {}",
-                                       op->token.describe(), to_string(type), p11_kit_strerror(rv)),
+      // Say "read-only" where the code or the token's flags allow it: modules report a
+      // storage they cannot write (SoftHSM's token directory) as a bare CKR_GENERAL_ERROR.
+      std::string why;
+      if (rv == CKR_TOKEN_WRITE_PROTECTED || rv == CKR_SESSION_READ_ONLY ||
+          (op->token.info.flags & CKF_WRITE_PROTECTED) != 0)
+        why = "; the token is read-only (write-protected) and cannot store new keys";
+      else if (rv == CKR_GENERAL_ERROR || rv == CKR_DEVICE_ERROR || rv == CKR_DEVICE_MEMORY)
+        why = "; the token may be unable to store the key: check that its storage is writable "
+              "and not full (for SoftHSM, the token directory in softhsm2.conf)";
+      return fail(ck_error(why.starts_with("; the token is read-only") ? ErrorCode::kPermission : classify(rv),
+                           fmt::format("token {} could not generate a {} key pair: {}{}",
+                                       op->token.describe(), to_string(type), p11_kit_strerror(rv), why),
                            rv));
     }
     // Trust but verify: a token that ignored the template must not hand out the key.

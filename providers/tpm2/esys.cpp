@@ -8,11 +8,17 @@
 #include <tss2/tss2_tctildr.h>
 
 #include <charconv>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <mutex>
+#include <thread>
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
 #include <utility>
 
+#include "common/signal_cleanup.h"
 #include "crypto/openssl_util.h"
 
 namespace modelsign::tpm2 {
@@ -164,21 +170,159 @@ Error tpm_error(TSS2_RC rc, const ErrorContext& c) {
   return make(ErrorCode::kBackend, fmt::format("the TPM at {} failed: {}", c.tcti, decoded));
 }
 
+// ---------------------------------------------------------------- bounded waits
+
+// Ends the process when the TPM does not answer in time. ESYS's synchronous calls wait
+// forever and the TCTIs retry on EINTR, so a hung TPM (a stopped simulator, a wedged
+// resource manager) cannot be interrupted from inside; nothing can be flushed from a TPM
+// that does not answer either, so the process reports it and exits (removing its
+// temporary files), instead of hanging a CI job.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::milliseconds limit, std::string tcti) : limit_(limit), tcti_(std::move(tcti)) {
+    // The thread inherits a mask without SIGINT/SIGTERM/SIGHUP: deferred by the signing
+    // thread while a key is loaded, they must not reach the process through this one.
+    signal_cleanup::DeferSignals block;
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Watchdog() {
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  void arm() {
+    std::lock_guard<std::mutex> l(mu_);
+    deadline_ = std::chrono::steady_clock::now() + limit_;
+    armed_ = true;
+    cv_.notify_all();
+  }
+  void disarm() {
+    std::lock_guard<std::mutex> l(mu_);
+    armed_ = false;
+  }
+
+ private:
+  void run() {
+    std::unique_lock<std::mutex> l(mu_);
+    while (!stop_) {
+      if (!armed_) {
+        cv_.wait(l);
+        continue;
+      }
+      if (cv_.wait_until(l, deadline_) == std::cv_status::timeout && armed_ && !stop_ &&
+          std::chrono::steady_clock::now() >= deadline_) {
+        std::string line = fmt::format(
+            "modelsign: error: the TPM at {} did not answer within {} s: it is hung, stopped or "
+            "overloaded; check the TPM, its simulator or resource manager, or allow longer with "
+            "--tpm2-timeout SECONDS\n",
+            tcti_, static_cast<double>(limit_.count()) / 1000.0);
+        std::fwrite(line.data(), 1, line.size(), stderr);
+        signal_cleanup::remove_registered_files();
+        std::_Exit(1);
+      }
+    }
+  }
+  std::chrono::milliseconds limit_;
+  std::string tcti_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::chrono::steady_clock::time_point deadline_{};
+  bool armed_ = false, stop_ = false;
+  std::thread thread_;
+};
+
+// A TCTI in front of the chosen one: forwards everything, with the watchdog armed while
+// a command is sent and its response awaited. `common` must stay the first member.
+struct WatchedTcti {
+  TSS2_TCTI_CONTEXT_COMMON_V2 common;
+  TSS2_TCTI_CONTEXT* inner;
+  Watchdog* dog;
+};
+
+namespace {
+
+WatchedTcti* watched(TSS2_TCTI_CONTEXT* c) { return reinterpret_cast<WatchedTcti*>(c); }
+
+struct Armed {
+  explicit Armed(Watchdog* d) : dog(d) { dog->arm(); }
+  ~Armed() { dog->disarm(); }
+  Watchdog* dog;
+};
+
+extern "C" TSS2_RC watched_transmit(TSS2_TCTI_CONTEXT* c, size_t size, const uint8_t* command) {
+  Armed a(watched(c)->dog);
+  return Tss2_Tcti_Transmit(watched(c)->inner, size, command);
+}
+extern "C" TSS2_RC watched_receive(TSS2_TCTI_CONTEXT* c, size_t* size, uint8_t* response, int32_t timeout) {
+  Armed a(watched(c)->dog);
+  return Tss2_Tcti_Receive(watched(c)->inner, size, response, timeout);
+}
+extern "C" void watched_finalize(TSS2_TCTI_CONTEXT*) {}  // the Connection finalizes the inner TCTI
+extern "C" TSS2_RC watched_cancel(TSS2_TCTI_CONTEXT* c) { return Tss2_Tcti_Cancel(watched(c)->inner); }
+extern "C" TSS2_RC watched_poll_handles(TSS2_TCTI_CONTEXT* c, TSS2_TCTI_POLL_HANDLE* h, size_t* n) {
+  return Tss2_Tcti_GetPollHandles(watched(c)->inner, h, n);
+}
+extern "C" TSS2_RC watched_set_locality(TSS2_TCTI_CONTEXT* c, uint8_t locality) {
+  return Tss2_Tcti_SetLocality(watched(c)->inner, locality);
+}
+extern "C" TSS2_RC watched_make_sticky(TSS2_TCTI_CONTEXT* c, TPM2_HANDLE* handle, uint8_t sticky) {
+  return Tss2_Tcti_MakeSticky(watched(c)->inner, handle, sticky);
+}
+
+}  // namespace
+
+Result<std::chrono::milliseconds> tpm_timeout(const ProviderOptions& options) {
+  auto it = options.params.find("timeout");
+  if (it == options.params.end() || it->second.empty()) return kDefaultTpmTimeout;
+  double seconds = 0;
+  const std::string& v = it->second;
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+  if (ec != std::errc() || end != v.data() + v.size() || !(seconds > 0) || seconds > 86400)
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("TPM timeout '{}': expected a number of seconds above 0 (at most 86400)", v));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+}
+
 // ---------------------------------------------------------------- Connection
 
 Result<std::unique_ptr<Connection>> Connection::open(const ProviderOptions& options) {
   std::unique_ptr<Connection> c(new Connection());
   c->tcti_choice_ = choose_tcti(options);
+  auto limit = tpm_timeout(options);
+  if (!limit) return fail(limit.error());
+  c->timeout_ = *limit;
   // The TCTI loader prints an ERROR line for every TCTI it tries and rejects; our own
   // errors say which TCTI failed and why, so keep stderr clean unless the user asked.
   if (std::getenv("TSS2_LOG") == nullptr) setenv("TSS2_LOG", "all+none", 0);
   const char* conf = c->tcti_choice_.conf.empty() ? nullptr : c->tcti_choice_.conf.c_str();
-  TSS2_RC rc = Tss2_TctiLdr_Initialize(conf, &c->tcti_);
+  c->watchdog_ = std::make_unique<Watchdog>(*limit, c->tcti_choice_.describe());
+  TSS2_RC rc = TSS2_RC_SUCCESS;
+  {
+    // Some TCTIs (swtpm) already talk to the TPM while they initialise.
+    Armed armed(c->watchdog_.get());
+    rc = Tss2_TctiLdr_Initialize(conf, &c->tcti_);
+  }
   if (rc != TSS2_RC_SUCCESS) {
     c->tcti_ = nullptr;
     return fail(tpm_error(rc, c->context("connecting to the TPM")));
   }
-  rc = Esys_Initialize(&c->esys_, c->tcti_, nullptr);
+  auto w = std::make_unique<WatchedTcti>();
+  w->common.v1.magic = reinterpret_cast<const TSS2_TCTI_CONTEXT_COMMON_V1*>(c->tcti_)->magic;
+  w->common.v1.version = 2;
+  w->common.v1.transmit = watched_transmit;
+  w->common.v1.receive = watched_receive;
+  w->common.v1.finalize = watched_finalize;
+  w->common.v1.cancel = watched_cancel;
+  w->common.v1.getPollHandles = watched_poll_handles;
+  w->common.v1.setLocality = watched_set_locality;
+  w->common.makeSticky = watched_make_sticky;
+  w->inner = c->tcti_;
+  w->dog = c->watchdog_.get();
+  c->watched_ = std::move(w);
+  rc = Esys_Initialize(&c->esys_, reinterpret_cast<TSS2_TCTI_CONTEXT*>(c->watched_.get()), nullptr);
   if (rc != TSS2_RC_SUCCESS) {
     c->esys_ = nullptr;
     return fail(tpm_error(rc, c->context("connecting to the TPM")));

@@ -5,6 +5,7 @@
 
 #include <tss2/tss2_esys.h>
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -50,7 +51,16 @@ Error tpm_error(TSS2_RC rc, const ErrorContext& ctx);
 // `rc` is not a TPM response code.
 std::uint32_t tpm_base_rc(TSS2_RC rc);
 
-// An open ESYS context over its TCTI. Not thread-safe (nor is ESYS): one per thread.
+// How long one TPM command may take before modelsign gives up on the TPM
+// (ProviderOptions params["timeout"], seconds; --tpm2-timeout).
+inline constexpr std::chrono::milliseconds kDefaultTpmTimeout{30'000};
+Result<std::chrono::milliseconds> tpm_timeout(const ProviderOptions& options);
+
+class Watchdog;
+struct WatchedTcti;
+
+// An open ESYS context over its TCTI. Every command's round trip is bounded by the
+// timeout: a TPM that does not answer ends the process with a message naming the TCTI. Not thread-safe (nor is ESYS): one per thread.
 class Connection {
  public:
   static Result<std::unique_ptr<Connection>> open(const ProviderOptions& options);
@@ -60,6 +70,7 @@ class Connection {
 
   ESYS_CONTEXT* ctx() const { return esys_; }
   const TctiChoice& tcti() const { return tcti_choice_; }
+  std::chrono::milliseconds timeout() const { return timeout_; }
   ErrorContext context(std::string operation, std::string object = "") const;
 
   // Handles of one class currently in the TPM (TPM2_GetCapability(TPM2_CAP_HANDLES)):
@@ -70,6 +81,9 @@ class Connection {
   Connection() = default;
   TctiChoice tcti_choice_;
   TSS2_TCTI_CONTEXT* tcti_ = nullptr;
+  std::unique_ptr<Watchdog> watchdog_;
+  std::unique_ptr<WatchedTcti> watched_;
+  std::chrono::milliseconds timeout_{kDefaultTpmTimeout};
   ESYS_CONTEXT* esys_ = nullptr;
 };
 

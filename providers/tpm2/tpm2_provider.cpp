@@ -6,6 +6,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <cerrno>
 #include <cstring>
 #include <fmt/format.h>
@@ -13,6 +15,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/signal_cleanup.h"
 #include "modelsign/log.h"
 #include "tpm2/esys.h"
 #include "tpm2/keyfile.h"
@@ -118,31 +121,18 @@ Result<void> read_auth(const ProviderOptions& options, std::string_view what, bo
   if (!may_prompt) s.prompt = nullptr;
   auto secret = read_secret(s, what, false);
   if (!secret) return fail(secret.error());
-  std::string v = std::move(*secret);
-  Result<void> r;
-  if (v.size() > kMaxAuthSize) {
-    r = fail(ErrorCode::kInvalidArgument,
-             fmt::format("the {} is {} bytes long; a TPM key's authorisation value is at most "
-                         "{} bytes",
-                         what, v.size(), kMaxAuthSize));
-  } else {
-    out.value.size = static_cast<UINT16>(v.size());
-    std::memcpy(out.value.buffer, v.data(), v.size());
-  }
-  OPENSSL_cleanse(v.data(), v.size());
-  return r;
+  const SecretString& v = *secret;  // wiped when `secret` goes
+  if (v.size() > kMaxAuthSize)
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("the {} is {} bytes long; a TPM key's authorisation value is at most "
+                            "{} bytes",
+                            what, v.size(), kMaxAuthSize));
+  out.value.size = static_cast<UINT16>(v.size());
+  std::memcpy(out.value.buffer, v.data(), v.size());
+  return {};
 }
 
-// ---------------------------------------------------------------- opened keys
-
-// A key usable in the TPM. Member order matters: the object is flushed before the
-// connection closes.
-struct OpenedKey {
-  std::unique_ptr<Connection> conn;
-  Object object;
-  TPMT_PUBLIC pub{};
-  std::string name;
-};
+// ---------------------------------------------------------------- keys
 
 Result<Object> persistent_object(const Connection& c, TPM2_HANDLE handle, const std::string& what,
                                  const std::string& operation) {
@@ -162,65 +152,130 @@ Result<TPMT_PUBLIC> read_public(const Connection& c, const Object& o, const std:
   return pub->publicArea;
 }
 
-// Loads the key into the TPM (a file key under its parent) and sets its authorisation.
-Result<OpenedKey> open_key(const KeyRef& ref, const ProviderOptions& options) {
-  OpenedKey k;
-  k.name = ref.name();
+// What it takes to load a key for one signature. A key file's key is loaded only for
+// each signature and flushed right after: nothing stays in the TPM's few object slots
+// while the model is hashed, so a killed signer leaks nothing and concurrent signers
+// share the slots. Member order matters: objects go before the connection.
+struct KeySource {
+  std::unique_ptr<Connection> conn;
+  KeyRef ref;
   std::optional<KeyFile> file;
+  std::unique_ptr<Auth> auth = std::make_unique<Auth>();
+  TPMT_PUBLIC pub{};
+  std::string name;
+};
+
+Result<KeySource> prepare_key(const KeyRef& ref, const ProviderOptions& options) {
+  KeySource k;
+  k.ref = ref;
+  k.name = ref.name();
   if (ref.is_file) {
     auto kf = load_key_file(ref.path);
     if (!kf) return fail(kf.error());
-    file = std::move(*kf);
+    k.file = std::move(*kf);
   }
   // Prompt only when the key may have an authorisation value.
-  Auth auth;
   auto got = read_auth(options, "TPM key authorisation value (empty for none)",
-                        !(file && file->empty_auth), auth);
+                       !(k.file && k.file->empty_auth), *k.auth);
   if (!got) return fail(got.error());
-
   auto conn = Connection::open(options);
   if (!conn) return fail(conn.error());
   k.conn = std::move(*conn);
-  const Connection& c = *k.conn;
-  const std::string operation = fmt::format("opening TPM key {}", k.name);
-
-  if (!file) {
-    auto o = persistent_object(c, ref.handle, k.name, operation);
+  if (k.file) {
+    k.pub = k.file->pub.publicArea;
+  } else {
+    auto o = persistent_object(*k.conn, ref.handle, k.name, fmt::format("opening TPM key {}", k.name));
     if (!o) return fail(o.error());
-    k.object = std::move(*o);
-    auto pub = read_public(c, k.object, k.name);
+    auto pub = read_public(*k.conn, *o, k.name);
     if (!pub) return fail(pub.error());
     k.pub = *pub;
+  }
+  return k;
+}
+
+// Loads the key (a file key under its parent) and sets its authorisation.
+Result<Object> load_key(const KeySource& k) {
+  const Connection& c = *k.conn;
+  const std::string operation = fmt::format("opening TPM key {}", k.name);
+  Object key;
+  if (!k.file) {
+    auto o = persistent_object(c, k.ref.handle, k.name, operation);
+    if (!o) return fail(o.error());
+    key = std::move(*o);
   } else {
     Object parent;
-    if (file->parent == TPM2_RH_OWNER) {
+    if (k.file->parent == TPM2_RH_OWNER) {
       auto p = create_owner_primary(c);
       if (!p) return fail(p.error().with_context(operation));
       parent = std::move(*p);
     } else {
-      auto p = persistent_object(c, file->parent, fmt::format("parent key 0x{:08x}", file->parent),
-                                 operation);
+      auto p = persistent_object(c, k.file->parent,
+                                 fmt::format("parent key 0x{:08x}", k.file->parent), operation);
       if (!p) return fail(p.error());
       parent = std::move(*p);
     }
     ESYS_TR tr = ESYS_TR_NONE;
     TSS2_RC rc = Esys_Load(c.ctx(), parent.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                           &file->priv, &file->pub, &tr);
+                           &k.file->priv, &k.file->pub, &tr);
     if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, k.name)));
-    k.object = Object(c.ctx(), tr, true);
+    key = Object(c.ctx(), tr, true);
     parent.reset();  // frees its slot now: swtpm has only three
-    k.pub = file->pub.publicArea;
   }
-  TSS2_RC rc = Esys_TR_SetAuth(c.ctx(), k.object.get(), &auth.value);
+  TSS2_RC rc = Esys_TR_SetAuth(c.ctx(), key.get(), &k.auth->value);
   if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, k.name)));
-  return k;
+  return key;
+}
+
+bool out_of_slots(const Error& e) {
+  switch (tpm_base_rc(static_cast<TSS2_RC>(e.backend_code))) {
+    case TPM2_RC_OBJECT_MEMORY:
+    case TPM2_RC_SESSION_MEMORY:
+    case TPM2_RC_OBJECT_HANDLES: return true;
+    default: return false;
+  }
+}
+
+// One TPM2_Sign with the key loaded just for it. SIGINT/SIGTERM wait until the key is
+// flushed again; other signers holding every slot for a moment are waited for.
+Result<EsysPtr<TPMT_SIGNATURE>> tpm_sign(const KeySource& k, const TPM2B_DIGEST& digest,
+                                         const TPMT_SIG_SCHEME& scheme) {
+  const auto deadline = std::chrono::steady_clock::now() + k.conn->timeout();
+  std::uint32_t backoff_ms = 5;
+  for (;;) {
+    Result<EsysPtr<TPMT_SIGNATURE>> out;
+    {
+      signal_cleanup::DeferSignals defer;
+      auto key = load_key(k);
+      if (key) {
+        // The digest was computed on the CPU, not by the TPM: a NULL-hierarchy
+        // hash-check ticket, which an unrestricted key accepts.
+        TPMT_TK_HASHCHECK ticket{};
+        ticket.tag = TPM2_ST_HASHCHECK;
+        ticket.hierarchy = TPM2_RH_NULL;
+        TPMT_SIGNATURE* raw = nullptr;
+        const Connection& c = *k.conn;
+        TSS2_RC rc = Esys_Sign(c.ctx(), key->get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                               &digest, &scheme, &ticket, &raw);
+        EsysPtr<TPMT_SIGNATURE> sig(raw);
+        if (rc != TSS2_RC_SUCCESS)
+          out = fail(tpm_error(rc, c.context(fmt::format("signing with TPM key {}", k.name), k.name)));
+        else
+          out = std::move(sig);
+      } else {
+        out = fail(key.error());
+      }
+    }  // the key is flushed here, before any deferred signal is delivered
+    if (out || !out_of_slots(out.error()) || std::chrono::steady_clock::now() >= deadline) return out;
+    ::usleep(static_cast<useconds_t>(backoff_ms * 1000 + (::random() % 20) * 1000));
+    backoff_ms = std::min<std::uint32_t>(backoff_ms * 2, 200);
+  }
 }
 
 // ---------------------------------------------------------------- signer
 
 class Tpm2Signer final : public Signer {
  public:
-  Tpm2Signer(OpenedKey key, PublicKey pub, SigningParams params)
+  Tpm2Signer(KeySource key, PublicKey pub, SigningParams params)
       : key_(std::move(key)), pub_(std::move(pub)), params_(params) {}
 
   SignatureScheme scheme() const override { return params_.scheme; }
@@ -230,43 +285,22 @@ class Tpm2Signer final : public Signer {
                        key_.conn->tcti().describe());
   }
 
+  // A signature over a zero digest: proves now, before hours of hashing, that the key
+  // loads, its authorisation value is right and the TPM signs with it.
+  Result<void> probe() {
+    Bytes zero(params_.digest_size, 0);
+    auto sig = sign_digest(zero);
+    if (!sig) return fail(sig.error());
+    return {};
+  }
+
   Result<Bytes> sign(const SignRequest& request) override {
     std::lock_guard<std::mutex> lock(mu_);  // ESYS contexts are not thread-safe
     if (request.digest.size() != params_.digest_size)
       return fail(ErrorCode::kInvalidArgument,
                   fmt::format("{} signs {}-byte {} digests, got {} bytes", key_.name,
                               params_.digest_size, hash_name(params_.scheme), request.digest.size()));
-    TPM2B_DIGEST digest{};
-    digest.size = static_cast<UINT16>(request.digest.size());
-    std::memcpy(digest.buffer, request.digest.data(), request.digest.size());
-    // The digest was computed on the CPU, not by the TPM: a NULL-hierarchy hash-check
-    // ticket, which an unrestricted key accepts.
-    TPMT_TK_HASHCHECK ticket{};
-    ticket.tag = TPM2_ST_HASHCHECK;
-    ticket.hierarchy = TPM2_RH_NULL;
-    TPMT_SIGNATURE* raw = nullptr;
-    const Connection& c = *key_.conn;
-    TSS2_RC rc = Esys_Sign(c.ctx(), key_.object.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                           ESYS_TR_NONE, &digest, &params_.tpm_scheme, &ticket, &raw);
-    EsysPtr<TPMT_SIGNATURE> sig(raw);
-    if (rc != TSS2_RC_SUCCESS)
-      return fail(tpm_error(rc, c.context(fmt::format("signing with TPM key {}", key_.name), key_.name)));
-
-    Result<Bytes> out;
-    if (sig->sigAlg == TPM2_ALG_ECDSA && params_.tpm_scheme.scheme == TPM2_ALG_ECDSA) {
-      const auto& r = sig->signature.ecdsa.signatureR;
-      const auto& s = sig->signature.ecdsa.signatureS;
-      out = ecdsa_rs_to_der(std::span<const std::uint8_t>(r.buffer, r.size),
-                            std::span<const std::uint8_t>(s.buffer, s.size));
-    } else if (sig->sigAlg == TPM2_ALG_RSAPSS && params_.tpm_scheme.scheme == TPM2_ALG_RSAPSS) {
-      const auto& s = sig->signature.rsapss.sig;
-      out = Bytes(s.buffer, s.buffer + s.size);
-    } else {
-      return fail(ErrorCode::kBackend,
-                  fmt::format("{}: the TPM returned a signature of algorithm 0x{:04x}, expected "
-                              "0x{:04x}",
-                              key_.name, sig->sigAlg, params_.tpm_scheme.scheme));
-    }
+    auto out = sign_digest(request.digest);
     if (!out) return out;
     // Cheap insurance against a key whose public part does not match its private part.
     if (!request.message.empty()) {
@@ -280,7 +314,30 @@ class Tpm2Signer final : public Signer {
   }
 
  private:
-  OpenedKey key_;
+  Result<Bytes> sign_digest(std::span<const std::uint8_t> d) {
+    TPM2B_DIGEST digest{};
+    digest.size = static_cast<UINT16>(d.size());
+    std::memcpy(digest.buffer, d.data(), d.size());
+    auto sig = tpm_sign(key_, digest, params_.tpm_scheme);
+    if (!sig) return fail(sig.error());
+    const TPMT_SIGNATURE& s = **sig;
+    if (s.sigAlg == TPM2_ALG_ECDSA && params_.tpm_scheme.scheme == TPM2_ALG_ECDSA) {
+      const auto& r = s.signature.ecdsa.signatureR;
+      const auto& ss = s.signature.ecdsa.signatureS;
+      return ecdsa_rs_to_der(std::span<const std::uint8_t>(r.buffer, r.size),
+                             std::span<const std::uint8_t>(ss.buffer, ss.size));
+    }
+    if (s.sigAlg == TPM2_ALG_RSAPSS && params_.tpm_scheme.scheme == TPM2_ALG_RSAPSS) {
+      const auto& rs = s.signature.rsapss.sig;
+      return Bytes(rs.buffer, rs.buffer + rs.size);
+    }
+    return fail(ErrorCode::kBackend,
+                fmt::format("{}: the TPM returned a signature of algorithm 0x{:04x}, expected "
+                            "0x{:04x}",
+                            key_.name, s.sigAlg, params_.tpm_scheme.scheme));
+  }
+
+  KeySource key_;
   PublicKey pub_;
   SigningParams params_;
   std::mutex mu_;
@@ -375,15 +432,16 @@ class Tpm2Provider final : public KeyProvider {
                                               const ProviderOptions& options) const override {
     auto ref = parse_reference(reference);
     if (!ref) return fail(ref.error());
-    auto key = open_key(*ref, options);
+    auto key = prepare_key(*ref, options);
     if (!key) return fail(key.error());
     auto params = signing_params(key->pub, key->name);
     if (!params) return fail(params.error());
     auto pub = public_key_of(key->pub);
     if (!pub) return fail(pub.error().with_context(key->name));
-    log::debug("TPM key {} ({}) opened via {}", key->name, pub->describe(),
-               key->conn->tcti().describe());
-    return std::unique_ptr<Signer>(new Tpm2Signer(std::move(*key), std::move(*pub), *params));
+    auto signer = std::make_unique<Tpm2Signer>(std::move(*key), std::move(*pub), *params);
+    if (auto p = signer->probe(); !p) return fail(p.error());
+    log::debug("{}: opened, key and authorisation checked", signer->describe());
+    return std::unique_ptr<Signer>(std::move(signer));
   }
 
   Result<PublicKey> public_key(std::string_view reference,
@@ -427,6 +485,10 @@ class Tpm2Provider final : public KeyProvider {
     auto got = read_auth(options, "authorisation value for the new TPM key (empty for none)",
                          true, auth);
     if (!got) return fail(got.error());
+    // Without an authorisation value there is nothing to guess, so failed uses (a signer
+    // killed mid-command) must not count towards the TPM's dictionary-attack lockout:
+    // noDA, as tpm2-tools users set for machine keys. A key with a value keeps DA protection.
+    if (auth.value.size == 0) tmpl->publicArea.objectAttributes |= TPMA_OBJECT_NODA;
 
     auto conn = Connection::open(options);
     if (!conn) return fail(conn.error());

@@ -1,9 +1,16 @@
 #include "bundle/bundle.h"
 
+#include <openssl/evp.h>
+
+#include <algorithm>
 #include <fmt/format.h>
+
+#include <charconv>
+#include <climits>
 #include <nlohmann/json.hpp>
 
 #include "bundle/json.h"
+#include "bundle/json_writer.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
 
@@ -56,7 +63,131 @@ Result<Bytes> certificate_bytes(std::string_view document, const Json& c, std::s
   return der;
 }
 
+// proto3 JSON writes int64 as a decimal string; numbers are accepted too.
+Result<std::int64_t> int64_field(const Json& obj, std::initializer_list<std::string_view> names,
+                                 std::string_view where) {
+  auto m = member(obj, names, where);
+  if (!m) return fail(m.error());
+  const Json* v = *m;
+  if (v == nullptr) return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, *names.begin()));
+  if (v->is_number_unsigned()) {
+    auto u = v->get<std::uint64_t>();
+    if (u <= static_cast<std::uint64_t>(INT64_MAX)) return static_cast<std::int64_t>(u);
+  } else if (v->is_string()) {
+    const auto& s = v->get_ref<const std::string&>();
+    std::int64_t out = 0;
+    bool ok = !s.empty() && s.size() <= 19;
+    for (char c : s) ok = ok && c >= '0' && c <= '9';
+    if (ok) {
+      auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+      if (ec == std::errc() && end == s.data() + s.size()) return out;
+    }
+  }
+  return fail(ErrorCode::kMalformed,
+              fmt::format("{}: field '{}' must be a non-negative 64-bit integer", where, *names.begin()));
+}
+
+// b64_field's cap is checked on the text (length / 4 * 3), which counts up to 2 bytes of
+// padding: the caps below add them so that the exact size checks after decoding decide.
+constexpr std::size_t kPad = 2;
+
+Result<TlogEntry> parse_tlog_entry(std::string_view document, const Json& e) {
+  constexpr std::string_view where = "tlogEntries";
+  if (!e.is_object()) return fail(ErrorCode::kMalformed, "bundle: a tlogEntries item is not an object");
+  TlogEntry t;
+  auto idx = int64_field(e, {"logIndex", "log_index"}, where);
+  if (!idx) return fail(idx.error());
+  t.log_index = *idx;
+  auto lid = get_object(e, {"logId", "log_id"}, where);
+  if (!lid) return fail(lid.error());
+  auto kid = b64_field(document, **lid, {"keyId", "key_id"}, "tlogEntries.logId", 64 + kPad);
+  if (!kid) return fail(kid.error());
+  if (kid->empty() || kid->size() > 64) return fail(ErrorCode::kMalformed, "bundle: tlogEntries.logId.keyId has a bad size");
+  t.log_id = std::move(*kid);
+  auto kv = get_object(e, {"kindVersion", "kind_version"}, where);
+  if (!kv) return fail(kv.error());
+  auto kind = get_string(**kv, {"kind"}, "tlogEntries.kindVersion");
+  if (!kind) return fail(kind.error());
+  auto ver = get_string(**kv, {"version"}, "tlogEntries.kindVersion");
+  if (!ver) return fail(ver.error());
+  if (kind->size() > 64 || ver->size() > 64) return fail(ErrorCode::kMalformed, "bundle: tlogEntries.kindVersion too long");
+  t.kind = *kind;
+  t.version = *ver;
+  // Rekor v2 entries have no integrated time (0 or absent): their time comes from a TSA.
+  auto itm = member(e, {"integratedTime", "integrated_time"}, where);
+  if (!itm) return fail(itm.error());
+  if (*itm != nullptr) {
+    auto it = int64_field(e, {"integratedTime", "integrated_time"}, where);
+    if (!it) return fail(it.error());
+    t.integrated_time = *it;
+  }
+  auto ipm = member(e, {"inclusionPromise", "inclusion_promise"}, where);
+  if (!ipm) return fail(ipm.error());
+  if (const Json* ip = *ipm; ip != nullptr && !ip->is_null()) {
+    if (!ip->is_object()) return fail(ErrorCode::kMalformed, "bundle: inclusionPromise must be an object");
+    auto set = b64_field(document, *ip, {"signedEntryTimestamp", "signed_entry_timestamp"}, "inclusionPromise",
+                         1024 + kPad);
+    if (!set) return fail(set.error());
+    if (set->empty() || set->size() > 1024) return fail(ErrorCode::kMalformed, "bundle: signedEntryTimestamp has a bad size");
+    t.signed_entry_timestamp = std::move(*set);
+  }
+  auto pjm = member(e, {"inclusionProof", "inclusion_proof"}, where);
+  if (!pjm) return fail(pjm.error());
+  if (const Json* pj = *pjm; pj != nullptr && !pj->is_null()) {
+    if (!pj->is_object()) return fail(ErrorCode::kMalformed, "bundle: inclusionProof must be an object");
+    InclusionProof p;
+    auto pi = int64_field(*pj, {"logIndex", "log_index"}, "inclusionProof");
+    if (!pi) return fail(pi.error());
+    p.log_index = *pi;
+    auto ts = int64_field(*pj, {"treeSize", "tree_size"}, "inclusionProof");
+    if (!ts) return fail(ts.error());
+    p.tree_size = *ts;
+    auto rh = b64_field(document, *pj, {"rootHash", "root_hash"}, "inclusionProof", 64 + kPad);
+    if (!rh) return fail(rh.error());
+    p.root_hash = std::move(*rh);
+    auto hashes = get_array(*pj, {"hashes"}, "inclusionProof");
+    if (!hashes) return fail(hashes.error());
+    if ((*hashes)->size() > limits::kMaxInclusionProofHashes)
+      return fail(ErrorCode::kMalformed, fmt::format("bundle: inclusion proof of {} hashes (limit {})",
+                                                     (*hashes)->size(), limits::kMaxInclusionProofHashes));
+    for (const auto& h : **hashes) {
+      if (!h.is_string()) return fail(ErrorCode::kMalformed, "bundle: inclusionProof.hashes must hold strings");
+      auto hb = base64_decode(h.get<std::string>());
+      if (!hb || hb->size() != 32)
+        return fail(ErrorCode::kMalformed, "bundle: an inclusion proof hash is not base64 of 32 bytes");
+      p.hashes.push_back(std::move(*hb));
+    }
+    auto cp = get_object(*pj, {"checkpoint"}, "inclusionProof");
+    if (!cp) return fail(cp.error());
+    auto env = get_string(**cp, {"envelope"}, "inclusionProof.checkpoint");
+    if (!env) return fail(env.error());
+    if (env->size() > limits::kMaxCheckpointBytes)
+      return fail(ErrorCode::kMalformed, fmt::format("bundle: checkpoint of {} bytes (limit {})", env->size(),
+                                                     limits::kMaxCheckpointBytes));
+    p.checkpoint = std::move(*env);
+    t.inclusion_proof = std::move(p);
+  }
+  // Up to kMaxCanonicalBodyBytes: a long string, read from the document text.
+  auto body = b64_field(document, e, {"canonicalizedBody", "canonicalized_body"}, where,
+                        limits::kMaxCanonicalBodyBytes + kPad);
+  if (!body) return fail(body.error());
+  if (body->empty() || body->size() > limits::kMaxCanonicalBodyBytes)
+    return fail(ErrorCode::kMalformed, fmt::format("bundle: canonicalizedBody of {} bytes (limit {})", body->size(),
+                                                   limits::kMaxCanonicalBodyBytes));
+  t.canonicalized_body = std::move(*body);
+  return t;
+}
+
 }  // namespace
+
+Result<void> check_bundle_size(std::size_t size, std::size_t limit) {
+  // Worded as parse_strict words it for "the signature bundle".
+  if (size > limit)
+    return fail(ErrorCode::kMalformed, fmt::format("the signature bundle is {} bytes; the limit is {} bytes, "
+                                                   "so it cannot be a valid signature",
+                                                   size, limit));
+  return {};
+}
 
 Result<Bundle> parse_bundle_impl(std::string_view text) {
   auto j = parse_strict(text, "the signature bundle", limits::kMaxBundleJsonValues, limits::kMaxBundleBytes);
@@ -67,10 +198,17 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
   auto mt = get_string(*j, {"mediaType", "media_type"}, "bundle");
   if (!mt) return fail(mt.error());
   b.media_type = *mt;
-  if (b.media_type != kBundleMediaType)
+  auto bad_media_type = [&] {
     return fail(ErrorCode::kMalformed,
                 fmt::format("Invalid sigstore bundle, got media type {} but expected {}", b.media_type,
                             kBundleMediaType));
+  };
+  // Older keyless bundles (v0.1, v0.2) are accepted for Sigstore material only (below).
+  if (b.media_type == "application/vnd.dev.sigstore.bundle+json;version=0.1") b.minor_version = 1;
+  else if (b.media_type == "application/vnd.dev.sigstore.bundle+json;version=0.2") b.minor_version = 2;
+  else if (b.media_type != kBundleMediaType &&
+           b.media_type != "application/vnd.dev.sigstore.bundle+json;version=0.3")
+    return bad_media_type();
 
   auto vm = get_object(*j, {"verificationMaterial", "verification_material"}, "bundle");
   if (!vm) return fail(vm.error());
@@ -116,13 +254,47 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
     if (!der) return fail(der.error());
     b.certificates.push_back(std::move(*der));
   }
-  auto tlog = member(**vm, {"tlogEntries", "tlog_entries"}, "verificationMaterial");
-  if (!tlog) return fail(tlog.error());
-  b.has_tlog_entries_field = *tlog != nullptr;
-  if (const Json* t = *tlog; t != nullptr) {
-    if (!t->is_array() || t->size() > limits::kMaxTlogEntries)
+  auto tlog_m = member(**vm, {"tlogEntries", "tlog_entries"}, "verificationMaterial");
+  if (!tlog_m) return fail(tlog_m.error());
+  const Json* tlog = *tlog_m;
+  b.has_tlog_entries_field = tlog != nullptr;
+  if (tlog != nullptr) {
+    if (!tlog->is_array() || tlog->size() > limits::kMaxTlogEntries)
       return fail(ErrorCode::kMalformed, "bundle: tlogEntries must be an array of at most 16 entries");
-    b.tlog_entries = t->size();
+    b.tlog_entries = tlog->size();
+  }
+  // v0.1/v0.2 keyless bundles carry the Fulcio chain as x509CertificateChain; a chain
+  // with log entries is keyless material (the certificate method logs nothing).
+  if (b.material == Material::kCertificateChain && b.tlog_entries > 0) b.material = Material::kSigstore;
+  if (b.minor_version < 3 && b.material != Material::kSigstore) return bad_media_type();
+  if (b.material == Material::kSigstore) {
+    if (tlog != nullptr)
+      for (const auto& e : *tlog) {
+        auto entry = parse_tlog_entry(text, e);
+        if (!entry) return fail(entry.error());
+        b.tlog.push_back(std::move(*entry));
+      }
+    auto tvd_m = member(**vm, {"timestampVerificationData", "timestamp_verification_data"}, "verificationMaterial");
+    if (!tvd_m) return fail(tvd_m.error());
+    if (const Json* tvd = *tvd_m; tvd != nullptr && !tvd->is_null()) {
+      if (!tvd->is_object()) return fail(ErrorCode::kMalformed, "bundle: timestampVerificationData must be an object");
+      auto ts_m = member(*tvd, {"rfc3161Timestamps", "rfc3161_timestamps"}, "timestampVerificationData");
+      if (!ts_m) return fail(ts_m.error());
+      if (const Json* ts = *ts_m; ts != nullptr && !ts->is_null()) {
+        if (!ts->is_array() || ts->size() > limits::kMaxTimestamps)
+          return fail(ErrorCode::kMalformed, fmt::format("bundle: rfc3161Timestamps must be an array of at most {}",
+                                                         limits::kMaxTimestamps));
+        for (const auto& t : *ts) {
+          auto der = b64_field(text, t, {"signedTimestamp", "signed_timestamp"}, "rfc3161Timestamps",
+                               limits::kMaxTimestampBytes + kPad);
+          if (!der) return fail(der.error());
+          if (der->empty() || der->size() > limits::kMaxTimestampBytes)
+            return fail(ErrorCode::kMalformed, fmt::format("bundle: an RFC 3161 timestamp of {} bytes (limit {})",
+                                                           der->size(), limits::kMaxTimestampBytes));
+          b.rfc3161_timestamps.push_back(std::move(*der));
+        }
+      }
+    }
   }
 
   auto msg_sig = member(*j, {"messageSignature", "message_signature"}, "bundle");
@@ -181,24 +353,50 @@ bool may_use_compat_pae(const Bundle& b) {
   return text.find(kLegacyPredicateType) != std::string_view::npos;
 }
 
-std::string write_bundle(const Bundle& b) {
-  using OJ = nlohmann::ordered_json;
-  OJ vm;
+std::string write_bundle(const Bundle& b) { return write_bundle(b, b.payload); }
+
+// Compact JSON, member order and escaping as nlohmann's dump() of the equivalent tree
+// gave (tests/bundle pins the bytes); written straight into one buffer so the largest
+// part, the base64 payload, exists once.
+std::string write_bundle(const Bundle& b, std::span<const std::uint8_t> payload) {
+  std::size_t size = 512 + 4 * ((payload.size() + 2) / 3) + 4 * ((b.signature.size() + 2) / 3);
+  for (const auto& c : b.certificates) size += 32 + 4 * ((c.size() + 2) / 3);
+  std::string out;
+  out.reserve(size);
+  out += "{\"mediaType\":";
+  append_json_string(out, b.media_type, false);
+  out += ",\"verificationMaterial\":{";
   if (b.material == Material::kPublicKey) {
-    vm["publicKey"] = OJ{{"hint", b.key_hint.value_or("")}};
+    out += "\"publicKey\":{\"hint\":";
+    append_json_string(out, b.key_hint.value_or(""), false);
+    out += '}';
   } else {
-    OJ certs = OJ::array();
-    for (const auto& c : b.certificates) certs.push_back(OJ{{"rawBytes", base64_encode(c)}});
-    vm["x509CertificateChain"] = OJ{{"certificates", certs}};
+    out += "\"x509CertificateChain\":{\"certificates\":[";
+    for (std::size_t i = 0; i < b.certificates.size(); ++i) {
+      if (i > 0) out += ',';
+      out += "{\"rawBytes\":\"";
+      out += base64_encode(b.certificates[i]);
+      out += "\"}";
+    }
+    out += "]}";
   }
-  vm["tlogEntries"] = OJ::array();
-  OJ out = {{"mediaType", b.media_type},
-            {"verificationMaterial", vm},
-            {"dsseEnvelope",
-             OJ{{"payload", base64_encode(b.payload)},
-                {"payloadType", b.payload_type},
-                {"signatures", OJ::array({OJ{{"sig", base64_encode(b.signature)}, {"keyid", ""}}})}}}};
-  return out.dump();
+  out += ",\"tlogEntries\":[]},\"dsseEnvelope\":{\"payload\":\"";
+  // Encoded in place, in 3-byte-aligned blocks: no second copy of the payload.
+  constexpr std::size_t kBlock = 3 * 16384;
+  for (std::size_t off = 0; off < payload.size(); off += kBlock) {
+    std::size_t n = std::min(kBlock, payload.size() - off);
+    std::size_t at = out.size();
+    out.resize(at + 4 * ((n + 2) / 3) + 1);
+    int w = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data() + at), payload.data() + off,
+                            static_cast<int>(n));
+    out.resize(at + static_cast<std::size_t>(w));
+  }
+  out += "\",\"payloadType\":";
+  append_json_string(out, b.payload_type, false);
+  out += ",\"signatures\":[{\"sig\":\"";
+  out += base64_encode(b.signature);
+  out += "\",\"keyid\":\"\"}]}}";
+  return out;
 }
 
 }  // namespace modelsign::bundle

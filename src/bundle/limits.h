@@ -17,6 +17,34 @@ inline constexpr std::size_t kMaxCertificateBytes = 64u << 10; // one DER certif
 inline constexpr std::size_t kMaxSignatures = 16;              // DSSE signatures
 inline constexpr std::size_t kMaxTlogEntries = 16;
 inline constexpr std::size_t kMaxDigestBytes = 64;             // BLAKE2b-512
+// Sigstore (keyless) material.
+inline constexpr std::size_t kMaxTrustedRootBytes = 4u << 20;    // trusted_root.json / trust config
+inline constexpr std::size_t kMaxTrustedRootEntries = 64;        // logs or authorities of one kind
+inline constexpr std::size_t kMaxLogKeyBytes = 4096;             // one DER public key
+inline constexpr std::size_t kMaxCanonicalBodyBytes = 1u << 20;  // one Rekor entry body
+inline constexpr std::size_t kMaxInclusionProofHashes = 64;      // audit path (trees < 2^64)
+inline constexpr std::size_t kMaxCheckpointBytes = 16u << 10;    // one signed note
+inline constexpr std::size_t kMaxCheckpointSignatures = 16;      // signature lines in one note
+inline constexpr std::size_t kMaxTimestamps = 16;                // RFC 3161 timestamps in a bundle
+inline constexpr std::size_t kMaxTimestampBytes = 64u << 10;     // one RFC 3161 response
+inline constexpr std::size_t kMaxScts = 16;                      // SCTs embedded in one certificate
+inline constexpr std::size_t kMaxIdentityBytes = 4096;           // one SAN or issuer value
+
+// TUF metadata and target files (src/tuf). A download stops at the limit for its role;
+// Sigstore's own files are a few KiB, so the limits leave room to grow without letting
+// a hostile mirror feed endless data.
+inline constexpr std::size_t kMaxTufRootBytes = 512u << 10;       // one N.root.json
+inline constexpr std::size_t kMaxTufTimestampBytes = 16u << 10;   // timestamp.json
+inline constexpr std::size_t kMaxTufSnapshotBytes = 2u << 20;     // snapshot.json (no length given)
+inline constexpr std::size_t kMaxTufTargetsBytes = 5u << 20;      // targets.json (no length given)
+inline constexpr std::size_t kMaxTufTargetFileBytes = 16u << 20;  // one target file
+inline constexpr std::size_t kMaxTufKeys = 128;                   // keys in one root or delegation
+inline constexpr std::size_t kMaxTufSignatures = 128;             // signatures on one file
+inline constexpr std::size_t kMaxTufRoleKeyids = 128;             // keyids of one role
+inline constexpr std::size_t kMaxTufTargets = 10'000;             // targets in targets.json
+inline constexpr std::size_t kMaxTufMetaEntries = 10'000;         // entries in snapshot meta
+inline constexpr std::size_t kMaxTufRootRotations = 256;          // new roots in one update
+inline constexpr std::size_t kMaxTufPublicKeyBytes = 4096;        // one keyval.public
 
 // The signed statement (the decoded DSSE payload): the most a bundle within
 // kMaxBundleBytes can carry (base64 adds a third), checked on the base64 text before
@@ -43,5 +71,14 @@ inline constexpr std::size_t kMaxJsonTokenBytes = 4096;
 // A bundle around the payload holds a few dozen values; a Sigstore one a few hundred
 // (kMaxTlogEntries entries with their inclusion proofs).
 inline constexpr std::size_t kMaxBundleJsonValues = 100'000;
+// A trusted root: 4 kinds of up to kMaxTrustedRootEntries entries, each a few dozen
+// values (a CA with kMaxCertificates certificates has ~30); 100k is far above that.
+inline constexpr std::size_t kMaxTrustedRootJsonValues = 100'000;
+// A Rekor entry body (dsse 0.0.1 / 0.0.2) holds about 20 values.
+inline constexpr std::size_t kMaxRekorBodyJsonValues = 1000;
+// TUF metadata: targets.json holds up to kMaxTufTargets targets of ~10 values each
+// (length, hashes, custom.sigstore fields); snapshot fewer per entry. TUF has no
+// string longer than kMaxJsonStringBytes, so long strings are refused there.
+inline constexpr std::size_t kMaxTufJsonValues = 20 * kMaxTufTargets + 10'000;
 
 }  // namespace modelsign::limits

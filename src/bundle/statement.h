@@ -31,5 +31,8 @@ Result<ParsedStatement> parse_statement(std::string_view payload);
 // A resource name that is safe to join to the model root: relative, no "..", no empty
 // or "." component (the single-file name "." excepted).
 Result<void> check_resource_path(std::string_view path);
+// The limits on the resource count and on the recorded ignore paths (src/bundle/limits.h).
+Result<void> check_resource_count(std::size_t count);
+Result<void> check_ignore_paths(const std::vector<std::string>& paths);
 
 }  // namespace modelsign::bundle

@@ -1,11 +1,18 @@
 #include "cli/cli_common.h"
 
+#include <sys/stat.h>
+
 #include <climits>
 #include <cstdlib>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fmt/format.h>
+
+#include "cli/output.h"
+#include "modelsign/log.h"
 
 namespace modelsign::cli {
 
@@ -17,25 +24,79 @@ std::string flag(std::string_view name) {
   return fmt::format("--{},--{}", dash, under);
 }
 
+std::string negatable_flag(std::string_view name) {
+  std::string no = "no-" + std::string(name);
+  std::string out = flag(name);
+  // flag() gives one or two comma-separated names; prefix each negative one with '!'.
+  std::string negs = flag(no);
+  size_t start = 0;
+  while (start <= negs.size()) {
+    size_t comma = negs.find(',', start);
+    if (comma == std::string::npos) comma = negs.size();
+    out += ",!" + negs.substr(start, comma - start);
+    start = comma + 1;
+  }
+  return out;
+}
+
+CLI::Option* add_threads_option(CLI::App* cmd, unsigned& threads) {
+  CLI::Validator at_least_one(
+      [](std::string& v) -> std::string {
+        unsigned long long n = 0;
+        size_t used = 0;
+        try {
+          n = std::stoull(v, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != v.size() || v.starts_with('-'))
+          return "the number of hashing threads must be a whole number, at least 1 (got '" + v + "')";
+        if (n == 0) return "the number of hashing threads must be at least 1 (got 0)";
+        if (n > 4096) return "the number of hashing threads must be at most 4096 (got " + v + ")";
+        return {};
+      },
+      "", "at-least-1");
+  return cmd->add_option(flag("threads"), threads, "Hashing threads, at least 1 (default: online CPUs)")
+      ->check(at_least_one)
+      ->option_text("N")
+      ->group(kGroupAdvanced);
+}
+
+CLI::Option* add_json_flag(CLI::App* cmd, bool& json, std::string_view description) {
+  return cmd->add_flag(flag("json"), json, std::string(description))->group(kGroupOutput);
+}
+
+void set_footer(CLI::App* cmd, const std::string& text) {
+  cmd->footer(text + "\n\n" + kExitCodesFooter);
+}
+
+bool json_mode(bool local) { return local || output().json; }
+
 void add_model_options(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option("MODEL_PATH", o.model_path, "Model directory or single model file")->required();
   cmd->add_option(flag("ignore-paths"), o.ignore_paths,
-                  "Path to ignore (relative to the current directory, or absolute); repeatable")
+                  "Path to leave out, relative to the current directory (not to the model) or "
+                  "absolute; repeatable")
       ->take_all()
-      ->allow_extra_args(false);
-  // CLI11's '!' negates only the name it prefixes: mark both spellings.
-  cmd->add_flag(flag("ignore-git-paths") + ",!--no-ignore-git-paths,!--no_ignore_git_paths",
-                o.ignore_git_paths,
-                "Ignore .git, .gitattributes, .github, .gitignore at the model root (default: on)");
+      ->allow_extra_args(false)
+      ->option_text("PATH")
+      ->group(kGroupModel);
+  cmd->add_flag(negatable_flag("ignore-git-paths"), o.ignore_git_paths,
+                "Leave out .git, .gitattributes, .github, .gitignore at the model root (default: on)")
+      ->group(kGroupModel);
   cmd->add_flag(flag("allow-symlinks"), o.allow_symlinks,
-                "Follow symlinks that stay inside the model root");
+                "Follow symlinks that stay inside the model root (default: refuse symlinks)")
+      ->group(kGroupModel);
   cmd->add_flag(flag("allow-external-symlinks"), o.allow_external_symlinks,
-                "Also follow symlinks that leave the model root (model_signing's behaviour)");
+                "Also follow symlinks that leave the model root (model_signing's behaviour)")
+      ->group(kGroupModel);
 }
 
 void add_signature_option(CLI::App* cmd, ModelOptions& o) {
   cmd->add_option(flag("signature"), o.signature,
-                  "Signature file (default: MODEL_PATH with .sig appended)");
+                  "Signature file (default: MODEL_PATH with .sig appended)")
+      ->option_text("PATH")
+      ->group(kGroupOutput);
 }
 
 std::string signature_path(const ModelOptions& o) {
@@ -57,8 +118,21 @@ SerializationOptions serialization_from(const ModelOptions& o,
   s.symlinks = o.allow_external_symlinks ? SymlinkPolicy::kFollowAnywhere
                : o.allow_symlinks        ? SymlinkPolicy::kFollowInRoot
                                          : SymlinkPolicy::kReject;
-  for (const auto& p : o.ignore_paths)
-    if (auto r = resolve_ignore_path(p, o.model_path)) s.ignore_paths.push_back(*r);
+  for (const auto& p : o.ignore_paths) {
+    auto r = resolve_ignore_path(p, o.model_path);
+    struct stat st {};
+    const bool exists = r && ::lstat((o.model_path + "/" + *r).c_str(), &st) == 0;
+    if (!exists) {
+      // The usual mistake: a path relative to the model instead of the current directory.
+      std::string guess = o.model_path + "/" + p;
+      const bool guess_exists = !p.starts_with('/') && ::lstat(guess.c_str(), &st) == 0;
+      log::warning("--ignore-paths '{}' matches nothing in the model '{}': ignore paths are "
+                   "relative to the current directory (or absolute), not to the model{}",
+                   p, o.model_path,
+                   guess_exists ? fmt::format("; did you mean --ignore-paths '{}'?", guess) : "");
+    }
+    if (r) s.ignore_paths.push_back(*r);
+  }
   for (const auto& p : extra_ignores)
     if (auto r = resolve_ignore_path(p, o.model_path)) s.ignore_paths.push_back(*r);
   return s;
@@ -74,6 +148,7 @@ HashingOptions hashing_defaults(unsigned threads) {
 void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc) {
   CLI::App* cmd = parent->add_subcommand("sigstore", "Keyless Sigstore (not supported yet)");
   cmd->allow_extras();
+  cmd->fallthrough(false);  // its options belong to it, not to the parent
   std::string w(what);
   cmd->callback([w, rc] {
     *rc = report_failure(w, Error(ErrorCode::kUnsupported,
@@ -83,10 +158,22 @@ void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc) 
   });
 }
 
-int report_failure(std::string_view what, const Error& e) {
-  std::string line = fmt::format("{} failed with error: {}\n", what, e.describe());
+int close_stdout() {
+  errno = 0;
+  bool ok = !std::ferror(stdout);
+  ok = std::fclose(stdout) == 0 && ok;
+  if (ok) return 0;
+  int err = errno;
+  std::string line = fmt::format("modelsign: error: cannot write to standard output: {}\n",
+                                 err != 0 ? std::strerror(err) : "write error");
   std::fwrite(line.data(), 1, line.size(), stderr);
   return 1;
 }
+
+int report_failure(std::string_view what, const Error& e) {
+  return report_failure_detail(what, e, {});
+}
+
+int usage_error(std::string_view message) { return report_usage(message); }
 
 }  // namespace modelsign::cli

@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/output.h"
+#include "modelsign/log.h"
 #include "modelsign/manifest.h"
 
 namespace modelsign::cli {
@@ -40,8 +42,9 @@ nlohmann::ordered_json manifest_json(const Manifest& m) {
 
 int run(const DigestArgs& a) {
   auto fail_digest = [](const Error& e) {
-    std::string line = "Computing digest failed: " + e.describe() + "\n";
+    std::string line = "Computing digest failed: " + log::printable(e.describe()) + "\n";
     std::fwrite(line.data(), 1, line.size(), stderr);
+    emit_failure_json(e, {});
     return 1;
   };
   auto method = parse_method(a.serialization);
@@ -55,26 +58,40 @@ int run(const DigestArgs& a) {
   ser.shard_size = a.shard_size;
   auto m = compute_manifest(a.model.model_path, ser, hashing_defaults(a.threads));
   if (!m) return fail_digest(m.error());
-  std::string out = a.json ? manifest_json(*m).dump(2) + "\n"
-                           : root_digest_text(*m) + "\n";
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  log::debug("hashed {} files of '{}' with {} thread(s)", m->resources.size(), a.model.model_path,
+             a.threads);
+  if (json_mode(a.json)) {
+    auto j = json_header(true, kExitOk);
+    const auto manifest = manifest_json(*m);
+    for (const auto& [k, v] : manifest.items()) j[k] = v;
+    return emit_json(j);
+  }
+  return emit_text(root_digest_text(*m) + "\n");
 }
 }  // namespace
 
 void register_digest(CLI::App& app, GlobalOptions&, int* rc) {
-  auto* args = new DigestArgs();  // lives for the process
+  auto* args = make_args<DigestArgs>();
   CLI::App* cmd = app.add_subcommand("digest", "Print the root digest of a model's manifest");
   add_model_options(cmd, args->model);
   cmd->add_option(flag("hash"), args->hash, "sha256 (default) or blake2b")
-      ->check(CLI::IsMember({"sha256", "blake2b", "blake2"}));
+      ->check(CLI::IsMember({"sha256", "blake2b", "blake2"}))
+      ->option_text("ALG")
+      ->group(kGroupAdvanced);
   cmd->add_option(flag("serialization"), args->serialization, "files (default) or shards")
-      ->check(CLI::IsMember({"files", "shards"}));
-  cmd->add_option(flag("shard-size"), args->shard_size, "Shard size in bytes (default 1000000000)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option(flag("threads"), args->threads, "Hashing threads (default: online CPUs)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_flag(flag("json"), args->json, "Print the whole manifest as JSON");
+      ->check(CLI::IsMember({"files", "shards"}))
+      ->option_text("METHOD")
+      ->group(kGroupAdvanced);
+  cmd->add_option(flag("shard-size"), args->shard_size, "Shard size in bytes (default: 1000000000)")
+      ->check(CLI::PositiveNumber)
+      ->option_text("BYTES")
+      ->group(kGroupAdvanced);
+  add_threads_option(cmd, args->threads);
+  add_json_flag(cmd, args->json, "Print the whole manifest as JSON (schema: docs/cli.md)");
+  set_footer(cmd, "Examples:\n"
+              "  modelsign digest models/bert\n"
+              "  modelsign digest --ignore-paths models/bert/README.md models/bert\n"
+              "  modelsign digest --json models/bert");
   cmd->callback([args, rc] { *rc = run(*args); });
 }
 

@@ -1,10 +1,17 @@
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
-#include <fmt/format.h>
 #include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <thread>
 
 #include "cli/commands.h"
+#include "cli/output.h"
+#include "crypto/x509.h"
 #include "modelsign/log.h"
 #include "modelsign/sign.h"
 
@@ -20,48 +27,120 @@ struct KeyArgs {
   std::string private_key;
   std::string password_file;
   std::string password;  // model_signing's --password; visible in the process list
+  bool allow_insecure_key_permissions = false;
 };
 
 int print_success(const SignArgs& a, std::string_view method, const std::string& sig_path,
                   const SignResult& r) {
-  std::string out;
-  if (a.json) {
-    nlohmann::ordered_json j = {{"result", "Signing succeeded"},
-                                {"method", method},
-                                {"model_name", r.manifest.model_name},
-                                {"root_digest", "sha256:" + to_hex(r.manifest.root_digest())},
-                                {"signature", sig_path},
-                                {"signer", r.signer},
-                                {"files", r.manifest.resources.size()}};
-    out = j.dump(2) + "\n";
-  } else {
-    out = "Signing succeeded\n";
+  if (json_mode(a.json)) {
+    auto j = json_header(true, kExitOk);
+    j["result"] = "Signing succeeded";
+    j["method"] = method;
+    j["model_name"] = r.manifest.model_name;
+    j["root_digest"] = "sha256:" + to_hex(r.manifest.root_digest());
+    j["signature"] = sig_path;
+    j["signer"] = r.signer;
+    auto files = nlohmann::ordered_json::array();
+    for (const auto& res : r.manifest.resources) files.push_back(res.name);
+    j["file_count"] = r.manifest.resources.size();
+    j["files"] = std::move(files);
+    return emit_json(j);
   }
-  std::fwrite(out.data(), 1, out.size(), stdout);
-  return 0;
+  return emit_text(fmt::format("Signing succeeded: {}\n", log::printable(sig_path)));
 }
 
 ProviderOptions key_provider_options(const KeyArgs& k) {
   ProviderOptions o;
   o.secret.file = k.password_file;
   o.secret.env_var = kKeyPasswordEnv;
+  // An encrypted key on a terminal: ask, with echo off.
+  o.secret.prompt = prompt_on_terminal;
+  if (k.allow_insecure_key_permissions) {
+    o.params["allow_insecure_permissions"] = "1";
+    log::warning("--allow-insecure-key-permissions: a private key readable by others is accepted; "
+                 "use it only for a key mounted read-only as a CI or Kubernetes secret");
+  }
   if (!k.password.empty()) {
     log::warning("--password exposes the password in the process list; prefer --password-file or {}",
                  kKeyPasswordEnv);
-    ::setenv(kKeyPasswordEnv, k.password.c_str(), 1);
+    // Handed to the key provider directly: never through the environment, which every
+    // child process (a PKCS#11 module's helper, a TCTI command) would inherit.
+    o.secret.value = std::make_shared<const SecretString>(std::string_view(k.password));
   }
   return o;
 }
 
-Result<std::string> private_key_reference(const KeyArgs& k) {
+// The key reference, or empty with *why set when no key was given at all (a usage error).
+std::string private_key_reference(const KeyArgs& k, std::string* why) {
   if (!k.private_key.empty()) return k.private_key;
-  if (const char* v = std::getenv(kPrivateKeyEnv); v != nullptr && *v != '\0')
+  const char* v = std::getenv(kPrivateKeyEnv);
+  if (v != nullptr && *v != '\0') {
+    log::debug("private key: the PEM text in the environment variable {}", kPrivateKeyEnv);
     return std::string("env:") + kPrivateKeyEnv;
-  return fail(ErrorCode::kNotFound,
-              fmt::format("Private key not found: looked at --private-key (not given) and the "
-                          "environment variable {} (not set); pass --private-key PATH or set {} to "
-                          "the PEM text of the key",
-                          kPrivateKeyEnv, kPrivateKeyEnv));
+  }
+  *why = fmt::format("Private key not found: looked at --private-key (not given) and the environment "
+                     "variable {} ({}); pass --private-key PATH (or - for standard input) or set {} to "
+                     "the PEM text of the key",
+                     kPrivateKeyEnv, v == nullptr ? "not set" : "set but empty", kPrivateKeyEnv);
+  return {};
+}
+
+// Reads the start of a key file to explain a failure; wiped afterwards.
+std::string key_file_head(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::string head(8192, '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  head.resize(static_cast<size_t>(std::max<std::streamsize>(in.gcount(), 0)));
+  return head;
+}
+
+// Turns a key-opening failure into advice about the usual mistakes.
+Error explain_key_error(const Error& e, const std::string& reference, const ProviderOptions& o) {
+  if (reference.starts_with("env:") || reference == "-" || reference.starts_with("pkcs11:") ||
+      reference.starts_with("handle:") || reference.starts_with("tpm2:"))
+    return e;
+  if (e.code == ErrorCode::kPermission || e.code == ErrorCode::kMalformed) {
+    std::string head = key_file_head(reference);
+    const bool is_public = head.find("-----BEGIN PUBLIC KEY-----") != std::string::npos &&
+                           head.find("PRIVATE KEY-----") == std::string::npos;
+    OPENSSL_cleanse(head.data(), head.size());
+    if (is_public)
+      return Error(ErrorCode::kInvalidArgument,
+                   fmt::format("'{}' is a public key; --private-key needs the private key (the public "
+                               "key is for 'verify key --public-key')",
+                               reference));
+  }
+  if (e.code == ErrorCode::kPermission && e.message.find("chmod") != std::string::npos) {
+    Error out = e;
+    out.message += "; for a key mounted read-only as a CI or Kubernetes secret, pass "
+                   "--allow-insecure-key-permissions";
+    return out;
+  }
+  if (e.code == ErrorCode::kAuth && e.message.find("none was given") != std::string::npos &&
+      o.secret.file.empty())
+    return Error(ErrorCode::kAuth,
+                 fmt::format("the private key '{}' is encrypted and no password was given: pass "
+                             "--password-file FILE, set {}, or run on a terminal to be asked",
+                             reference, kKeyPasswordEnv));
+  return e;
+}
+
+// sign certificate: the chain should lead to the issuer of a self-signed root; a leaf
+// alone, issued by someone else, usually means the intermediate was forgotten.
+void warn_about_chain(const std::vector<Bytes>& chain) {
+  if (chain.empty()) return;
+  auto last = x509::parse_der(chain.back());
+  if (!last) return;
+  std::string subject = x509::subject(last->get()), issuer = x509::issuer(last->get());
+  if (subject == issuer) return;  // ends at a self-signed root
+  if (chain.size() == 1)
+    log::warning("the signature will carry only the signing certificate '{}', issued by '{}': unless "
+                 "'{}' is the root CA that verifiers pass with --certificate-chain, verification fails "
+                 "for lack of the intermediate; add it with --certificate-chain INTERMEDIATE.pem",
+                 subject, issuer, issuer);
+  else
+    log::debug("the chain ends at '{}', issued by '{}': verifiers need '{}' as their trust anchor",
+               subject, issuer, issuer);
 }
 
 }  // namespace
@@ -72,30 +151,49 @@ void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate) {
   if (with_certificate) {
     cmd->add_option(flag("signing-certificate"), a.signing_certificate,
                     "PEM certificate of the signing key")
-        ->required();
+        ->required()
+        ->option_text("PATH")
+        ->group(kGroupKey);
     cmd->add_option(flag("certificate-chain"), a.certificate_chain,
-                    "PEM file with chain certificates to embed (repeatable)")
+                    "PEM file with the intermediate certificates to embed (repeatable)")
         ->take_all()
-        ->allow_extra_args(false);  // one file per flag, as model_signing: keeps MODEL_PATH
+        ->allow_extra_args(false)  // one file per flag, as model_signing: keeps MODEL_PATH
+        ->option_text("PATH")
+        ->group(kGroupKey);
   }
-  cmd->add_flag(flag("json"), a.json, "Print a machine-readable result");
-  cmd->add_option(flag("threads"), a.threads, "Hashing threads (default: online CPUs)")
-      ->check(CLI::PositiveNumber);
+  add_json_flag(cmd, a.json, "Print one JSON object for every outcome (schema: docs/cli.md)");
+  add_threads_option(cmd, a.threads);
   cmd->add_option(flag("hash"), a.hash,
                   "sha256 (default) or blake2b; model_signing's CLI verifies sha256 only")
-      ->check(CLI::IsMember({"sha256", "blake2b", "blake2"}));
+      ->check(CLI::IsMember({"sha256", "blake2b", "blake2"}))
+      ->option_text("ALG")
+      ->group(kGroupAdvanced);
   cmd->add_option(flag("serialization"), a.serialization,
                   "files (default) or shards; model_signing's CLI verifies files only")
-      ->check(CLI::IsMember({"files", "shards"}));
-  cmd->add_option(flag("shard-size"), a.shard_size, "Shard size in bytes")->check(CLI::PositiveNumber);
+      ->check(CLI::IsMember({"files", "shards"}))
+      ->option_text("METHOD")
+      ->group(kGroupAdvanced);
+  cmd->add_option(flag("shard-size"), a.shard_size, "Shard size in bytes (default: 1000000000)")
+      ->check(CLI::PositiveNumber)
+      ->option_text("BYTES")
+      ->group(kGroupAdvanced);
 }
 
 int run_sign(const SignArgs& a, std::string_view method, const std::string& key_reference,
              const ProviderOptions& provider_options, bool with_certificate) {
+  using Clock = std::chrono::steady_clock;
+  auto ms_since = [](Clock::time_point t) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+  };
   const std::string sig_path = signature_path(a.model);
+  if (auto c = check_output_path(sig_path); !c) return report_failure("Signing", c.error());
   // Open the key first: a wrong PIN or a missing key fails before hours of hashing.
+  auto t0 = Clock::now();
   auto signer = open_signer(key_reference, provider_options);
-  if (!signer) return report_failure("Signing", signer.error());
+  if (!signer)
+    return report_failure("Signing", explain_key_error(signer.error(), key_reference, provider_options));
+  log::debug("signing key: {} ({}, public key hint {}), opened in {:.1f} ms", (*signer)->describe(),
+             (*signer)->public_key().describe(), (*signer)->public_key().hint(), ms_since(t0));
 
   SignOptions opts;
   if (with_certificate) {
@@ -107,6 +205,7 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
       if (!certs) return report_failure("Signing", certs.error());
       for (auto& c : *certs) opts.certificate_chain.push_back(std::move(c));
     }
+    warn_about_chain(opts.certificate_chain);
   }
   opts.serialization = serialization_from(a.model, {sig_path});
   auto method_v = parse_method(a.serialization);
@@ -118,48 +217,83 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
   opts.serialization.shard_size = a.shard_size;
   opts.hashing = hashing_defaults(a.threads);
 
+  log::debug("hashing '{}' ({} {}) with {} thread(s)", a.model.model_path, a.serialization, a.hash,
+             a.threads != 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency()));
+  t0 = Clock::now();
   auto result = sign_model(a.model.model_path, **signer, opts);
   if (!result) return report_failure("Signing", result.error());
+  log::debug("hashed {} files and signed in {:.1f} ms", result->manifest.resources.size(), ms_since(t0));
+  t0 = Clock::now();
   if (auto w = write_file_atomically(sig_path, result->bundle_json); !w)
     return report_failure("Signing", w.error());
+  log::debug("wrote '{}' ({} bytes) in {:.1f} ms", sig_path, result->bundle_json.size(), ms_since(t0));
   log::info("signed {} files of '{}' with {} -> {}", result->manifest.resources.size(),
             a.model.model_path, (*signer)->describe(), sig_path);
   return print_success(a, method, sig_path, *result);
 }
 
+namespace {
+void add_key_options(CLI::App* c, KeyArgs& k, std::string_view key_help) {
+  c->add_option(flag("private-key"), k.private_key, std::string(key_help))
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  c->add_option(flag("password-file"), k.password_file,
+                "File holding the password of an encrypted key (or set MODELSIGN_KEY_PASSWORD; on a "
+                "terminal you are asked)")
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  c->add_option(flag("password"), k.password, "Password (prefer --password-file)")
+      ->option_text("TEXT")
+      ->group(kGroupKey);
+  c->add_flag(flag("allow-insecure-key-permissions"), k.allow_insecure_key_permissions,
+              "Accept a private key file readable by group or others, e.g. a read-only CI or "
+              "Kubernetes secret mount (default: refused; warned when used)")
+      ->group(kGroupKey);
+}
+
+int run_key_sign(const KeyArgs& k, std::string_view method, bool with_certificate) {
+  std::string why;
+  std::string ref = private_key_reference(k, &why);
+  if (ref.empty()) return usage_error(why);
+  auto opts = key_provider_options(k);
+  return run_sign(k.sign, method, ref, opts, with_certificate);
+}
+}  // namespace
+
 void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* sign = app.add_subcommand("sign", "Sign a model");
   sign->require_subcommand(1);
+  set_footer(sign, "Examples:\n"
+               "  modelsign keygen --private-key signer.pem --public-key signer.pub\n"
+               "  modelsign sign key --private-key signer.pem models/bert\n"
+               "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
+               "--certificate-chain intermediate.pem models/bert");
   add_sigstore_placeholder(sign, "Signing", rc);
 
-  auto* key = new KeyArgs();
+  const char* key_help =
+      "PEM private key file, - for standard input, or env:VAR for the PEM text in the environment "
+      "variable VAR (default: env:SIGNING_PRIVATE_KEY)";
+  auto* key = make_args<KeyArgs>();
   CLI::App* k = sign->add_subcommand("key", "Sign with a PEM private key (file or $SIGNING_PRIVATE_KEY)");
   add_sign_options(k, key->sign, false);
-  k->add_option(flag("private-key"), key->private_key,
-                "PEM private key (default: the PEM text in $SIGNING_PRIVATE_KEY)");
-  k->add_option(flag("password-file"), key->password_file,
-                "File holding the password of an encrypted key (or set MODELSIGN_KEY_PASSWORD)");
-  k->add_option(flag("password"), key->password, "Password (prefer --password-file)");
-  k->callback([key, rc] {
-    auto ref = private_key_reference(*key);
-    if (!ref) {
-      *rc = report_failure("Signing", ref.error());
-      return;
-    }
-    auto opts = key_provider_options(*key);
-    *rc = run_sign(key->sign, "key", *ref, opts, false);
-  });
+  add_key_options(k, *key, key_help);
+  set_footer(k, "The key comes from --private-key, else from the environment variable SIGNING_PRIVATE_KEY "
+            "(PEM text; literal \\n sequences are accepted).\n\n"
+            "Examples:\n"
+            "  modelsign sign key --private-key signer.pem models/bert\n"
+            "  SIGNING_PRIVATE_KEY=\"$(cat signer.pem)\" modelsign sign key models/bert\n"
+            "  vault kv get -field=pem ci/model-key | modelsign sign key --private-key - --json models/bert");
+  k->callback([key, rc] { *rc = run_key_sign(*key, "key", false); });
 
-  auto* cert = new KeyArgs();
+  auto* cert = make_args<KeyArgs>();
   CLI::App* c = sign->add_subcommand("certificate", "Sign with a PEM private key and its X.509 certificate");
   add_sign_options(c, cert->sign, true);
-  c->add_option(flag("private-key"), cert->private_key, "PEM private key")->required();
-  c->add_option(flag("password-file"), cert->password_file, "File holding the key's password");
-  c->add_option(flag("password"), cert->password, "Password (prefer --password-file)");
-  c->callback([cert, rc] {
-    auto opts = key_provider_options(*cert);
-    *rc = run_sign(cert->sign, "certificate", cert->private_key, opts, true);
-  });
+  add_key_options(c, *cert, key_help);
+  set_footer(c, "Examples:\n"
+            "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
+            "--certificate-chain intermediate.pem models/bert\n"
+            "  modelsign verify certificate --certificate-chain root-ca.pem models/bert");
+  c->callback([cert, rc] { *rc = run_key_sign(*cert, "certificate", true); });
 }
 
 }  // namespace modelsign::cli

@@ -1,13 +1,19 @@
 #include "modelsign/key_provider.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
 
 namespace modelsign {
+
+namespace {
+// A PIN, password or TPM authorisation value fits in far less; a larger file is a mistake.
+constexpr std::size_t kMaxSecretFileSize = 64 * 1024;
+}  // namespace
 
 Result<Bytes> sign_message(Signer& signer, std::span<const std::uint8_t> message) {
   auto digest = prehash(signer.scheme(), message);
@@ -24,25 +30,51 @@ Result<std::vector<std::string>> KeyProvider::list(std::string_view, const Provi
   return fail(ErrorCode::kUnsupported, fmt::format("the {} provider cannot list keys", name()));
 }
 
-static std::string strip_one_newline(std::string s) {
-  if (!s.empty() && s.back() == '\n') s.pop_back();
-  if (!s.empty() && s.back() == '\r') s.pop_back();
-  return s;
+// Reads the whole file into a wiped-on-destruction buffer (no stream buffers that would
+// keep a copy), then strips one trailing newline (and a CR before it).
+static Result<SecretString> read_secret_file(const std::string& path, std::string_view what) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    return fail(ErrorCode::kNotFound,
+                fmt::format("cannot read the {} file '{}': {}", what, path, std::strerror(errno)));
+  SecretString out;
+  char buf[512];
+  while (true) {
+    ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      OPENSSL_cleanse(buf, sizeof(buf));
+      ::close(fd);
+      return fail(ErrorCode::kIo,
+                  fmt::format("cannot read the {} file '{}': {}", what, path, std::strerror(err)));
+    }
+    if (n == 0) break;
+    if (out.size() + static_cast<size_t>(n) > kMaxSecretFileSize) {
+      OPENSSL_cleanse(buf, sizeof(buf));
+      ::close(fd);
+      return fail(ErrorCode::kInvalidArgument,
+                  fmt::format("the {} file '{}' is longer than {} bytes: it does not hold a "
+                              "{}",
+                              what, path, kMaxSecretFileSize, what));
+    }
+    out.append(std::string_view(buf, static_cast<size_t>(n)));
+  }
+  OPENSSL_cleanse(buf, sizeof(buf));
+  ::close(fd);
+  if (!out.empty() && out.value().back() == '\n') {
+    out.pop_back();
+    if (!out.empty() && out.value().back() == '\r') out.pop_back();
+  }
+  return out;
 }
 
-Result<std::string> read_secret(const SecretSources& sources, std::string_view what, bool required) {
-  if (!sources.file.empty()) {
-    std::ifstream in(sources.file, std::ios::binary);
-    if (!in)
-      return fail(ErrorCode::kNotFound,
-                  fmt::format("cannot read the {} file '{}'", what, sources.file));
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return strip_one_newline(ss.str());
-  }
+Result<SecretString> read_secret(const SecretSources& sources, std::string_view what, bool required) {
+  if (!sources.file.empty()) return read_secret_file(sources.file, what);
+  if (sources.value) return SecretString(sources.value->view());
   if (!sources.env_var.empty()) {
     if (const char* v = std::getenv(sources.env_var.c_str()); v != nullptr && *v != '\0')
-      return std::string(v);
+      return SecretString(std::string_view(v));
   }
   if (sources.prompt && isatty(STDIN_FILENO) == 1) return sources.prompt(fmt::format("{}: ", what));
   if (required)
@@ -50,7 +82,7 @@ Result<std::string> read_secret(const SecretSources& sources, std::string_view w
                 fmt::format("a {} is required but none was given: pass it in a file{}{}", what,
                             sources.env_var.empty() ? "" : " or in the environment variable ",
                             sources.env_var));
-  return std::string();
+  return SecretString();
 }
 
 }  // namespace modelsign

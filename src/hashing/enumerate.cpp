@@ -1,10 +1,14 @@
 #include "hashing/enumerate.h"
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -53,11 +57,144 @@ std::vector<std::string> split_components(std::string_view path) {
   return out;
 }
 
+UniqueFd::~UniqueFd() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
+  if (this != &o) {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = std::exchange(o.fd_, -1);
+  }
+  return *this;
+}
+
+bool under_any(std::string_view path, const std::vector<std::string>& prefixes) {
+  for (const auto& p : prefixes) {
+    if (p.empty()) continue;
+    if (path == p || (path.size() > p.size() && path.starts_with(p) && path[p.size()] == '/'))
+      return true;
+  }
+  return false;
+}
+
+namespace {
+
+// A relative path whose components are all real names (no "", "." or "..").
+bool plain_relative(std::string_view rel) {
+  if (rel.empty() || rel.front() == '/') return false;
+  for (const auto& c : split_components(rel))
+    if (c == "." || c == "..") return false;
+  return rel.find("//") == std::string_view::npos && rel.back() != '/';
+}
+
+int openat2_beneath(int dirfd, const std::string& path, int flags) {
+  open_how how{};
+  how.flags = static_cast<__u64>(static_cast<unsigned>(flags | O_CLOEXEC));
+  how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS;
+  long fd = ::syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof(how));
+  return fd < 0 ? -errno : static_cast<int>(fd);
+}
+
+// O_NOFOLLOW|O_DIRECTORY reports a symlink as ENOTDIR; say ELOOP as openat2 does.
+int link_errno(int dir, const std::string& name, int e) {
+  struct stat st {};
+  if (e == ENOTDIR && ::fstatat(dir, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+    return ELOOP;
+  return e;
+}
+
+}  // namespace
+
+int open_beneath_openat2(int root_fd, std::string_view rel, int flags, bool follow_last) {
+  if (!plain_relative(rel)) return -EINVAL;
+  if (!follow_last) return openat2_beneath(root_fd, std::string(rel), flags);
+  size_t slash = rel.rfind('/');
+  std::string last(slash == std::string_view::npos ? rel : rel.substr(slash + 1));
+  UniqueFd parent;
+  if (slash != std::string_view::npos) {
+    int p = openat2_beneath(root_fd, std::string(rel.substr(0, slash)), O_PATH | O_DIRECTORY);
+    if (p < 0) return p;
+    parent = UniqueFd(p);
+  }
+  int fd = ::openat(parent ? parent.get() : root_fd, last.c_str(), flags | O_CLOEXEC);
+  return fd < 0 ? -errno : fd;
+}
+
+int open_beneath_walk(int root_fd, std::string_view rel, int flags, bool follow_last) {
+  if (!plain_relative(rel)) return -EINVAL;
+  auto comps = split_components(rel);
+  UniqueFd cur;
+  for (size_t i = 0; i + 1 < comps.size(); ++i) {
+    int dir = cur ? cur.get() : root_fd;
+    int fd = ::openat(dir, comps[i].c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return -link_errno(dir, comps[i], errno);
+    cur = UniqueFd(fd);
+  }
+  int last_flags = flags | O_CLOEXEC | (follow_last ? 0 : O_NOFOLLOW);
+  int dir = cur ? cur.get() : root_fd;
+  int fd = ::openat(dir, comps.back().c_str(), last_flags);
+  if (fd < 0) return -link_errno(dir, comps.back(), errno);
+  // O_PATH|O_NOFOLLOW opens a symlink itself. Like openat2 under RESOLVE_NO_SYMLINKS,
+  // give that only to a caller that asked for O_NOFOLLOW.
+  if (!follow_last && (flags & O_PATH) != 0 && (flags & O_NOFOLLOW) == 0) {
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || S_ISLNK(st.st_mode)) {
+      ::close(fd);
+      return -ELOOP;
+    }
+  }
+  return fd;
+}
+
+int open_beneath(int root_fd, std::string_view rel, int flags, bool follow_last) {
+  // 0 = not tried yet, 1 = openat2 works, 2 = fall back (old kernel or seccomp policy).
+  static std::atomic<int> mode{0};
+  if (mode.load(std::memory_order_relaxed) != 2) {
+    int fd = open_beneath_openat2(root_fd, rel, flags, follow_last);
+    if (fd != -ENOSYS && fd != -EPERM) {
+      mode.store(1, std::memory_order_relaxed);
+      return fd;
+    }
+    // Refused by the kernel or a seccomp policy: stop trying unless it has worked
+    // before (then answer this one call by the walk, which reports a real EPERM too).
+    int expected = 0;
+    mode.compare_exchange_strong(expected, 2, std::memory_order_relaxed);
+  }
+  return open_beneath_walk(root_fd, rel, flags, follow_last);
+}
+
 namespace {
 
 struct DirCloser {
   void operator()(DIR* d) const { ::closedir(d); }
 };
+using DirPtr = std::unique_ptr<DIR, DirCloser>;
+
+// All names of an open directory except "." and ".."; fails on a read error rather than
+// returning a partial listing. Takes ownership of `fd`.
+Result<std::vector<std::string>> read_names(UniqueFd fd, const std::string& shown) {
+  DirPtr dir(::fdopendir(fd.get()));
+  if (!dir)
+    return fail(ErrorCode::kIo, fmt::format("cannot read directory '{}': {}", shown, std::strerror(errno)));
+  fd.release();
+  std::vector<std::string> names;
+  while (true) {
+    errno = 0;
+    struct dirent* d = ::readdir(dir.get());
+    if (d == nullptr) {
+      if (errno != 0)
+        return fail(ErrorCode::kIo,
+                    fmt::format("cannot list directory '{}': {}; refusing to continue with a "
+                                "partial listing",
+                                shown, std::strerror(errno)));
+      break;
+    }
+    if (std::strcmp(d->d_name, ".") == 0 || std::strcmp(d->d_name, "..") == 0) continue;
+    names.emplace_back(d->d_name);
+  }
+  return names;
+}
 
 std::string realpath_or_empty(const std::string& p) {
   char buf[PATH_MAX];
@@ -90,6 +227,28 @@ std::int64_t mtime_ns(const struct stat& st) {
   return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
 }
 
+// procfs and sysfs files report size 0 (or a fixed size) whatever they hold. The
+// manifest hashes exactly the reported size, so an empty-looking file with content is
+// refused instead of being signed as empty.
+Result<void> check_empty_is_empty(int dirfd, const std::string& name, bool follow,
+                                  const std::string& shown) {
+  UniqueFd fd(::openat(dirfd, name.c_str(),
+                       O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | (follow ? 0 : O_NOFOLLOW)));
+  if (!fd)
+    return fail(ErrorCode::kIo, fmt::format("cannot open '{}': {}", shown, std::strerror(errno)));
+  char c;
+  ssize_t n = ::read(fd.get(), &c, 1);
+  if (n < 0)
+    return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", shown, std::strerror(errno)));
+  if (n > 0)
+    return fail(ErrorCode::kUnsupported,
+                fmt::format("'{}' reports a size of 0 bytes but has content (a procfs or sysfs "
+                            "file?); only regular files whose size is what they hold can be "
+                            "signed: copy it into a regular file",
+                            shown));
+  return {};
+}
+
 class Walker {
  public:
   Walker(std::string model, const std::vector<std::string>& ignores, SymlinkPolicy policy)
@@ -107,10 +266,14 @@ class Walker {
     return false;
   }
 
-  // Classify one path (already known not to be ignored). Adds files to out_.
-  Result<void> visit(const std::string& rel, const std::string& os_path) {
+  // Classify the entry `name` of the directory `dirfd` (already known not to be
+  // ignored); `os_path` is its path for messages and symlink policy checks. Adds files
+  // to out_. Directories are opened relative to `dirfd` without following links, so a
+  // directory swapped for a symlink is never walked through.
+  Result<void> visit(const std::string& rel, const std::string& os_path, int dirfd,
+                     const std::string& name) {
     struct stat lst {};
-    if (::lstat(os_path.c_str(), &lst) != 0) {
+    if (::fstatat(dirfd, name.c_str(), &lst, AT_SYMLINK_NOFOLLOW) != 0) {
       if (errno == ENOENT) return fail(special_file_error(os_path));
       return fail(ErrorCode::kIo, fmt::format("cannot stat '{}': {}", os_path, std::strerror(errno)));
     }
@@ -119,7 +282,7 @@ class Walker {
     if (S_ISLNK(lst.st_mode)) {
       if (policy_ == SymlinkPolicy::kReject) return fail(symlink_error(os_path));
       via_link = true;
-      if (::stat(os_path.c_str(), &st) != 0) {
+      if (::fstatat(dirfd, name.c_str(), &st, 0) != 0) {
         if (errno == ELOOP)
           return fail(ErrorCode::kUnsupported,
                       fmt::format("symlink '{}' is part of a cycle (too many levels of symbolic links)", os_path));
@@ -140,16 +303,29 @@ class Walker {
                       fmt::format("symlink '{}' points to '{}', one of its own parent directories "
                                   "(a cycle)",
                                   os_path, target));
-        // model_signing does not traverse symlinked directories; neither do we, so the
-        // manifests stay identical.
-        log::warning("symlink '{}' points to a directory; its contents are not part of the "
-                     "manifest (as in model_signing)",
-                     os_path);
-        return {};
+        // model_signing neither descends into a directory symlink nor records anything
+        // for it, so files behind it would be covered by no signature. Following it
+        // would give manifests model_signing cannot verify; skipping it lets anything
+        // in. Refuse, at signing and at verification alike.
+        return fail(ErrorCode::kUnsupported,
+                    fmt::format("Cannot use '{}': it is a symlink to a directory ('{}'), whose "
+                                "files a model_signing signature cannot cover. Replace it with "
+                                "a real directory, remove it, or add it to --ignore-paths.",
+                                os_path, target));
       }
     }
-    if (S_ISDIR(st.st_mode)) return walk_dir(rel, os_path);
+    if (S_ISDIR(st.st_mode)) {
+      UniqueFd fd(::openat(dirfd, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+      if (!fd)
+        return fail(ErrorCode::kPermission,
+                    fmt::format("cannot read directory '{}': {} (model_signing would skip it "
+                                "silently; modelsign refuses to sign a partial model)",
+                                os_path, std::strerror(errno)));
+      return walk_dir(rel, os_path, std::move(fd));
+    }
     if (!S_ISREG(st.st_mode)) return fail(special_file_error(os_path));
+    if (st.st_size == 0)
+      if (auto r = check_empty_is_empty(dirfd, name, via_link, os_path); !r) return r;
     FileEntry e;
     e.name = rel.empty() ? "." : rel;
     e.os_path = os_path;
@@ -162,20 +338,14 @@ class Walker {
     return {};
   }
 
-  Result<void> walk_dir(const std::string& rel, const std::string& os_path) {
-    std::unique_ptr<DIR, DirCloser> dir(::opendir(os_path.c_str()));
-    if (!dir)
-      return fail(ErrorCode::kPermission,
-                  fmt::format("cannot read directory '{}': {} (model_signing would skip it "
-                              "silently; modelsign refuses to sign a partial model)",
-                              os_path, std::strerror(errno)));
-    std::vector<std::string> names;
-    errno = 0;
-    while (struct dirent* d = ::readdir(dir.get())) {
-      if (std::strcmp(d->d_name, ".") == 0 || std::strcmp(d->d_name, "..") == 0) continue;
-      names.emplace_back(d->d_name);
-    }
-    for (const auto& n : names) {
+  Result<void> walk_dir(const std::string& rel, const std::string& os_path, UniqueFd fd) {
+    int dirfd = fd.get();
+    UniqueFd keep(::dup(dirfd));  // read_names closes its descriptor; children need one
+    if (!keep)
+      return fail(ErrorCode::kIo, fmt::format("cannot read directory '{}': {}", os_path, std::strerror(errno)));
+    auto names = read_names(std::move(fd), os_path);
+    if (!names) return fail(names.error());
+    for (const auto& n : *names) {
       std::string child_rel = rel.empty() ? n : rel + "/" + n;
       std::string child_os = os_path + "/" + n;
       if (ignored(child_rel)) continue;
@@ -184,13 +354,12 @@ class Walker {
                     fmt::format("file name '{}' is not valid UTF-8; model_signing cannot "
                                 "represent it. Rename it or add it to --ignore-paths.",
                                 child_os));
-      if (auto r = visit(child_rel, child_os); !r) return r;
+      if (auto r = visit(child_rel, child_os, keep.get(), n); !r) return r;
     }
     return {};
   }
 
   std::vector<FileEntry> take() { return std::move(out_); }
-  const std::string& root_real() const { return root_real_; }
 
  private:
   std::string model_;
@@ -199,6 +368,35 @@ class Walker {
   std::string root_real_;
   std::vector<FileEntry> out_;
 };
+
+// Depth-first listing for list_present; `fd` is an open directory.
+Result<void> list_dir(UniqueFd fd, const std::string& rel, const std::string& shown,
+                      const std::vector<std::string>& skip, std::vector<std::string>& out) {
+  UniqueFd keep(::dup(fd.get()));
+  if (!keep)
+    return fail(ErrorCode::kIo, fmt::format("cannot read directory '{}': {}", shown, std::strerror(errno)));
+  auto names = read_names(std::move(fd), shown);
+  if (!names) return fail(names.error());
+  for (const auto& n : *names) {
+    std::string child = rel.empty() ? n : rel + "/" + n;
+    if (under_any(child, skip)) continue;
+    struct stat st {};
+    if (::fstatat(keep.get(), n.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
+      if (errno == ENOENT) continue;  // removed meanwhile
+      return fail(ErrorCode::kIo, fmt::format("cannot stat '{}/{}': {}", shown, n, std::strerror(errno)));
+    }
+    if (!S_ISDIR(st.st_mode)) {
+      out.push_back(std::move(child));
+      continue;
+    }
+    UniqueFd sub(::openat(keep.get(), n.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!sub)
+      return fail(ErrorCode::kPermission,
+                  fmt::format("cannot read directory '{}/{}': {}", shown, n, std::strerror(errno)));
+    if (auto r = list_dir(std::move(sub), child, shown + "/" + n, skip, out); !r) return r;
+  }
+  return {};
+}
 
 std::string strip_trailing_slashes(std::string p) {
   while (p.size() > 1 && p.back() == '/') p.pop_back();
@@ -227,9 +425,13 @@ Result<std::vector<FileEntry>> enumerate_model(const std::string& model_path_in,
     return fail(ErrorCode::kNotFound, fmt::format("model path '{}' is a broken symlink", model_path));
   Walker w(model_path, ignores, symlinks);
   if (S_ISDIR(st.st_mode)) {
-    if (auto r = w.walk_dir("", model_path); !r) return fail(r.error());
+    UniqueFd root(::open(model_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!root)
+      return fail(ErrorCode::kPermission, fmt::format("cannot read directory '{}': {}", model_path,
+                                                      std::strerror(errno)));
+    if (auto r = w.walk_dir("", model_path, std::move(root)); !r) return fail(r.error());
   } else if (S_ISREG(st.st_mode)) {
-    if (auto r = w.visit("", model_path); !r) return fail(r.error());
+    if (auto r = w.visit("", model_path, AT_FDCWD, model_path); !r) return fail(r.error());
   } else {
     return fail(special_file_error(model_path));
   }
@@ -245,17 +447,82 @@ Result<std::vector<FileEntry>> enumerate_listed(const std::string& model_path_in
   std::string model_path = strip_trailing_slashes(model_path_in);
   Walker w(model_path, ignores, symlinks);
   std::vector<FileEntry> out;
+  UniqueFd root;
   for (const auto& p : paths) {
     if (p != "." && w.ignored(p)) continue;
-    std::string os_path = p == "." ? model_path : model_path + "/" + p;
+    if (p == ".") {
+      struct stat st {};
+      if (::stat(model_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;  // reported missing
+      if (::lstat(model_path.c_str(), &st) != 0) continue;  // missing: the comparison reports it
+      Walker one(model_path, {}, symlinks);
+      if (auto r = one.visit("", model_path, AT_FDCWD, model_path); !r) return fail(r.error());
+      for (auto& e : one.take()) out.push_back(std::move(e));
+      continue;
+    }
+    if (!root) {
+      root = UniqueFd(::open(model_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+      if (!root) continue;  // no model directory: every listed file is reported missing
+    }
+    // Only the listed path is looked at, so each of its directories is checked here:
+    // none may be a symlink (a linked directory is outside what was signed).
+    size_t slash = p.rfind('/');
+    std::string name = slash == std::string::npos ? p : p.substr(slash + 1);
+    UniqueFd parent;
+    if (slash != std::string::npos) {
+      int fd = open_beneath(root.get(), p.substr(0, slash), O_PATH | O_DIRECTORY, false);
+      if (fd == -ENOENT || fd == -ENOTDIR) continue;  // missing
+      if (fd == -ELOOP || fd == -EXDEV)
+        return fail(ErrorCode::kUnsupported,
+                    fmt::format("Cannot use '{}/{}': a directory on its path is a symlink; the "
+                                "signed files must be inside the model itself",
+                                model_path, p));
+      if (fd < 0)
+        return fail(ErrorCode::kIo, fmt::format("cannot open the directory of '{}/{}': {}",
+                                                model_path, p, std::strerror(-fd)));
+      parent = UniqueFd(fd);
+    }
+    int dirfd = parent ? parent.get() : root.get();
     struct stat st {};
-    if (::stat(os_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) continue;  // reported missing
-    if (::lstat(os_path.c_str(), &st) != 0) continue;  // missing: the comparison reports it
+    if (::fstatat(dirfd, name.c_str(), &st, 0) == 0 && S_ISDIR(st.st_mode) &&
+        !(::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)))
+      continue;  // a directory where a file was signed: reported missing
+    if (::fstatat(dirfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // missing
     Walker one(model_path, {}, symlinks);
-    if (auto r = one.visit(p == "." ? "" : p, os_path); !r) return fail(r.error());
+    if (auto r = one.visit(p, model_path + "/" + p, dirfd, name); !r) return fail(r.error());
     for (auto& e : one.take()) out.push_back(std::move(e));
   }
   sort_entries(out);
+  return out;
+}
+
+Result<std::vector<std::string>> list_present(const std::string& model_path_in, const std::string& rel,
+                                              const std::vector<std::string>& skip) {
+  std::string model_path = strip_trailing_slashes(model_path_in);
+  std::vector<std::string> out;
+  UniqueFd root(::open(model_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!root) return out;  // a single-file model has nothing under it
+  if (!rel.empty() && under_any(rel, skip)) return out;
+  UniqueFd start;
+  if (rel.empty()) {
+    start = std::move(root);
+  } else {
+    // O_NOFOLLOW: an ignored path that is itself a symlink is reported, not skipped.
+    int fd = open_beneath(root.get(), rel, O_PATH | O_NOFOLLOW, false);
+    if (fd < 0) return out;  // absent (or behind a symlink, which the walk reports)
+    UniqueFd path_fd(fd);
+    struct stat st {};
+    if (::fstat(path_fd.get(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      out.push_back(rel);
+      return out;
+    }
+    start = UniqueFd(::openat(path_fd.get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!start)
+      return fail(ErrorCode::kPermission, fmt::format("cannot read directory '{}/{}': {}", model_path,
+                                                      rel, std::strerror(errno)));
+  }
+  std::string shown = rel.empty() ? model_path : model_path + "/" + rel;
+  if (auto r = list_dir(std::move(start), rel, shown, skip, out); !r) return fail(r.error());
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return path_less(a, b); });
   return out;
 }
 

@@ -25,6 +25,7 @@
 
 #include "crypto/openssl_util.h"
 #include "hashing/progress.h"
+#include "modelsign/log.h"
 
 namespace modelsign::hashing {
 
@@ -80,20 +81,6 @@ void install_sigbus_handler() {
   return true;
 }
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 Error changed(const FileEntry& f, std::string_view how) {
   return Error(ErrorCode::kFileChanged,
                fmt::format("file changed while hashing: {} ({}); make sure nothing writes to the "
@@ -113,17 +100,31 @@ Result<void> check_same(const FileEntry& f, const struct stat& st) {
   return {};
 }
 
-int open_flags(const FileEntry& f) {
-  int flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY;  // never block on a FIFO swapped in
-  if (!f.via_symlink) flags |= O_NOFOLLOW;
-  return flags;
+constexpr int kOpenFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY;  // never block on a FIFO swapped in
+
+// Open a listed file: by name beneath the model directory when there is one (no
+// symlinked directory on the way), else (a single-file model) by its path. The last
+// component is followed only for a symlink the policy allowed at enumeration.
+int open_entry(int root_fd, const FileEntry& f, int flags) {
+  if (root_fd < 0 || f.name == ".") {
+    int fd = ::open(f.os_path.c_str(), flags | O_CLOEXEC | (f.via_symlink ? 0 : O_NOFOLLOW));
+    return fd < 0 ? -errno : fd;
+  }
+  return open_beneath(root_fd, f.name, flags, f.via_symlink);
+}
+
+Error open_error(const FileEntry& f, int neg_errno) {
+  if (neg_errno == -ENOENT) return changed(f, "it was removed");
+  if (neg_errno == -ELOOP || neg_errno == -ENOTDIR || neg_errno == -EXDEV)
+    return changed(f, "it, or a directory on its path, was replaced by a symlink or a file");
+  return Error(ErrorCode::kIo, fmt::format("cannot open '{}': {}", f.os_path, std::strerror(-neg_errno)));
 }
 
 class Hasher {
  public:
-  Hasher(const std::vector<FileEntry>& files, HashAlgorithm hash, const HashingOptions& opt,
-         std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop)
-      : files_(files), opt_(opt), done_(done), stop_(stop) {
+  Hasher(int root_fd, const std::vector<FileEntry>& files, HashAlgorithm hash,
+         const HashingOptions& opt, std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop)
+      : root_fd_(root_fd), files_(files), opt_(opt), done_(done), stop_(stop) {
     md_.reset(EVP_MD_fetch(nullptr, hash == HashAlgorithm::kSha256 ? "SHA256" : "BLAKE2B-512", nullptr));
     ctx_.reset(EVP_MD_CTX_new());
     buffer_.resize(std::max<std::uint64_t>(opt.read_buffer, 4096));
@@ -132,12 +133,9 @@ class Hasher {
 
   Result<Bytes> hash(const WorkUnit& u) {
     const FileEntry& f = files_[u.file];
-    Fd fd(::open(f.os_path.c_str(), open_flags(f)));
-    if (fd.get() < 0) {
-      if (errno == ENOENT) return fail(changed(f, "it was removed"));
-      if (errno == ELOOP) return fail(changed(f, "it was replaced by a symlink"));
-      return fail(ErrorCode::kIo, fmt::format("cannot open '{}': {}", f.os_path, std::strerror(errno)));
-    }
+    int opened = open_entry(root_fd_, f, kOpenFlags);
+    if (opened < 0) return fail(open_error(f, opened));
+    UniqueFd fd(opened);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
       return fail(ErrorCode::kIo, fmt::format("cannot stat '{}': {}", f.os_path, std::strerror(errno)));
@@ -145,6 +143,7 @@ class Hasher {
     if (auto r = check_same(f, st); !r) return fail(r.error());
 
     // One context per worker, re-initialised per unit: no allocation per file.
+    eof_seen_ = false;
     EVP_MD_CTX* ctx = ctx_.get();
     if (ctx == nullptr || EVP_DigestInit_ex2(ctx, md_.get(), nullptr) != 1)
       return fail(ErrorCode::kInternal, "cannot initialise the hash");
@@ -155,12 +154,19 @@ class Hasher {
     if (!r) return fail(r.error());
 
     // Detect truncation/growth/rewrite during hashing, and replacement of the path. One
-    // stat of the path covers both: same dev and inode means the same file as the open
-    // descriptor, so its size and mtime are the descriptor's (no fstat needed).
+    // stat of the name covers both: same dev and inode means the same file as the open
+    // descriptor, so its size and mtime are the descriptor's. (What was hashed came
+    // through the descriptor opened beneath the model; this only looks for a change.)
     struct stat now {};
-    int src = f.via_symlink ? ::stat(f.os_path.c_str(), &now) : ::lstat(f.os_path.c_str(), &now);
+    int at = f.via_symlink ? 0 : AT_SYMLINK_NOFOLLOW;
+    int src = root_fd_ >= 0 && f.name != "." ? ::fstatat(root_fd_, f.name.c_str(), &now, at)
+                                             : ::fstatat(AT_FDCWD, f.os_path.c_str(), &now, at);
     if (src != 0) return fail(changed(f, "it was removed"));
     if (auto c = check_same(f, now); !c) return fail(c.error());
+    // The manifest covers the size stat reported; a file that holds more than that
+    // (procfs, sysfs) is refused, not cut short.
+    if (u.end == f.size && !eof_seen_)
+      if (auto e = check_eof(fd.get(), f); !e) return fail(e.error());
 
     unsigned char out[EVP_MAX_MD_SIZE];
     unsigned int out_len = 0;
@@ -176,13 +182,36 @@ class Hasher {
   // Failures are ignored: hash() reports them when the unit's turn comes.
   void read_ahead(const WorkUnit& u) const {
     const FileEntry& f = files_[u.file];
-    Fd fd(::open(f.os_path.c_str(), open_flags(f)));
+    int opened = open_entry(root_fd_, f, kOpenFlags);
+    if (opened < 0) return;
+    UniqueFd fd(opened);
     if (fd.get() >= 0)
       ::posix_fadvise(fd.get(), static_cast<off_t>(u.start), static_cast<off_t>(u.end - u.start),
                       POSIX_FADV_WILLNEED);
   }
 
  private:
+  static Error holds_more(const FileEntry& f) {
+    return Error(ErrorCode::kFileChanged,
+                 fmt::format("'{}' holds more than the {} bytes its size says (a procfs or sysfs "
+                             "file?); only regular files whose size is what they hold can be "
+                             "signed or verified",
+                             f.os_path, f.size));
+  }
+
+  // One byte past the size the file had at enumeration must be its end.
+  Result<void> check_eof(int fd, const FileEntry& f) {
+    unsigned char probe;
+    ssize_t n;
+    do {
+      n = ::pread(fd, &probe, 1, static_cast<off_t>(f.size));
+    } while (n < 0 && errno == EINTR);
+    if (n < 0)
+      return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
+    if (n > 0) return fail(holds_more(f));
+    return {};
+  }
+
   // The first read of a unit does not wait for the disk (RWF_NOWAIT): if its data is not
   // cached it fails with EAGAIN, which tells the pool the cache is cold. It costs nothing
   // when the cache is warm.
@@ -200,8 +229,13 @@ class Hasher {
   Result<void> hash_read(int fd, const FileEntry& f, const WorkUnit& u, EVP_MD_CTX* ctx) {
     std::uint64_t pos = u.start;
     bool first = true;
+    const bool last_unit = u.end == f.size;
     while (pos < u.end) {
-      size_t want = static_cast<size_t>(std::min<std::uint64_t>(buffer_.size(), u.end - pos));
+      std::uint64_t left = u.end - pos;
+      // The file's last chunk asks for one byte more: getting exactly what is left
+      // proves the end, which spares check_eof's extra read for most files.
+      bool probe = last_unit && left < buffer_.size();
+      size_t want = static_cast<size_t>(probe ? left + 1 : std::min<std::uint64_t>(buffer_.size(), left));
       ssize_t n = first ? first_read(fd, want, pos)
                         : ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
       if (n < 0) {
@@ -209,6 +243,8 @@ class Hasher {
         return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
       }
       if (n == 0) return fail(changed(f, "it became shorter"));
+      if (static_cast<std::uint64_t>(n) > left) return fail(holds_more(f));
+      if (probe && static_cast<std::uint64_t>(n) == left) eof_seen_ = true;
       EVP_DigestUpdate(ctx, buffer_.data(), static_cast<size_t>(n));
       pos += static_cast<std::uint64_t>(n);
       done_->fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
@@ -300,11 +336,13 @@ class Hasher {
     return {};
   }
 
+  int root_fd_;
   const std::vector<FileEntry>& files_;
   const HashingOptions& opt_;
   std::atomic<std::uint64_t>* done_;
   const std::atomic<bool>* stop_;
   bool nowait_ = true;
+  bool eof_seen_ = false;  // the unit's last read found the file's end (see hash_read)
   bool missed_ = false;
   ossl::MdPtr md_;
   ossl::MdCtxPtr ctx_;
@@ -315,13 +353,21 @@ class Hasher {
 
 }  // namespace
 
-Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
+Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::vector<FileEntry>& files,
                                       const std::vector<WorkUnit>& units, HashAlgorithm hash,
                                       const HashingOptions& options) {
   install_sigbus_handler();
   std::vector<Bytes> digests(units.size());
   std::vector<std::optional<Error>> errors(units.size());
   if (units.empty()) return digests;
+
+  UniqueFd root;
+  if (std::any_of(files.begin(), files.end(), [](const FileEntry& f) { return f.name != "."; })) {
+    root = UniqueFd(::open(model_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root)
+      return fail(ErrorCode::kIo, fmt::format("cannot open the model directory '{}': {}", model_path,
+                                              std::strerror(errno)));
+  }
 
   unsigned threads = options.threads;
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
@@ -373,8 +419,8 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
     }
   };
 
-  auto worker = [&] {
-    Hasher h(files, hash, opt, &done, &stop);
+  auto work = [&] {
+    Hasher h(root.get(), files, hash, opt, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;
@@ -391,13 +437,41 @@ Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
     }
   };
 
+  // An exception must not leave a thread (that would terminate the process): out of
+  // memory in a worker becomes an error like any other.
+  // Recording the failure must not allocate (memory may be what ran out).
+  std::atomic<bool> thrown{false};
+  auto worker = [&] {
+    try {
+      work();
+    } catch (...) {
+      thrown.store(true);
+      stop.store(true);
+    }
+  };
   std::optional<Progress> progress;
   if (opt.progress) progress.emplace(total, &done);
   std::vector<std::jthread> pool;
-  for (unsigned t = 1; t < threads; ++t) pool.emplace_back(worker);
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::exception& e) {
+      // Fewer threads only make hashing slower; the digests do not depend on them.
+      try {
+        log::warning("started {} of {} hashing threads ({}); continuing with those", t, threads, e.what());
+      } catch (const std::exception&) {
+      }
+      break;
+    }
+  }
   worker();
+  const size_t started = pool.size() + 1;
   pool.clear();  // joins
   if (progress) progress->finish();
+  if (thrown.load())
+    return fail(ErrorCode::kIo, fmt::format("hashing failed: a hashing thread ran out of memory or "
+                                            "resources (with {} threads; try fewer with --threads)",
+                                            started));
 
   // Report the real failure (not a "cancelled" from another worker), first in unit order.
   for (auto& e : errors)

@@ -14,8 +14,9 @@ struct WorkUnit {
 };
 
 // Hash every unit; result[i] is the digest of units[i]. The result never depends on
-// the number of threads.
-Result<std::vector<Bytes>> hash_units(const std::vector<FileEntry>& files,
+// the number of threads. Files of a directory model (`model_path`) are opened by name
+// beneath it (open_beneath), so no directory on their path can be a symlink.
+Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::vector<FileEntry>& files,
                                       const std::vector<WorkUnit>& units, HashAlgorithm hash,
                                       const HashingOptions& options);
 

@@ -158,6 +158,17 @@ Result<Manifest> compute_manifest(const std::string& model_path, const Serializa
   if (ser.method == Method::kShards && ser.shard_size == 0)
     return fail(ErrorCode::kInvalidArgument, "shard size must be a positive number of bytes");
   std::vector<std::string> ignores = effective_ignore_set(ser);
+  // A relative path in a deleted directory lists as empty: say what happened instead of
+  // "no file to sign" or "every file is missing".
+  if (!model_path.starts_with("/")) {
+    char buf[PATH_MAX];
+    if (::getcwd(buf, sizeof(buf)) == nullptr && errno == ENOENT)
+      return fail(ErrorCode::kNotFound,
+                  fmt::format("the current directory was deleted, so the model path '{}' (relative "
+                              "to it) cannot be read; change to an existing directory or give an "
+                              "absolute path",
+                              model_path));
+  }
 
   auto files = hashing.only_paths
                    ? hashing::enumerate_listed(model_path, *hashing.only_paths, ignores, ser.symlinks)
@@ -180,7 +191,7 @@ Result<Manifest> compute_manifest(const std::string& model_path, const Serializa
       units.push_back({i, s, std::min(size, s + ser.shard_size)});  // empty files: no shard
   }
 
-  auto digests = hashing::hash_units(*files, units, ser.hash, hashing);
+  auto digests = hashing::hash_units(model_path, *files, units, ser.hash, hashing);
   if (!digests) return fail(digests.error());
 
   Manifest m;
@@ -195,7 +206,8 @@ Result<Manifest> compute_manifest(const std::string& model_path, const Serializa
   for (size_t k = 0; k < units.size(); ++k) {
     const auto& u = units[k];
     Resource r;
-    r.path = (*files)[u.file].name;
+    // One unit per file (files method): the name moves, it is not held twice.
+    r.path = ser.method == Method::kFiles ? std::move((*files)[u.file].name) : (*files)[u.file].name;
     r.start = u.start;
     r.end = u.end;
     r.name = ser.method == Method::kFiles ? r.path : fmt::format("{}:{}:{}", r.path, u.start, u.end);

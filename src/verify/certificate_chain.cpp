@@ -3,6 +3,7 @@
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
 
+#include <cstdlib>
 #include <ctime>
 #include <fmt/format.h>
 
@@ -19,18 +20,75 @@ void say_fingerprint(std::string_view tag, X509* c) {
 }
 }  // namespace
 
-Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const std::vector<Bytes>& anchors,
-                                   bool log_fingerprints, std::vector<std::string>* warnings) {
+std::string system_store_description() {
+  auto from = [](const char* env, const char* fallback) {
+    const char* v = std::getenv(env);
+    if (v != nullptr && *v != '\0') return fmt::format("'{}' (from ${})", v, env);
+    return fmt::format("'{}'", fallback);
+  };
+  return fmt::format("OpenSSL's default CA store: file {}, directory {}",
+                     from(X509_get_default_cert_file_env(), X509_get_default_cert_file()),
+                     from(X509_get_default_cert_dir_env(), X509_get_default_cert_dir()));
+}
+
+Result<void> check_validity(X509* cert, std::time_t at) {
+  if (X509_cmp_time(X509_get0_notBefore(cert), &at) > 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("the signing certificate '{}' is not valid yet: valid from {} to {}",
+                            x509::subject(cert), x509::not_before(cert), x509::not_after(cert)));
+  if (X509_cmp_time(X509_get0_notAfter(cert), &at) < 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("the signing certificate '{}' has expired: valid from {} to {}",
+                            x509::subject(cert), x509::not_before(cert), x509::not_after(cert)));
+  return {};
+}
+
+Result<void> check_signing_usage(X509* cert) {
+  std::uint32_t flags = X509_get_extension_flags(cert);
+  const bool has_ku = (flags & EXFLAG_KUSAGE) != 0;
+  const bool has_eku = (flags & EXFLAG_XKUSAGE) != 0;
+  if (!has_ku && !has_eku)
+    return fail(ErrorCode::kVerification,
+                fmt::format("Signing certificate cannot be used for signing: '{}' has neither "
+                            "KeyUsage digitalSignature nor ExtendedKeyUsage codeSigning",
+                            x509::subject(cert)));
+  // Each extension present restricts the key: both must allow code signing.
+  if (has_eku && (X509_get_extended_key_usage(cert) & XKU_CODE_SIGN) == 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("Signing certificate cannot be used for signing: '{}' has an "
+                            "ExtendedKeyUsage without codeSigning (it is for other purposes, "
+                            "such as TLS); use a code-signing certificate",
+                            x509::subject(cert)));
+  if (has_ku && (X509_get_key_usage(cert) & KU_DIGITAL_SIGNATURE) == 0)
+    return fail(ErrorCode::kVerification,
+                fmt::format("Signing certificate cannot be used for signing: '{}' has a "
+                            "KeyUsage without digitalSignature; use a certificate whose KeyUsage "
+                            "includes digitalSignature",
+                            x509::subject(cert)));
+  return {};
+}
+
+Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const ChainOptions& options,
+                                   std::vector<std::string>* warnings) {
+  const bool log_fingerprints = options.log_fingerprints;
   if (certs.empty()) return fail(ErrorCode::kMalformed, "the bundle holds no certificate");
   auto leaf = x509::parse_der(certs.front());
   if (!leaf) return fail(leaf.error().with_context("signing certificate in the bundle"));
 
   ossl::X509StorePtr store(X509_STORE_new());
-  if (anchors.empty()) {
+  if (options.anchors.empty() && !options.use_system_store)
+    return fail(ErrorCode::kInvalidArgument,
+                "no trust anchor given: pass the self-signed root CA of the signer's PKI with "
+                "--certificate-chain (or, to trust every CA of the system store, "
+                "--use-system-trust-store)");
+  if (options.use_system_store) {
     X509_STORE_set_default_paths(store.get());
-    warnings->push_back("no --certificate-chain given: trusting the system CA store");
+    ERR_clear_error();
+    warnings->push_back(fmt::format("trusting the system CA store ({}): any certificate any of "
+                                    "its CAs issued for code signing is accepted",
+                                    system_store_description()));
   }
-  for (const auto& a : anchors) {
+  for (const auto& a : options.anchors) {
     auto c = x509::parse_der(a);
     if (!c) return fail(c.error().with_context("--certificate-chain"));
     if (log_fingerprints) say_fingerprint("init", c->get());
@@ -45,24 +103,14 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const std::v
     sk_X509_push(untrusted.get(), c->release());
   }
 
-  // The leaf must be valid now, not only when it was issued (checked first: the
-  // clearest message for an expired signer).
-  time_t now = time(nullptr);
-  if (X509_cmp_time(X509_get0_notBefore(leaf->get()), &now) > 0)
-    return fail(ErrorCode::kVerification,
-                fmt::format("the signing certificate '{}' is not valid yet: valid from {} to {}",
-                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
-                            x509::not_after(leaf->get())));
-  if (X509_cmp_time(X509_get0_notAfter(leaf->get()), &now) < 0)
-    return fail(ErrorCode::kVerification,
-                fmt::format("the signing certificate '{}' has expired: valid from {} to {}",
-                            x509::subject(leaf->get()), x509::not_before(leaf->get()),
-                            x509::not_after(leaf->get())));
-
+  // The leaf must be valid at verification time, not only when it was issued (checked
+  // first: the clearest message for an expired signer).
+  std::time_t now = options.at ? std::chrono::system_clock::to_time_t(*options.at) : std::time(nullptr);
+  if (auto v = check_validity(leaf->get(), now); !v) return fail(v.error());
   ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
   X509_STORE_CTX_init(ctx.get(), store.get(), leaf->get(), untrusted.get());
   // model_signing evaluates the chain at the leaf's notBefore (certificates may expire
-  // after signing); the leaf's own validity now is checked separately below.
+  // after signing); the leaf's own validity at verification time was checked above.
   time_t at = 0;
   {
     struct tm tmv {};
@@ -76,8 +124,17 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const std::v
     std::string reason = X509_verify_cert_error_string(err);
     ERR_clear_error();
     std::string advice;
-    if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-        err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN || err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
+    X509* stuck = X509_STORE_CTX_get_current_cert(ctx.get());
+    if ((err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT || err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY) &&
+        stuck != nullptr) {
+      // Name the missing link instead of OpenSSL's "unable to get local issuer certificate".
+      reason = fmt::format("the chain in the signature lacks the intermediate that issued '{}' "
+                           "(issuer '{}'), and --certificate-chain does not hold it either",
+                           x509::subject(stuck), x509::issuer(stuck));
+      advice = fmt::format("; re-sign with the intermediate in --certificate-chain, or, when '{}' "
+                           "is your self-signed root CA, pass its certificate with --certificate-chain",
+                           x509::issuer(stuck));
+    } else if (err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN || err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT)
       advice = "; pass the self-signed root CA of the signer's PKI with --certificate-chain "
                "(an intermediate alone is not a trust anchor)";
     return fail(Error(ErrorCode::kVerification,
@@ -86,14 +143,8 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const std::v
                       "X509_V_ERR", static_cast<std::uint64_t>(err)));
   }
 
+  if (auto u = check_signing_usage(leaf->get()); !u) return fail(u.error());
   std::uint32_t flags = X509_get_extension_flags(leaf->get());
-  bool ku_ok = (flags & EXFLAG_KUSAGE) != 0 && (X509_get_key_usage(leaf->get()) & KU_DIGITAL_SIGNATURE) != 0;
-  bool eku_ok = (flags & EXFLAG_XKUSAGE) != 0 && (X509_get_extended_key_usage(leaf->get()) & XKU_CODE_SIGN) != 0;
-  if (!ku_ok && !eku_ok)
-    return fail(ErrorCode::kVerification,
-                fmt::format("Signing certificate cannot be used for signing: '{}' has neither "
-                            "KeyUsage digitalSignature nor ExtendedKeyUsage codeSigning",
-                            x509::subject(leaf->get())));
   if ((flags & EXFLAG_KUSAGE) == 0)
     warnings->push_back("the signing certificate has no KeyUsage extension");
 

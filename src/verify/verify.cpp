@@ -8,7 +8,9 @@
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
+#include "hashing/enumerate.h"
 #include "verify/certificate_chain.h"
+#include "verify/sigstore_verifier.h"
 
 namespace modelsign {
 
@@ -41,12 +43,57 @@ Result<bool> check_signature(const PublicKey& key, const bundle::Bundle& b, bool
 
 std::string join_names(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); }
 
+// At most `max` names, then how many more: warnings stay readable for a big .git.
+std::string some_names(const std::vector<std::string>& v, size_t max = 20) {
+  if (v.size() <= max) return join_names(v);
+  std::vector<std::string> head(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(max));
+  return fmt::format("{} and {} more", join_names(head), v.size() - max);
+}
+
+constexpr const char* kGitPaths[] = {".git", ".gitattributes", ".github", ".gitignore"};
+
+// The git paths to ignore at verification. A signature that records its ignore set
+// (model_signing v1.1+) lists the git paths when the signer ignored them, so the
+// recorded set alone decides: a signer that used --no-ignore-git-paths hashed them, and
+// ignoring them here would report its files missing and let new ones in. Without a
+// recorded set (v1.0), the git paths are ignored unless the signature has files there.
+std::vector<std::string> git_paths_to_apply(const Manifest& signed_m) {
+  std::vector<std::string> out;
+  if (!signed_m.serialization.ignore_paths.empty()) return out;
+  for (const char* g : kGitPaths) {
+    bool signed_there = std::any_of(signed_m.resources.begin(), signed_m.resources.end(),
+                                    [&](const Resource& r) { return hashing::under_any(r.path, {g}); });
+    if (!signed_there) out.emplace_back(g);
+  }
+  return out;
+}
+
+// Files present under `paths` (model-relative), minus the signature file.
+Result<std::vector<std::string>> files_under(const std::string& model_path, std::vector<std::string> paths,
+                                             const std::optional<std::string>& signature) {
+  std::sort(paths.begin(), paths.end());
+  paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
+  std::vector<std::string> skip;
+  if (signature) skip.push_back(*signature);
+  std::vector<std::string> out;
+  std::vector<std::string> done;
+  for (const auto& p : paths) {
+    if (hashing::under_any(p, done)) continue;  // nested in one already listed
+    done.push_back(p);
+    auto found = hashing::list_present(model_path, p, skip);
+    if (!found) return fail(found.error());
+    out.insert(out.end(), found->begin(), found->end());
+  }
+  std::sort(out.begin(), out.end(), [](const std::string& a, const std::string& b) { return path_less(a, b); });
+  return out;
+}
+
 Result<void> compare(const Manifest& expected, const Manifest& actual, bool ignore_unsigned,
-                     const std::string& model_name) {
+                     const std::string& model_name, VerifyMismatch* report) {
   std::map<std::string, const Resource*> want, have;
   for (const auto& r : expected.resources) want[r.name] = &r;
   for (const auto& r : actual.resources) have[r.name] = &r;
-  std::vector<std::string> extra, missing, changed;
+  std::vector<std::string> extra, missing, changed, changed_names;
   for (const auto& [name, r] : have)
     if (!want.contains(name)) extra.push_back(name);
   for (const auto& [name, r] : want) {
@@ -55,20 +102,32 @@ Result<void> compare(const Manifest& expected, const Manifest& actual, bool igno
       missing.push_back(name);
       continue;
     }
-    if (it->second->algorithm != r->algorithm || it->second->digest != r->digest)
+    if (it->second->algorithm != r->algorithm || it->second->digest != r->digest) {
+      changed_names.push_back(name);
       changed.push_back(fmt::format("Hash mismatch for '{}': Expected '{}:{}', Actual '{}:{}'", name,
                                     r->algorithm, to_hex(r->digest), it->second->algorithm,
                                     to_hex(it->second->digest)));
+    }
   }
   if (ignore_unsigned) extra.clear();
   if (extra.empty() && missing.empty() && changed.empty()) return {};
+  if (report != nullptr) *report = VerifyMismatch{extra, missing, changed_names};
   std::vector<std::string> parts;
   if (!extra.empty())
     parts.push_back(fmt::format("Extra files found in model '{}': {}", model_name, join_names(extra)));
   if (!missing.empty())
     parts.push_back(fmt::format("Missing files in model '{}': {}", model_name, join_names(missing)));
   for (auto& c : changed) parts.push_back(std::move(c));
-  std::string hint = extra.empty() ? "" : " (use --ignore-unsigned-files to tolerate extra files)";
+  // The flag only helps when extra files are the whole problem; when most signed files
+  // are gone or different, the signature is for another model (or another version).
+  std::string hint;
+  const size_t differing = missing.size() + changed.size();
+  if (want.size() >= 2 && differing * 2 > want.size())
+    hint = fmt::format(" (this signature belongs to another model: {} of its {} files are missing "
+                       "or changed; check MODEL_PATH and --signature)",
+                       differing, want.size());
+  else if (differing == 0)
+    hint = " (use --ignore-unsigned-files to tolerate extra files)";
   return fail(ErrorCode::kMismatch,
               fmt::format("Signature mismatch: {}{}", fmt::join(parts, "; "), hint));
 }
@@ -85,7 +144,14 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
 
   // 2. The verification material must match the method.
   const bool cert_method = options.method == VerifyMethod::kCertificate;
-  if (b->material == bundle::Material::kSigstore)
+  const bool sigstore_method = options.method == VerifyMethod::kSigstore;
+  if (sigstore_method && b->material != bundle::Material::kSigstore)
+    return fail(ErrorCode::kVerification,
+                fmt::format("this signature carries a {}, not Sigstore keyless material: verify it with "
+                            "'verify {}'",
+                            bundle::to_string(b->material),
+                            b->material == bundle::Material::kPublicKey ? "key" : "certificate"));
+  if (!sigstore_method && b->material == bundle::Material::kSigstore)
     return fail(ErrorCode::kUnsupported,
                 "this signature is a Sigstore (keyless) bundle: verify it with 'verify sigstore'");
   if (cert_method && b->material != bundle::Material::kCertificateChain)
@@ -93,7 +159,7 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
                 fmt::format("this signature carries a {}, not a certificate chain: verify it with "
                             "'verify key'",
                             bundle::to_string(b->material)));
-  if (!cert_method && b->material != bundle::Material::kPublicKey)
+  if (options.method == VerifyMethod::kKey && b->material != bundle::Material::kPublicKey)
     return fail(ErrorCode::kVerification,
                 fmt::format("this signature carries a {}, not a public-key hint: verify it with "
                             "'verify certificate'",
@@ -101,9 +167,20 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
 
   // 3. Signature.
   bool used_compat = false;
-  if (cert_method) {
-    auto chain = verify::validate_chain(b->certificates, options.trust_anchors, options.log_fingerprints,
-                                        &out.warnings);
+  if (sigstore_method) {
+    auto root = verify::load_trusted_root(options.sigstore);
+    if (!root) return fail(root.error());
+    auto v = verify::verify_sigstore(*b, options.sigstore, *root, &out.warnings);
+    if (!v) return fail(v.error());
+    out.signer = v->details.identity;
+    out.sigstore = std::move(v->details);
+  } else if (cert_method) {
+    verify::ChainOptions co;
+    co.anchors = options.trust_anchors;
+    co.use_system_store = options.use_system_trust_store;
+    co.at = options.verification_time;
+    co.log_fingerprints = options.log_fingerprints;
+    auto chain = verify::validate_chain(b->certificates, co, &out.warnings);
     if (!chain) return fail(chain.error());
     auto s = check_signature(chain->leaf_key, *b, true);
     if (!s) return fail(s.error());
@@ -143,6 +220,7 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
                 "Invalid signature: it verifies only over model_signing v0.2's legacy encoding, "
                 "which v0.2 used for Digests/v0.1 statements only, but the statement is a "
                 "signature/v1.0 one; re-sign the model with a current signer");
+  Bytes().swap(b->payload);  // parsed; not held while the model is hashed
   const Manifest& signed_m = st->manifest;
 
   // 5. Re-hash the model the way it was signed.
@@ -156,6 +234,12 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
     ser.hash = HashAlgorithm::kSha256;
   }
   for (const auto& p : signed_m.serialization.ignore_paths) ser.ignore_paths.push_back(p);
+  out.recorded_ignore_paths = signed_m.serialization.ignore_paths;
+  if (ser.ignore_git_paths) {
+    ser.ignore_git_paths = false;
+    out.default_ignore_paths = git_paths_to_apply(signed_m);
+    for (const auto& g : out.default_ignore_paths) ser.ignore_paths.push_back(g);
+  }
   HashingOptions hashing = options.hashing;
   hashing.allow_empty_model = true;  // an emptied model is reported as missing files
   if (options.ignore_unsigned_files) {
@@ -169,8 +253,60 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
   if (!actual) return fail(actual.error());
 
   // 6. Compare.
-  if (auto c = compare(signed_m, *actual, options.ignore_unsigned_files, actual->model_name); !c)
+  if (auto c = compare(signed_m, *actual, options.ignore_unsigned_files, actual->model_name,
+                       options.mismatch); !c)
     return fail(c.error());
+
+  // 7. Name what was let through unverified: files under the ignore paths, and the
+  // files --ignore-unsigned-files tolerated.
+  std::vector<std::string> scan = out.recorded_ignore_paths;
+  scan.insert(scan.end(), out.default_ignore_paths.begin(), out.default_ignore_paths.end());
+  auto ignored = files_under(model_path, scan, options.signature_in_model);
+  if (!ignored) {
+    if (options.strict_ignored) return fail(ignored.error());
+    out.warnings.push_back(fmt::format("cannot list the files under the ignore paths: {}",
+                                       ignored.error().message));
+  } else {
+    out.ignored_files = std::move(*ignored);
+  }
+  if (!out.recorded_ignore_paths.empty()) {
+    std::vector<std::string> unusual;
+    for (const auto& p : out.recorded_ignore_paths)
+      if (std::find(std::begin(kGitPaths), std::end(kGitPaths), p) == std::end(kGitPaths) &&
+          p != options.signature_in_model)
+        unusual.push_back(p);
+    if (!unusual.empty())
+      out.warnings.push_back(fmt::format("the signature records ignore paths, whose files are not "
+                                         "verified: {}",
+                                         join_names(unusual)));
+  }
+  if (!out.ignored_files.empty()) {
+    if (options.strict_ignored)
+      return fail(ErrorCode::kMismatch,
+                  fmt::format("Files exist under ignored paths and are not covered by the "
+                              "signature: {} (--strict-ignored); remove them, or verify without "
+                              "--strict-ignored",
+                              some_names(out.ignored_files)));
+    out.warnings.push_back(fmt::format("{} file(s) under ignored paths were not verified: {}",
+                                       out.ignored_files.size(), some_names(out.ignored_files)));
+  }
+  if (options.ignore_unsigned_files) {
+    // Only names are listed; the verdict does not depend on them, so a directory that
+    // cannot be read is a warning here, not a failure.
+    auto present = hashing::list_present(model_path, "", effective_ignore_set(ser));
+    std::set<std::string> signed_paths;
+    for (const auto& r : signed_m.resources) signed_paths.insert(r.path);
+    if (!present)
+      out.warnings.push_back(fmt::format("cannot list the files --ignore-unsigned-files tolerated: {}",
+                                         present.error().message));
+    else
+      for (auto& p : *present)
+        if (!signed_paths.contains(p)) out.tolerated_unsigned.push_back(std::move(p));
+    if (!out.tolerated_unsigned.empty())
+      out.warnings.push_back(fmt::format("--ignore-unsigned-files: {} file(s) not in the signature "
+                                         "were not verified: {}",
+                                         out.tolerated_unsigned.size(), some_names(out.tolerated_unsigned)));
+  }
   out.signed_manifest = signed_m;
   return out;
 }

@@ -28,6 +28,21 @@ run() {
   ERR=$(cat "$TMP/err")
 }
 
+# Runs a digest that must succeed: checks the exit code and the one-line
+# "<hash>:<64 hex>" shape after every run, so a rejected flag (exit 2, empty stdout) can
+# never pass a comparison of two empty outputs.
+# Mutation this catches: a flag spelling dropped from the parser (both runs exit 2).
+digest_ok() {  # NAME ARGS...
+  local name=$1
+  shift
+  run digest "$@"
+  if [[ $RC -ne 0 ]]; then
+    fail "$name: exit code $RC, expected 0 (stderr: $ERR)"
+  elif ! [[ "$OUT" =~ ^(sha256|blake2b):[0-9a-f]{64}$ ]]; then
+    fail "$name: output is not <hash>:<64 hex>: [$OUT]"
+  fi
+}
+
 json_get() {  # JSON_TEXT PYTHON_EXPR(j) -> prints the value
   python3 -c 'import json,sys; j=json.loads(sys.argv[1]); print(eval(sys.argv[2]))' "$1" "$2"
 }
@@ -63,20 +78,20 @@ b = json.load(open(sys.argv[1]))
 print(json.loads(base64.b64decode(b["dsseEnvelope"]["payload"]))["subject"][0]["digest"]["sha256"])
 EOF
 )
-run digest --ignore-paths "$FIX/model.sig" --ignore-paths "$FIX/ignore-me" "$FIX"
+digest_ok "digest --ignore-paths $FIX/model.sig --ignore-paths $FIX/ignore-me $FIX" --ignore-paths "$FIX/model.sig" --ignore-paths "$FIX/ignore-me" "$FIX"
 expect_eq "digest with --ignore-paths reproduces a v1.1.0 signature's subject" "sha256:$SIGNED" "$OUT"
-run digest "$FIX"
+digest_ok "digest $FIX" "$FIX"
 expect_ne "digest does not ignore model.sig by itself" "sha256:$SIGNED" "$OUT"
 
 # ---- --hash ----
-run digest --hash blake2b "$M"
+digest_ok "digest --hash blake2b $M" --hash blake2b "$M"
 # Root vector from the testdata README §4.4 (SHA-256 over the BLAKE2b-512 digests).
 expect_eq "--hash blake2b prints blake2b:<root>" \
   "blake2b:4544f014961f76d34f138ec7e0d04d6070a048a8068662f1744b8b0e3dde38f5" "$OUT"
-run digest --hash blake2 "$M"
+digest_ok "digest --hash blake2 $M" --hash blake2 "$M"
 expect_eq "--hash blake2 is an alias of blake2b" \
   "blake2b:4544f014961f76d34f138ec7e0d04d6070a048a8068662f1744b8b0e3dde38f5" "$OUT"
-run digest --hash sha256 "$M"
+digest_ok "digest --hash sha256 $M" --hash sha256 "$M"
 expect_eq "--hash sha256 is the default" "$PLAIN" "$OUT"
 
 # ---- --json ----
@@ -96,6 +111,7 @@ else
   fail "--json output is not JSON: [$OUT]"
 fi
 run digest --json --serialization shards --shard-size 8 "$M"
+expect_eq "--json shards exits 0" 0 "$RC"
 expect_eq "--json shards: shard_size is an integer" "8 int" \
   "$(json_get "$OUT" '"%s %s" % (j["serialization"]["shard_size"], type(j["serialization"]["shard_size"]).__name__)')"
 expect_eq "--json shards: 8-byte shards" "d0/f00:0:8 sha256-sharded-8" \
@@ -103,46 +119,47 @@ expect_eq "--json shards: 8-byte shards" "d0/f00:0:8 sha256-sharded-8" \
 
 # ---- both flag spellings ----
 printf 'x' >"$M/extra.bin"
-run digest "$M"; WITH_EXTRA=$OUT
+digest_ok "digest $M" "$M"; WITH_EXTRA=$OUT
 expect_ne "an added file changes the digest" "$PLAIN" "$WITH_EXTRA"
-run digest --ignore-paths "$M/extra.bin" "$M"; A=$OUT
-run digest --ignore_paths "$M/extra.bin" "$M"; B=$OUT
+digest_ok "digest --ignore-paths $M/extra.bin $M" --ignore-paths "$M/extra.bin" "$M"; A=$OUT
+digest_ok "digest --ignore_paths $M/extra.bin $M" --ignore_paths "$M/extra.bin" "$M"; B=$OUT
 expect_eq "--ignore-paths ignores the file" "$PLAIN" "$A"
 expect_eq "--ignore_paths == --ignore-paths" "$A" "$B"
 (cd "$TMP" && timeout 30 "$BIN" digest --ignore-paths sample_model/extra.bin sample_model >"$TMP/cwd_out")
+expect_eq "--ignore-paths relative to the current directory: exit 0" 0 "$?"
 expect_eq "--ignore-paths is relative to the current directory" "$PLAIN" "$(cat "$TMP/cwd_out")"
-run digest --ignore-paths "$TMP/elsewhere" "$M"
+digest_ok "digest --ignore-paths $TMP/elsewhere $M" --ignore-paths "$TMP/elsewhere" "$M"
 expect_eq "--ignore-paths outside the model is dropped" "$WITH_EXTRA" "$OUT"
 rm "$M/extra.bin"
 
 printf 'ignored' >"$M/.gitignore"
-run digest "$M"
+digest_ok "digest with a .gitignore" "$M"
 expect_eq "git paths are ignored by default" "$PLAIN" "$OUT"
-run digest --no-ignore-git-paths "$M"; A=$OUT
-run digest --no_ignore_git_paths "$M"; B=$OUT
+digest_ok "digest --no-ignore-git-paths $M" --no-ignore-git-paths "$M"; A=$OUT
+digest_ok "digest --no_ignore_git_paths $M" --no_ignore_git_paths "$M"; B=$OUT
 expect_ne "--no-ignore-git-paths counts .gitignore" "$PLAIN" "$A"
 expect_eq "--no_ignore_git_paths == --no-ignore-git-paths" "$A" "$B"
-run digest --ignore_git_paths "$M"
+digest_ok "digest --ignore_git_paths $M" --ignore_git_paths "$M"
 expect_eq "--ignore_git_paths keeps the default" "$PLAIN" "$OUT"
 rm "$M/.gitignore"
 
 ln -s f0 "$M/link"
 run digest "$M"
 expect_eq "a symlink is rejected by default (exit 1)" 1 "$RC"
-run digest --allow-symlinks "$M"; A=$OUT; RA=$RC
-run digest --allow_symlinks "$M"; B=$OUT
+digest_ok "digest --allow-symlinks $M" --allow-symlinks "$M"; A=$OUT; RA=$RC
+digest_ok "digest --allow_symlinks $M" --allow_symlinks "$M"; B=$OUT
 expect_eq "--allow-symlinks follows an in-model link" 0 "$RA"
 expect_eq "--allow_symlinks == --allow-symlinks" "$A" "$B"
 rm "$M/link"
 
-run digest --serialization shards --shard-size 8 "$M"; A=$OUT
-run digest --serialization shards --shard_size 8 "$M"; B=$OUT
+digest_ok "digest --serialization shards --shard-size 8 $M" --serialization shards --shard-size 8 "$M"; A=$OUT
+digest_ok "digest --serialization shards --shard_size 8 $M" --serialization shards --shard_size 8 "$M"; B=$OUT
 GOLDEN8=$(json_get "$(cat "$UPSTREAM/tests/_signing/testdata/signing/TestPayload/sample_model_folder_small_shards")" \
   'j["subject"][0]["digest"]["sha256"]')
 expect_eq "--shard-size 8 equals the upstream small-shards subject" "sha256:$GOLDEN8" "$A"
 expect_eq "--shard_size == --shard-size" "$A" "$B"
-run digest --threads 1 "$M"; A=$OUT
-run digest --threads 7 "$M"; B=$OUT
+digest_ok "digest --threads 1 $M" --threads 1 "$M"; A=$OUT
+digest_ok "digest --threads 7 $M" --threads 7 "$M"; B=$OUT
 expect_eq "--threads does not change the digest" "$A" "$B"
 expect_eq "--threads 1 equals the default" "$PLAIN" "$A"
 

@@ -321,14 +321,11 @@ run_case checker_rejects_upstream_fixture_misuse
 curve_of() { openssl pkey -in "$1" -noout -text | sed -n 's/^ASN1 OID: //p'; }
 
 case_keygen_default_p256_private_key_mode_0600_and_hint_is_sha256_of_public_pem() {
-  # The directory does not exist yet: keygen must fail and say where.
-  ms keygen --private-key keys/signing_key.pem --public-key keys/signing_key.pub
-  expect_rc 1
-  err_has "keys/signing_key.pem"
-  mkdir keys
+  # The directory does not exist yet: keygen creates it, private to its owner.
   ms keygen --private-key keys/signing_key.pem --public-key keys/signing_key.pub
   expect_rc 0
   out_has "ec-p256"
+  [[ $(stat -c %a keys) == 700 ]] || fail "created directory mode $(stat -c %a keys)"
   [[ $(stat -c %a keys/signing_key.pem) == 600 ]] || fail "private key mode $(stat -c %a keys/signing_key.pem)"
   [[ $(curve_of keys/signing_key.pem) == prime256v1 ]] || fail "curve $(curve_of keys/signing_key.pem)"
   grep -q -- "-----BEGIN PUBLIC KEY-----" keys/signing_key.pub || fail "public key is not PEM SPKI"
@@ -468,16 +465,18 @@ case_certificate_chain_of_only_the_intermediate_fails() {
 }
 run_case certificate_chain_of_only_the_intermediate_fails
 
+# Signing refuses an expired certificate (its signature could never verify), naming
+# its dates; no signature is written.
 case_expired_leaf_fails_naming_its_dates() {
   new_model model
   ms sign certificate --private-key "$PKI/leaf256.key" --signing-certificate "$PKI/expired256.pem" \
     --certificate-chain "$PKI/int.pem" --signature s.sig model
-  expect_ok_sign
-  ms verify certificate --certificate-chain "$PKI/root.pem" --signature s.sig model
-  expect_fail_verify
+  expect_rc 1
+  err_has "Signing failed with error: "
   err_has "expired"
   err_has "2021-01-01"
   err_has "2022-01-01"
+  [[ ! -e s.sig ]] || fail "a signature was written"
 }
 run_case expired_leaf_fails_naming_its_dates
 
@@ -541,7 +540,9 @@ case_signature_inside_the_model_is_ignored_when_signing_and_verifying() {
   new_model model
   ms sign key --private-key "$SHARED/p256.pem" --signature model/model.sig model
   expect_ok_sign
-  ! resources model/model.sig | grep -x model.sig >/dev/null || fail "the signature signed itself"
+  names=$(resources model/model.sig) || fail "cannot decode model/model.sig"
+  [[ -n $names ]] || fail "no resources decoded from model/model.sig"
+  ! grep -qx model.sig <<<"$names" || fail "the signature signed itself"
   recorded_ignores model/model.sig | grep -x model.sig >/dev/null || fail "model.sig not in ignore_paths"
   ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
   expect_ok_verify
@@ -586,7 +587,9 @@ case_ignore_paths_relative_and_absolute_are_recorded_and_applied() {
   cd model
   ms sign key --private-key "$SHARED/p256.pem" --ignore-paths weights.bin --signature ../inner.sig .
   expect_ok_sign
-  ! resources ../inner.sig | grep -x weights.bin >/dev/null || fail "CWD-relative ignore path not applied"
+  names=$(resources ../inner.sig) || fail "cannot decode ../inner.sig"
+  [[ -n $names ]] || fail "no resources decoded from ../inner.sig"
+  ! grep -qx weights.bin <<<"$names" || fail "CWD-relative ignore path not applied"
 }
 run_case ignore_paths_relative_and_absolute_are_recorded_and_applied
 
@@ -597,7 +600,9 @@ case_git_paths_ignored_by_default_and_kept_with_no_ignore_git_paths() {
   echo '*.bin' >model/.gitignore
   ms sign key --private-key "$SHARED/p256.pem" model
   expect_ok_sign
-  ! resources model.sig | grep '^\.git' >/dev/null || fail "git paths were signed"
+  names=$(resources model.sig) || fail "cannot decode model.sig"
+  [[ -n $names ]] || fail "no resources decoded from model.sig"
+  ! grep -q '^\.git' <<<"$names" || fail "git paths were signed"
   ms sign key --private-key "$SHARED/p256.pem" --no-ignore-git-paths --signature all.sig model
   expect_ok_sign
   resources all.sig | grep -x .gitignore >/dev/null || fail "--no-ignore-git-paths still ignored .gitignore"
@@ -699,9 +704,11 @@ case_sigstore_method_is_refused_with_a_clear_message() {
   expect_rc 1
   err_has "Signing failed with error: keyless Sigstore signing"
   [[ ! -e model.sig ]] || fail "a signature was written"
+  # Keyless verification exists (tests/cli/verify_sigstore_cli_test.sh); with no
+  # signature it fails on the missing file, not with a usage error.
   ms verify sigstore --identity a@example.com --identity-provider https://issuer model
   expect_rc 1
-  err_has "Verification failed with error: keyless Sigstore"
+  err_has "Verification failed with error: signature file 'model.sig' not found"
 }
 run_case sigstore_method_is_refused_with_a_clear_message
 
@@ -748,7 +755,7 @@ run_case signing_private_key_env_var_signs
 case_missing_key_says_private_key_not_found() {
   new_model model
   ms sign key model
-  expect_rc 1
+  expect_rc 2  # no key given at all: a usage error
   err_has "Private key not found"
   err_has "SIGNING_PRIVATE_KEY"
   ms sign key --private-key nowhere.pem model
@@ -904,6 +911,140 @@ case_statement_bytes_identical_across_two_signings() {
   payload three.sig | cmp -s - one.json || fail "statement depends on the key"
 }
 run_case statement_bytes_identical_across_two_signings
+
+# --- 11. what verification lets through (ignore-unsigned, symlinks, ignore paths) --------
+# Kept together at the end of the file. Each case names the defect it guards against.
+
+# Mutation guarded: `if (ignore_unsigned) extra.clear();` -> `return {};` in
+# src/verify/verify.cpp. The flag tolerates extra files only, never a changed or missing
+# signed one, in modelsign and in the independent checker alike.
+case_ignore_unsigned_files_still_fails_on_changed_and_missing_signed_files() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  cp -a model pristine
+  echo new >model/added.bin
+  ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files model
+  expect_ok_verify
+  err_has "added.bin"  # the tolerated file is named
+  printf 'changed' >model/config.json
+  for flag in --ignore-unsigned-files --ignore_unsigned_files; do
+    ms verify key --public-key "$SHARED/p256.pub" "$flag" model
+    expect_fail_verify "Hash mismatch for 'config.json'"
+    check key --public-key "$SHARED/p256.pub" --signature model.sig "$flag" model
+    expect_fail_verify "Hash mismatch for 'config.json'"
+  done
+  rm -r model && cp -a pristine model
+  echo new >model/added.bin
+  rm model/sub/dir/tokenizer.txt
+  ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files model
+  expect_fail_verify "Missing files in model 'model': sub/dir/tokenizer.txt"
+  check key --public-key "$SHARED/p256.pub" --signature model.sig --ignore-unsigned-files model
+  expect_fail_verify "sub/dir/tokenizer.txt"
+}
+run_case ignore_unsigned_files_still_fails_on_changed_and_missing_signed_files
+
+# Mutation guarded: the --ignore-unsigned-files enumeration following symlinks whatever
+# the policy. A signed file replaced by a link to the same bytes must fail.
+case_ignore_unsigned_files_refuses_a_signed_file_replaced_by_a_symlink() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  cp model/config.json elsewhere.json
+  rm model/config.json
+  ln -s "$PWD/elsewhere.json" model/config.json
+  ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files model
+  expect_fail_verify "because it is a symlink"
+  check key --public-key "$SHARED/p256.pub" --signature model.sig --ignore-unsigned-files model
+  expect_fail_verify "because it is a symlink"
+}
+run_case ignore_unsigned_files_refuses_a_signed_file_replaced_by_a_symlink
+
+# Issue: only the last component was opened with O_NOFOLLOW, so `sub` replaced by a link
+# to an outside copy verified under --ignore-unsigned-files.
+case_ignore_unsigned_files_refuses_a_symlinked_directory_on_a_signed_path() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  mv model/sub outside
+  ln -s "$PWD/outside" model/sub
+  for extra in "" --allow-symlinks --allow-external-symlinks; do
+    ms verify key --public-key "$SHARED/p256.pub" --ignore-unsigned-files $extra model
+    expect_fail_verify "a directory on its path is a symlink"
+  done
+  check key --public-key "$SHARED/p256.pub" --signature model.sig --ignore-unsigned-files model
+  expect_fail_verify "symlink"
+}
+run_case ignore_unsigned_files_refuses_a_symlinked_directory_on_a_signed_path
+
+# Issue: a directory symlink under --allow-symlinks was only warned about, so files
+# behind it (here in the ignored .git) verified unseen.
+case_directory_symlink_fails_verification_and_signing() {
+  new_model model
+  ms sign key --private-key "$SHARED/p256.pem" model
+  expect_ok_sign
+  mkdir -p model/.git/payload
+  echo 'import os' >model/.git/payload/modeling_evil.py
+  ln -s .git/payload model/custom_code
+  for flag in --allow-symlinks --allow-external-symlinks; do
+    ms verify key --public-key "$SHARED/p256.pub" "$flag" model
+    expect_fail_verify "is a symlink to a directory"
+    ms sign key --private-key "$SHARED/p256.pem" "$flag" --signature again.sig model
+    expect_rc 1
+    err_has "is a symlink to a directory"
+  done
+}
+run_case directory_symlink_fails_verification_and_signing
+
+# Issue: recorded ignore paths were applied silently; a config.json dropped in under
+# one verified. They stay applied (model_signing compatibility) but are named, and
+# --strict-ignored (both spellings) fails.
+case_files_under_ignore_paths_are_named_and_strict_ignored_fails() {
+  new_model model
+  mkdir -p model/cache
+  ms sign key --private-key "$SHARED/p256.pem" --ignore-paths model/cache --signature model/model.sig model
+  expect_ok_sign
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig --strict-ignored model
+  expect_ok_verify  # the signature file itself does not count
+  echo '{"evil": true}' >model/cache/config.json
+  mkdir -p model/.github && echo '* @someone' >model/.github/CODEOWNERS
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
+  expect_ok_verify
+  err_has "cache/config.json"
+  err_has ".github/CODEOWNERS"
+  err_has "records ignore paths, whose files are not verified: cache"
+  for flag in --strict-ignored --strict_ignored; do
+    ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig "$flag" model
+    expect_fail_verify "Files exist under ignored paths"
+    err_has "cache/config.json"
+  done
+}
+run_case files_under_ignore_paths_are_named_and_strict_ignored_fails
+
+# Issue: --no-ignore-git-paths at signing was not honoured, so a default verification
+# reported the signed .gitattributes missing.
+case_no_ignore_git_paths_at_signing_verifies_by_default() {
+  new_model model
+  echo '*.bin filter=lfs' >model/.gitattributes
+  ms sign key --private-key "$SHARED/p256.pem" --no-ignore-git-paths --signature model/model.sig model
+  expect_ok_sign
+  resources model/model.sig | grep -x .gitattributes >/dev/null || fail ".gitattributes not signed"
+  ! recorded_ignores model/model.sig | grep -x .git >/dev/null || fail "git paths recorded as ignored"
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
+  expect_ok_verify
+  mkdir -p model/.git && echo ref >model/.git/HEAD
+  ms verify key --public-key "$SHARED/p256.pub" --signature model/model.sig model
+  expect_fail_verify "Extra files found in model 'model': .git/HEAD"
+}
+run_case no_ignore_git_paths_at_signing_verifies_by_default
+
+# Issue: files were hashed up to their stat size; a procfs file hashed as empty.
+case_digest_of_a_procfs_file_fails_instead_of_hashing_it_as_empty() {
+  ms digest /proc/self/status
+  expect_rc 1
+  err_has "reports a size of 0 bytes but has content"
+}
+run_case digest_of_a_procfs_file_fails_instead_of_hashing_it_as_empty
 
 # --- summary -----------------------------------------------------------------------------
 

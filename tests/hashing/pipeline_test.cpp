@@ -229,6 +229,14 @@ TEST(Determinism, MmapAndReadPathsGiveIdenticalDigests) {
   h.mmap_threshold = std::uint64_t{1} << 40;
   auto read_only = compute_manifest(model.string(), {}, h);
   ASSERT_TRUE(read_only.has_value()) << read_only.error().message;
+  // The baseline must be right itself, not only agree with the mmap path: check it
+  // against the independent reference digest of every file.
+  size_t files = 0;
+  for (const auto& e : fs::recursive_directory_iterator(model))
+    if (e.is_regular_file()) ++files;
+  ASSERT_EQ(read_only->resources.size(), files);
+  for (const auto& r : read_only->resources)
+    EXPECT_EQ(to_hex(r.digest), ref_digest_hex(read_file(model / r.path))) << r.path;
   for (std::uint64_t threshold : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{4096},
                                   std::uint64_t{1} << 20}) {
     h.mmap_threshold = threshold;

@@ -6,6 +6,10 @@
 #include <openssl/evp.h>
 #include <poll.h>
 #include <signal.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -149,6 +153,22 @@ inline std::vector<std::string> split_lines(const std::string& text) {
 inline std::string root_hex(const Manifest& m) { return to_hex(m.root_digest()); }
 
 // Outcome of a function run in a forked child with a deadline.
+// Make the system call `nr` fail with `err` for this process from now on (a seccomp
+// filter; use it in a child). Injects failures the real kernel would report, e.g. EIO
+// from getdents64, which root cannot provoke with permission bits. False if the
+// kernel refuses the filter.
+inline bool deny_syscall(long nr, int err) {
+  sock_filter filter[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, static_cast<std::uint32_t>(nr), 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (static_cast<std::uint32_t>(err) & SECCOMP_RET_DATA)),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof(filter) / sizeof(filter[0])), filter};
+  return ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0 &&
+         ::prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) == 0;
+}
+
 struct ChildResult {
   bool timed_out = false;
   int exit_code = -1;   // valid when the child exited normally

@@ -285,10 +285,19 @@ def check_entry(path: str, allow_symlinks: bool) -> None:
 def hash_model(model: str, ignores, allow_symlinks: bool, only=None) -> dict:
     out = {}
     if only is not None:
+        # --ignore-unsigned-files: only the signed names are looked at, so a changed or
+        # missing one still fails and extra files are not seen. As model_signing's
+        # check_path_within_model (after v1.1.1), no directory on a listed path may be a
+        # symlink.
         for name in only:
             full = model if name == "." else os.path.join(model, name)
             if is_ignored(name, ignores):
                 continue
+            comps = parts(name)
+            for i in range(1, len(comps)):
+                d = os.path.join(model, *comps[:i])
+                if os.path.islink(d):
+                    raise VerifyError(f"Cannot use '{d}' because it is a symlink.")
             check_entry(full, allow_symlinks)
             if os.path.isfile(full):
                 out[name] = ("sha256", sha256_file(full))

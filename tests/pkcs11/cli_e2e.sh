@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end checks of the modelsign CLI against a private SoftHSM token.
 # usage: cli_e2e.sh MODELSIGN_BINARY SOURCE_DIR CASE
-#   CASE: sign-verify | certificate | keygen | list | concurrent | wrong-pin
+#   CASE: sign-verify | certificate | keygen | list | concurrent | wrong-pin | pin-leak
 set -euo pipefail
 MODELSIGN=$1
 SRC=$2
 CASE=$3
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
+# The independent model_signing-style verifier (tests/interop), sharing no code with us.
+interop() { /usr/bin/python3 "$SRC/tests/interop/verify_like_model_signing.py" "$@"; }
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelsign-e2e.XXXXXX")
 HSM_DIR=""
@@ -40,13 +42,15 @@ sign-verify)
     uri_var=MODELSIGN_PKCS11_URI_$k; pub_var=MODELSIGN_PKCS11_PUB_$k
     sig="$WORK/$k.sig"
     "$MODELSIGN" sign pkcs11-key --pkcs11_uri "${!uri_var}" --signature "$sig" "$WORK/m" \
-      | grep -qx 'Signing succeeded' || fail "sign $k"
+      | grep -q '^Signing succeeded: ' || fail "sign $k"
     grep -q '"publicKey":{"hint":"' "$sig" || fail "$k bundle has no key hint"
     # With the token's own public key, and with the PEM p11tool exported.
     "$MODELSIGN" verify key --pkcs11-uri "${!uri_var}" --signature "$sig" "$WORK/m" \
       | grep -qx 'Verification succeeded' || fail "verify $k via token"
     "$MODELSIGN" verify key --public-key "${!pub_var}" --signature "$sig" "$WORK/m" \
       | grep -qx 'Verification succeeded' || fail "verify $k via exported PEM"
+    interop key --public-key "${!pub_var}" --signature "$sig" "$WORK/m" \
+      | grep -qx 'Verification succeeded' || fail "the independent verifier rejects $k"
   done
   # A changed file must fail verification.
   printf 'tampered' >> "$WORK/m/model.bin"
@@ -54,16 +58,22 @@ sign-verify)
        --signature "$WORK/EC_P256.sig" "$WORK/m" 2>/dev/null; then
     fail "a tampered model verified"
   fi
+  if interop key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$WORK/EC_P256.sig" \
+       "$WORK/m" >/dev/null 2>&1; then
+    fail "the independent verifier accepted a tampered model"
+  fi
   ;;
 certificate)
   setup_token --keys ec-p256 --cert
   make_model "$WORK/m"
   "$MODELSIGN" sign pkcs11-certificate --pkcs11-uri "$MODELSIGN_PKCS11_URI_EC_P256" \
     --signing-certificate "$MODELSIGN_PKCS11_CERT_EC_P256" --certificate-chain "$MODELSIGN_PKCS11_CA" \
-    "$WORK/m" | grep -qx 'Signing succeeded' || fail "sign pkcs11-certificate"
+    "$WORK/m" | grep -q '^Signing succeeded: ' || fail "sign pkcs11-certificate"
   grep -q '"x509CertificateChain"' "$WORK/m.sig" || fail "no certificate chain in the bundle"
   "$MODELSIGN" verify certificate --certificate-chain "$MODELSIGN_PKCS11_CA" "$WORK/m" \
     | grep -qx 'Verification succeeded' || fail "verify certificate"
+  interop certificate --certificate-chain "$MODELSIGN_PKCS11_CA" --signature "$WORK/m.sig" "$WORK/m" \
+    | grep -qx 'Verification succeeded' || fail "the independent verifier rejects the certificate bundle"
   ;;
 keygen)
   setup_token --keys ''
@@ -77,6 +87,8 @@ keygen)
     || fail "sign with the generated key"
   "$MODELSIGN" verify key --public-key "$WORK/release.pub.pem" "$WORK/m" >/dev/null \
     || fail "verify with the keygen PEM"
+  interop key --public-key "$WORK/release.pub.pem" --signature "$WORK/m.sig" "$WORK/m" \
+    | grep -qx 'Verification succeeded' || fail "the independent verifier rejects the keygen key's signature"
   # The private key is sensitive and never extractable, as pkcs11-tool reports it.
   pkcs11-tool --module "$MODELSIGN_PKCS11_MODULE" --token-label "$MODELSIGN_PKCS11_TOKEN" --login \
     --pin 1234 --list-objects --type privkey 2>/dev/null \
@@ -112,6 +124,8 @@ concurrent)
   for i in 1 2 3 4; do
     "$MODELSIGN" verify key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" "$WORK/m$i" >/dev/null \
       || fail "signature $i does not verify"
+    interop key --public-key "$MODELSIGN_PKCS11_PUB_EC_P256" --signature "$WORK/m$i.sig" "$WORK/m$i" \
+      | grep -qx 'Verification succeeded' || fail "the independent verifier rejects signature $i"
   done
   ;;
 wrong-pin)
@@ -131,6 +145,73 @@ wrong-pin)
     "$WORK/m" 2>"$WORK/err2" && fail "signed with a missing token"
   grep -q "no PKCS#11 token matches" "$WORK/err2" || fail "unexpected error: $(cat "$WORK/err2")"
   if grep -q "$secret" "$WORK/err2"; then fail "the pin-value was printed"; fi
+  ;;
+pin-leak)
+  # Every error path of the provider that the CLI can reach, with the PIN in the URI's
+  # path (";pin-value=") or query ("?pin-value="), plain or percent-encoded: the PIN
+  # must appear in no output (stderr, --json, the debug log).
+  PIN="Pin-Leak-4242"
+  ENCODED="Pin%2DLeak%2D4242"
+  setup_token --keys ec-p256 --pin "$PIN" --cert
+  make_model "$WORK/m"
+  T=$MODELSIGN_PKCS11_TOKEN
+  n=0
+  no_pin_in_output() {  # EXPECT(ok|fail|any) ARGS...: runs modelsign with the debug log on
+    local expect=$1; shift
+    n=$((n + 1))
+    local rc=0
+    "$MODELSIGN" --log-level debug "$@" >"$WORK/out.$n" 2>"$WORK/err.$n" || rc=$?
+    if [ "$expect" = ok ] && [ $rc -ne 0 ]; then fail "case $n failed: $* :: $(cat "$WORK/err.$n")"; fi
+    if [ "$expect" = fail ] && [ $rc -eq 0 ]; then fail "case $n succeeded: $*"; fi
+    if grep -qF -e "$PIN" -e "$ENCODED" "$WORK/out.$n" "$WORK/err.$n"; then
+      fail "case $n printed the PIN: $* :: $(cat "$WORK/out.$n" "$WORK/err.$n")"
+    fi
+  }
+  uris=(
+    "pkcs11:object=typo;pin-value=$PIN"
+    "pkcs11:token=$T;object=typo;pin-value=$PIN"
+    "pkcs11:token=$T;object=typo?pin-value=$PIN"
+    "pkcs11:token=$T;object=typo;pin-value=$ENCODED"
+    "pkcs11:token=$T;object=typo;PIN-VALUE=$PIN"
+    "pkcs11:token=$T;object=typo;pin%2Dvalue=$PIN"
+    "pkcs11:token=nope;object=ec-p256;pin-value=$PIN"
+    "pkcs11:token=$T;object=ec-p256;type=bogus;pin-value=$PIN"
+    "pkcs11:token=$T;object=ec-p256;pin-value=$PIN?pin-source=file:/nonexistent"
+    "pkcs11:token=$T;object=ec-p256;pin-value=$PIN?module-path=relative/lib.so"
+    "pkcs11:token=$T;object=ec-p256;pin-value=$PIN?module-name=no-such-module"
+    "pkcs11:token=$T;object=ec-p256;pin-value=$PIN?module-path=/nonexistent/lib.so"
+    "pkcs11:token=$T;object=ec-p256;pin-value=x$PIN"
+    "pkcs11:token=$T;pin-value=$PIN"
+    "pkcs12:token=$T;object=ec-p256;pin-value=$PIN"
+    "pkcs11:token=$T;object=ec-p256;vendor-thing=1;pin-value=$PIN;type=public"
+  )
+  for u in "${uris[@]}"; do
+    no_pin_in_output fail sign pkcs11-key --pkcs11-uri "$u" --signature "$WORK/s.sig" "$WORK/m"
+    no_pin_in_output fail sign pkcs11-key --json --pkcs11-uri "$u" --signature "$WORK/s.sig" "$WORK/m"
+    no_pin_in_output fail verify key --json --pkcs11-uri "$u" --signature "$WORK/none.sig" "$WORK/m"
+    rm -f "$WORK/new.pub"
+    # keygen never replaces a key: with the label of the existing key it must fail too.
+    no_pin_in_output fail keygen --pkcs11-uri "${u//typo/ec-p256}" --public-key "$WORK/new.pub"
+    no_pin_in_output any pkcs11 list --pkcs11-uri "$u"
+  done
+  # Paths that get past the URI: certificate for another key, an existing label at
+  # keygen, an ambiguous key, and success with the debug log on.
+  good="pkcs11:token=$T;object=ec-p256;pin-value=$PIN"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=other \
+    -keyout "$WORK/other.key" -out "$WORK/other.pem" 2>/dev/null
+  no_pin_in_output fail sign pkcs11-certificate --pkcs11-uri "$good" --signing-certificate "$WORK/other.pem" \
+    --signature "$WORK/s.sig" "$WORK/m"
+  rm -f "$WORK/new.pub"
+  no_pin_in_output fail keygen --pkcs11-uri "$good" --public-key "$WORK/new.pub"
+  no_pin_in_output ok sign pkcs11-key --json --pkcs11-uri "$good" --signature "$WORK/s.sig" "$WORK/m"
+  no_pin_in_output ok verify key --json --pkcs11-uri "$good" --signature "$WORK/s.sig" "$WORK/m"
+  no_pin_in_output ok pkcs11 list --pkcs11-uri "$good"
+  no_pin_in_output ok sign pkcs11-certificate --json --pkcs11-uri "$good" \
+    --signing-certificate "$MODELSIGN_PKCS11_CERT_EC_P256" --signature "$WORK/c.sig" "$WORK/m"
+  pkcs11-tool --module "$MODELSIGN_PKCS11_MODULE" --token-label "$T" --login --pin "$PIN" \
+    --keypairgen --key-type EC:prime256v1 --label ec-p256 --id 09 >/dev/null 2>&1
+  no_pin_in_output fail sign pkcs11-key --json --pkcs11-uri "$good" --signature "$WORK/s.sig" "$WORK/m"
+  grep -q "matches 2 private keys" "$WORK/err.$n" || fail "not the ambiguity error: $(cat "$WORK/err.$n")"
   ;;
 *)
   echo "unknown case $CASE" >&2; exit 2 ;;

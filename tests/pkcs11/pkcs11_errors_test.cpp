@@ -300,6 +300,22 @@ TEST(Pkcs11Uri, RedactionDropsOnlyThePinValue) {
   EXPECT_EQ(pkcs11::redact_uri("pkcs11:token=a?pin-value=x"), "pkcs11:token=a");
 }
 
+// Before: only the query was redacted; p11-kit also takes ";pin-value=" in the path.
+TEST(Pkcs11Uri, PinValueInThePathIsRedactedToo) {
+  EXPECT_EQ(pkcs11::redact_uri("pkcs11:object=typo;pin-value=" + kSecretPin), "pkcs11:object=typo");
+  EXPECT_EQ(pkcs11::redact_uri("pkcs11:pin-value=" + kSecretPin + ";object=k?module-name=m&pin-value=x"),
+            "pkcs11:object=k?module-name=m");
+  EXPECT_EQ(pkcs11::redact_uri("pkcs11:object=k;PIN%2Dvalue=" + kSecretPin), "pkcs11:object=k");
+  // A parsed URI is shown re-formatted, without its PIN (which is kept for login).
+  auto u = pkcs11::parse_uri("pkcs11:token=t;object=typo;pin-value=" + kSecretPin + "?module-name=softhsm2");
+  ASSERT_TRUE(u) << u.error().describe();
+  EXPECT_EQ(u->redacted.find(kSecretPin), std::string::npos) << u->redacted;
+  EXPECT_NE(u->redacted.find("object=typo"), std::string::npos) << u->redacted;
+  EXPECT_NE(u->redacted.find("module-name=softhsm2"), std::string::npos) << u->redacted;
+  EXPECT_TRUE(u->has_pin_value);
+  EXPECT_EQ(u->pin_value.value(), kSecretPin);
+}
+
 TEST(Pkcs11Uri, ParsesPercentEncodedAttributes) {
   auto u = pkcs11::parse_uri("pkcs11:token=my%20token;object=key%2F1;id=%01%ff;type=private;slot-id=7?module-name=softhsm2");
   ASSERT_TRUE(u) << u.error().describe();

@@ -1,6 +1,10 @@
 // Signing through the PKCS#11 provider against a real SoftHSM token.
 #include <gtest/gtest.h>
 
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
+#include <openssl/evp.h>
+
 #include "modelsign/key_provider.h"
 #include "softhsm_fixture.h"
 
@@ -188,6 +192,98 @@ TEST(Pkcs11Sign, PublicKeyComesFromCertificateWithoutPublicObject) {
   EXPECT_TRUE(expected->verify(SignatureScheme::kEcdsaP256Sha256, kMessage, *sig));
 }
 
+// ---------------------------------------------------------------- planted public keys
+// Anyone who may create public objects on a token can add a public key with the label of
+// a real key. The public key must come only from objects bound to the private key.
+
+struct Planted {
+  EvpPkeyPtr key;
+  PublicKey pub;
+};
+
+// Creates a P-256 public-key object holding a fresh (attacker's) key on the token.
+Planted plant_public_key(const SoftHsmToken& tok, const std::string& label, Bytes id) {
+  EVP_PKEY* raw = EVP_EC_gen("P-256");
+  if (raw == nullptr) throw std::runtime_error("EVP_EC_gen failed");
+  EvpPkeyPtr key(raw);
+  unsigned char point[65];
+  size_t len = 0;
+  if (EVP_PKEY_get_octet_string_param(raw, "encoded-pub-key", point, sizeof(point), &len) != 1 || len != 65)
+    throw std::runtime_error("cannot read the EC point");
+  Bytes ec_point{0x04, 65};  // DER OCTET STRING around the uncompressed point
+  ec_point.insert(ec_point.end(), point, point + len);
+  Bytes params{0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07};  // prime256v1
+  CK_OBJECT_CLASS cls = CKO_PUBLIC_KEY;
+  CK_KEY_TYPE type = CKK_EC;
+  CK_BBOOL yes = CK_TRUE, no = CK_FALSE;
+  std::string l = label;
+  CK_ATTRIBUTE t[] = {{CKA_CLASS, &cls, sizeof(cls)},       {CKA_KEY_TYPE, &type, sizeof(type)},
+                      {CKA_TOKEN, &yes, sizeof(yes)},       {CKA_PRIVATE, &no, sizeof(no)},
+                      {CKA_VERIFY, &yes, sizeof(yes)},      {CKA_LABEL, l.data(), l.size()},
+                      {CKA_ID, id.data(), id.size()},       {CKA_EC_PARAMS, params.data(), params.size()},
+                      {CKA_EC_POINT, ec_point.data(), ec_point.size()}};
+  RawToken rt(tok.label());
+  CK_OBJECT_HANDLE h = 0;
+  CK_RV rv = rt.f()->C_CreateObject(rt.session(), t, sizeof(t) / sizeof(t[0]), &h);
+  if (rv != CKR_OK) throw std::runtime_error("C_CreateObject failed: " + std::to_string(rv));
+  auto pub = PublicKey::from_pkey(raw);
+  if (!pub) throw std::runtime_error("cannot wrap the planted key");
+  return Planted{std::move(key), std::move(*pub)};
+}
+
+// Before: two public objects with the label made the URI ambiguous (a denial of
+// service). Now the one with the private key's CKA_ID is the key.
+TEST(Pkcs11Planted, PublicKeyWithTheLabelButAnotherIdIsIgnored) {
+  SoftHsmToken tok("--keys ec-p256");
+  auto genuine = PublicKey::from_pem_file(tok.pub_pem("ec-p256"));
+  ASSERT_TRUE(genuine);
+  auto planted = plant_public_key(tok, "ec-p256", Bytes{0x99});
+  auto pub = p11().public_key(tok.uri("ec-p256"), {});
+  ASSERT_TRUE(pub) << pub.error().describe();
+  EXPECT_TRUE(pub->equals(*genuine));
+  EXPECT_FALSE(pub->equals(planted.pub));
+}
+
+// Before: with no genuine public object (a key imported with its certificate), the
+// planted key was taken: a model signed by the attacker verified.
+TEST(Pkcs11Planted, WithoutAPublicObjectThePlantedKeyIsNotTakenAndTheCertificateIs) {
+  SoftHsmToken tok("--keys ec-p256 --cert");
+  auto genuine = PublicKey::from_pem_file(tok.pub_pem("ec-p256"));
+  ASSERT_TRUE(genuine);
+  auto del = tok.tool("--delete-object --type pubkey --id 01");
+  ASSERT_EQ(del.rc, 0) << del.out;
+  auto planted = plant_public_key(tok, "ec-p256", Bytes{0x99});
+  auto pub = p11().public_key(tok.uri("ec-p256"), {});
+  ASSERT_TRUE(pub) << pub.error().describe();
+  EXPECT_FALSE(pub->equals(planted.pub)) << "the planted public key was used";
+  EXPECT_TRUE(pub->equals(*genuine));
+}
+
+// A public object with the private key's CKA_ID but another key: which is right cannot
+// be told, so it is refused, naming the candidates. Before: the genuine label matched
+// first and the conflict went unnoticed (or, with the label too, was taken).
+TEST(Pkcs11Planted, ConflictingPublicKeyWithTheSameIdIsRefusedNamingTheCandidates) {
+  SoftHsmToken tok("--keys ec-p256");
+  auto planted = plant_public_key(tok, "innocent", Bytes{0x01});
+  for (bool signer : {false, true}) {
+    Error e(ErrorCode::kInternal, "");
+    if (signer) {
+      auto s = p11().open_signer(tok.uri("ec-p256"), {});
+      ASSERT_FALSE(s) << "signing opened despite two public keys for one private key";
+      e = s.error();
+    } else {
+      auto pub = p11().public_key(tok.uri("ec-p256"), {});
+      ASSERT_FALSE(pub) << "a public key was chosen among conflicting ones";
+      e = pub.error();
+    }
+    EXPECT_EQ(e.code, ErrorCode::kInvalidArgument) << e.describe();
+    EXPECT_NE(e.message.find("hold different public keys"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("object=innocent"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find("object=ec-p256;type=public"), std::string::npos) << e.message;
+    EXPECT_NE(e.message.find(planted.pub.hint()), std::string::npos) << e.message;
+  }
+}
+
 TEST(Pkcs11Sign, AlwaysAuthenticateKeyGetsContextSpecificLogin) {
   SoftHsmToken tok("--keys ec-p256");
   auto gen = tok.tool("--keypairgen --key-type EC:prime256v1 --label aa-key --id 0a --always-auth");
@@ -216,18 +312,37 @@ TEST(Pkcs11Sign, AlwaysAuthenticateKeyGetsContextSpecificLogin) {
   }
 }
 
+// C_Login calls are counted by a thin module that forwards to SoftHSM. Mutation: a
+// provider that logs in on every open (or every signature) fails the count.
 TEST(Pkcs11Sign, LoginHappensOncePerTokenAndProcess) {
   SoftHsmToken tok("--keys 'ec-p256 ec-p384'");
-  auto first = p11().open_signer(tok.uri("ec-p256"), {});
+  const std::string log = tok.dir() + "/logins";
+  setenv("MODELSIGN_TEST_LOGIN_LOG", log.c_str(), 1);
+  const std::string module = std::string("module-path=") + MODELSIGN_LOGIN_COUNTER_MODULE;
+  auto uri = [&](const std::string& key, bool with_pin) {
+    return "pkcs11:token=" + tok.label() + ";object=" + key + "?" + module +
+           (with_pin ? "&pin-source=file:" + tok.pin_file() : std::string());
+  };
+  auto first = p11().open_signer(uri("ec-p256", true), {});
   ASSERT_TRUE(first) << first.error().describe();
+  ASSERT_TRUE(sign_message(**first, kMessage));
   // The token is logged in for the whole process: a second key on it opens with no
-  // PIN source at all (and would fail below if the provider tried to log in again).
-  std::string no_pin = "pkcs11:token=" + tok.label() + ";object=ec-p384";
-  auto second = p11().open_signer(no_pin, {});
+  // PIN source at all, and a third with one does not log in again.
+  auto second = p11().open_signer(uri("ec-p384", false), {});
   ASSERT_TRUE(second) << second.error().describe();
   auto sig = sign_message(**second, kMessage);
   ASSERT_TRUE(sig) << sig.error().describe();
   EXPECT_TRUE((*second)->public_key().verify(SignatureScheme::kEcdsaP384Sha384, kMessage, *sig));
+  auto third = p11().open_signer(uri("ec-p384", true), {});
+  ASSERT_TRUE(third) << third.error().describe();
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(sign_message(**third, kMessage));
+  unsetenv("MODELSIGN_TEST_LOGIN_LOG");
+
+  std::string lines = testing::read_text(log);
+  std::size_t logins = 0;
+  for (std::size_t at = 0; (at = lines.find("C_Login", at)) != std::string::npos; ++at) ++logins;
+  EXPECT_EQ(logins, 1u) << "C_Login calls seen by the module:\n" << lines;
+  EXPECT_NE(lines.find("C_Login user=1 rv=0x0"), std::string::npos) << lines;
 }
 
 TEST(Pkcs11Sign, RegistryRoutesPkcs11UrisToThisProvider) {

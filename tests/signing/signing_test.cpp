@@ -7,7 +7,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
+#include <filesystem>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
@@ -23,6 +27,9 @@ namespace {
 using test::TempDir;
 using test::write_file;
 using Json = nlohmann::json;
+
+// Inside the upstream certificates' validity (2025-05-02 .. 2035-04-30).
+const auto kUpstreamFixtureTime = std::chrono::system_clock::from_time_t(1767225600);  // 2026-01-01
 
 std::string upstream_key_dir() { return (test::upstream_fixtures() / "keys" / "certificate").string(); }
 
@@ -69,6 +76,8 @@ TEST_P(UpstreamFixture, VerifiesWithTheUpstreamKeyOrChain) {
   if (f.certificate) {
     o.method = VerifyMethod::kCertificate;
     o.trust_anchors = certs_from(upstream_key_dir() + "/ca-cert.pem");
+    // The upstream certificates expire on 2035-04-30: check them at a fixed time.
+    o.verification_time = kUpstreamFixtureTime;
   } else {
     o.method = VerifyMethod::kKey;
     o.public_key = upstream_public_key();
@@ -109,6 +118,7 @@ TEST(UpstreamFixtures, V101WithoutIgnorePathsReportsTheExtraFile) {
   auto o = options_for(dir, dir + "/model.sig");
   o.method = VerifyMethod::kCertificate;
   o.trust_anchors = certs_from(upstream_key_dir() + "/ca-cert.pem");
+  o.verification_time = kUpstreamFixtureTime;
   auto r = verify_model(dir, test::read_file(dir + "/model.sig"), o);
   ASSERT_FALSE(r.has_value());
   EXPECT_EQ(r.error().code, ErrorCode::kMismatch);
@@ -607,26 +617,66 @@ TEST(Rejects, TruncatedAndNonJsonBundles) {
 
 // ---------------------------------------------------------------- certificates
 
+using Clock = std::chrono::system_clock;
+
+Clock::time_point utc(int year, int month, int day) {
+  std::tm t{};
+  t.tm_year = year - 1900;
+  t.tm_mon = month - 1;
+  t.tm_mday = day;
+  return Clock::from_time_t(timegm(&t));
+}
+std::int64_t epoch(int year, int month, int day) { return Clock::to_time_t(utc(year, month, day)); }
+
 struct CertCase : ::testing::Test {
   Model m;
   test::Pki pki;
   test::TestCert root = pki.make({.cn = "root", .ca = true, .not_before_offset = -86400 * 30}, "P-256", nullptr);
   test::TestCert inter =
       pki.make({.cn = "intermediate", .ca = true, .not_before_offset = -86400 * 30}, "P-256", &root);
+  std::string last_bundle;
 
+  // Signs at `signed_at` (default now) and verifies at `verify_at` (default now).
   Result<VerifyResult> sign_and_verify(const test::TestCert& leaf, std::vector<Bytes> anchors,
-                                       std::vector<Bytes> chain_extra) {
+                                       std::vector<Bytes> chain_extra,
+                                       std::optional<Clock::time_point> signed_at = std::nullopt,
+                                       std::optional<Clock::time_point> verify_at = std::nullopt) {
     write_file(m.tmp / "leaf.pem", test::private_key_pem(leaf.key), 0600);
     auto signer = pem_signer((m.tmp / "leaf.pem").string());
     auto so = sign_options(m.dir, m.sig());
     so.certificate_chain = {leaf.der()};
     for (auto& c : chain_extra) so.certificate_chain.push_back(c);
+    so.signing_time = signed_at;
     auto r = sign_model(m.dir, *signer, so);
-    EXPECT_TRUE(r.has_value());
+    EXPECT_TRUE(r.has_value()) << r.error().describe();
+    if (!r) return fail(r.error());
+    last_bundle = r->bundle_json;
+    return verify_bundle(r->bundle_json, std::move(anchors), verify_at);
+  }
+
+  Result<VerifyResult> verify_bundle(const std::string& json, std::vector<Bytes> anchors,
+                                     std::optional<Clock::time_point> verify_at = std::nullopt) {
     auto o = options_for(m.dir, m.sig());
     o.method = VerifyMethod::kCertificate;
     o.trust_anchors = std::move(anchors);
-    return verify_model(m.dir, r->bundle_json, o);
+    o.verification_time = verify_at;
+    return verify_model(m.dir, json, o);
+  }
+
+  // A certificate bundle for a leaf `sign certificate` would refuse (bad usage): signed
+  // with the leaf's key as a key bundle, then given the chain.
+  std::string forged_certificate_bundle(const test::TestCert& leaf, std::vector<Bytes> chain_extra) {
+    write_file(m.tmp / "leaf.pem", test::private_key_pem(leaf.key), 0600);
+    auto signer = pem_signer((m.tmp / "leaf.pem").string());
+    auto r = sign_model(m.dir, *signer, sign_options(m.dir, m.sig()));
+    EXPECT_TRUE(r.has_value());
+    auto b = bundle::parse_bundle(r->bundle_json);
+    EXPECT_TRUE(b.has_value());
+    b->material = bundle::Material::kCertificateChain;
+    b->key_hint.reset();
+    b->certificates = {leaf.der()};
+    for (auto& c : chain_extra) b->certificates.push_back(c);
+    return bundle::write_bundle(*b);
   }
 };
 
@@ -647,7 +697,7 @@ TEST_F(CertCase, IntermediateGivenAsRootIsNotATrustAnchor) {
 TEST_F(CertCase, ExpiredLeafFailsAndGivesTheDates) {
   auto leaf = pki.make({.cn = "signer", .not_before_offset = -86400 * 10, .not_after_offset = -86400}, "P-256",
                        &inter);
-  auto r = sign_and_verify(leaf, {root.der()}, {inter.der()});
+  auto r = sign_and_verify(leaf, {root.der()}, {inter.der()}, Clock::now() - std::chrono::hours(24 * 5));
   expect_error(r, ErrorCode::kVerification, "has expired: valid from");
 }
 
@@ -655,20 +705,332 @@ TEST_F(CertCase, NotYetValidLeafFails) {
   // The CA must already cover the leaf's start for the chain to build at notBefore.
   auto leaf = pki.make({.cn = "signer", .not_before_offset = 86400, .not_after_offset = 86400 * 5}, "P-256",
                        &inter);
-  expect_error(sign_and_verify(leaf, {root.der()}, {inter.der()}), ErrorCode::kVerification, "not valid yet");
+  expect_error(sign_and_verify(leaf, {root.der()}, {inter.der()}, Clock::now() + std::chrono::hours(48)),
+               ErrorCode::kVerification, "not valid yet");
 }
 
 TEST_F(CertCase, LeafWithoutDigitalSignatureOrCodeSigningFails) {
   auto leaf = pki.make({.cn = "signer", .key_usage_digital_signature = false, .eku_code_signing = false},
                        "P-256", &inter);
-  expect_error(sign_and_verify(leaf, {root.der()}, {inter.der()}), ErrorCode::kVerification,
-               "Signing certificate cannot be used for signing");
+  expect_error(verify_bundle(forged_certificate_bundle(leaf, {inter.der()}), {root.der()}),
+               ErrorCode::kVerification, "Signing certificate cannot be used for signing");
 }
 
 TEST_F(CertCase, LeafWithOnlyCodeSigningEkuIsAccepted) {
   auto leaf = pki.make({.cn = "signer", .key_usage_digital_signature = false}, "P-256", &inter);
   auto r = sign_and_verify(leaf, {root.der()}, {inter.der()});
   EXPECT_TRUE(r.has_value()) << r.error().describe();
+}
+
+TEST_F(CertCase, LeafWithOnlyDigitalSignatureKeyUsageIsAccepted) {
+  auto leaf = pki.make({.cn = "signer", .eku_code_signing = false}, "P-256", &inter);
+  auto r = sign_and_verify(leaf, {root.der()}, {inter.der()});
+  EXPECT_TRUE(r.has_value()) << r.error().describe();
+}
+
+// Before: KU keyEncipherment + EKU codeSigning verified (either extension sufficed).
+TEST_F(CertCase, KeyEnciphermentKeyUsageWithCodeSigningEkuIsRejected) {
+  auto leaf = pki.make({.cn = "signer", .key_usage = "critical,keyEncipherment"}, "P-256", &inter);
+  expect_error(verify_bundle(forged_certificate_bundle(leaf, {inter.der()}), {root.der()}),
+               ErrorCode::kVerification, "KeyUsage without digitalSignature");
+}
+
+// Before: a TLS server certificate (EKU serverAuth) with KU digitalSignature verified.
+TEST_F(CertCase, ServerAuthEkuWithDigitalSignatureIsRejected) {
+  auto leaf = pki.make({.cn = "tls.example", .extended_key_usage = "serverAuth"}, "P-256", &inter);
+  expect_error(verify_bundle(forged_certificate_bundle(leaf, {inter.der()}), {root.der()}),
+               ErrorCode::kVerification, "ExtendedKeyUsage without codeSigning");
+}
+
+// Before: no --certificate-chain meant OpenSSL's default store, which SSL_CERT_FILE
+// redirects: a root planted there vouched for the signer.
+TEST_F(CertCase, WithoutTrustAnchorsTheSystemStoreIsNotTrusted) {
+  auto leaf = pki.make({.cn = "signer"}, "P-256", &inter);
+  write_file(m.tmp / "store.pem", root.pem());
+  setenv("SSL_CERT_FILE", (m.tmp / "store.pem").c_str(), 1);
+  auto r = sign_and_verify(leaf, {}, {inter.der()});
+  expect_error(r, ErrorCode::kInvalidArgument, "no trust anchor given");
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("--use-system-trust-store"), std::string::npos) << r.error().message;
+
+  // The explicit opt-in trusts it, and says whose store it is.
+  auto o = options_for(m.dir, m.sig());
+  o.method = VerifyMethod::kCertificate;
+  o.use_system_trust_store = true;
+  auto v = verify_model(m.dir, last_bundle, o);
+  unsetenv("SSL_CERT_FILE");
+  ASSERT_TRUE(v.has_value()) << v.error().describe();
+  bool named = false;
+  for (const auto& w : v->warnings)
+    named = named || (w.find("system CA store") != std::string::npos &&
+                      w.find((m.tmp / "store.pem").string()) != std::string::npos &&
+                      w.find("SSL_CERT_FILE") != std::string::npos);
+  EXPECT_TRUE(named) << "no warning names the store";
+}
+
+// Before: sign_model wrote these signatures, which could never verify.
+TEST_F(CertCase, SigningRefusesCertificatesThatWouldNeverVerify) {
+  struct Case {
+    test::CertSpec spec;
+    std::string expect;
+  };
+  for (const Case& c : {Case{{.cn = "expired", .not_before_offset = -86400 * 10, .not_after_offset = -86400},
+                             "has expired"},
+                        Case{{.cn = "future", .not_before_offset = 86400, .not_after_offset = 86400 * 5},
+                             "not valid yet"},
+                        Case{{.cn = "enc", .key_usage = "critical,keyEncipherment"},
+                             "KeyUsage without digitalSignature"},
+                        Case{{.cn = "tls", .extended_key_usage = "serverAuth"},
+                             "ExtendedKeyUsage without codeSigning"},
+                        Case{{.cn = "bare", .key_usage_digital_signature = false, .eku_code_signing = false},
+                             "neither"}}) {
+    auto leaf = pki.make(c.spec, "P-256", &inter);
+    write_file(m.tmp / "leaf.pem", test::private_key_pem(leaf.key), 0600);
+    auto signer = pem_signer((m.tmp / "leaf.pem").string());
+    auto so = sign_options(m.dir, m.sig());
+    so.certificate_chain = {leaf.der(), inter.der()};
+    auto r = sign_model(m.dir, *signer, so);
+    ASSERT_FALSE(r.has_value()) << c.spec.cn << ": signing succeeded";
+    EXPECT_EQ(r.error().code, ErrorCode::kInvalidArgument) << r.error().describe();
+    EXPECT_NE(r.error().message.find(c.expect), std::string::npos) << r.error().describe();
+    EXPECT_NE(r.error().message.find("would never verify"), std::string::npos) << r.error().describe();
+  }
+}
+
+// ---------------------------------------------------------------- chain time
+// The verifier takes its time from VerifyOptions::verification_time; the chain is
+// evaluated at the leaf's notBefore (model_signing's rule), the leaf at that time.
+
+struct ChainTime : CertCase {
+  // A PKI that lived in the past: root and intermediate valid 2020-01-01 .. 2022-01-01.
+  test::Pki old_pki;
+  test::TestCert old_root = old_pki.make(
+      {.cn = "old-root", .ca = true, .not_before_time = epoch(2020, 1, 1), .not_after_time = epoch(2022, 1, 1)},
+      "P-256", nullptr);
+  test::TestCert old_inter = old_pki.make(
+      {.cn = "old-inter", .ca = true, .not_before_time = epoch(2020, 1, 1), .not_after_time = epoch(2022, 1, 1)},
+      "P-256", &old_root);
+};
+
+TEST_F(ChainTime, LeafValidAtSigningButExpiredAtVerificationTimeFails) {
+  auto leaf = old_pki.make({.cn = "signer", .not_before_time = epoch(2021, 1, 1), .not_after_time = epoch(2021, 6, 1)},
+                           "P-256", &old_inter);
+  auto ok = sign_and_verify(leaf, {old_root.der()}, {old_inter.der()}, utc(2021, 2, 1), utc(2021, 3, 1));
+  EXPECT_TRUE(ok.has_value()) << ok.error().describe();
+  expect_error(verify_bundle(last_bundle, {old_root.der()}, utc(2021, 7, 1)), ErrorCode::kVerification,
+               "has expired");
+}
+
+TEST_F(ChainTime, LeafNotYetValidAtVerificationTimeFails) {
+  auto leaf = old_pki.make({.cn = "signer", .not_before_time = epoch(2021, 1, 1), .not_after_time = epoch(2021, 6, 1)},
+                           "P-256", &old_inter);
+  sign_and_verify(leaf, {old_root.der()}, {old_inter.der()}, utc(2021, 2, 1), utc(2021, 3, 1));
+  expect_error(verify_bundle(last_bundle, {old_root.der()}, utc(2020, 12, 1)), ErrorCode::kVerification,
+               "not valid yet");
+}
+
+// Mutation: deleting X509_VERIFY_PARAM_set_time in certificate_chain.cpp evaluates the
+// chain now, when this CA has long expired: this test then fails.
+TEST_F(ChainTime, CaExpiredAfterSigningStillVerifiesBecauseTheChainIsCheckedAtIssuance) {
+  auto leaf = old_pki.make({.cn = "signer", .not_before_time = epoch(2021, 1, 1), .not_after_time = epoch(2040, 1, 1)},
+                           "P-256", &old_inter);
+  auto r = sign_and_verify(leaf, {old_root.der()}, {old_inter.der()}, utc(2021, 2, 1), utc(2030, 1, 1));
+  EXPECT_TRUE(r.has_value()) << r.error().describe();
+}
+
+TEST_F(ChainTime, CaExpiredBeforeTheLeafWasIssuedFails) {
+  auto leaf = old_pki.make({.cn = "signer", .not_before_time = epoch(2023, 1, 1), .not_after_time = epoch(2040, 1, 1)},
+                           "P-256", &old_inter);
+  auto r = sign_and_verify(leaf, {old_root.der()}, {old_inter.der()}, utc(2023, 2, 1), utc(2023, 3, 1));
+  expect_error(r, ErrorCode::kVerification, "certificate has expired");
+}
+
+// ---------------------------------------------------------------- what verification lets through
+
+namespace fs = std::filesystem;
+
+bool contains(const std::vector<std::string>& v, const std::string& x) {
+  return std::find(v.begin(), v.end(), x) != v.end();
+}
+
+// Mutation guarded: `if (ignore_unsigned) extra.clear();` -> `return {};` in verify.cpp
+// (the flag switching off every content check).
+TEST(IgnoreUnsignedFiles, AChangedSignedFileStillFails) {
+  Signed s;
+  write_file(s.m.tmp / "model/config.json", "{\"layers\": 3}");
+  write_file(s.m.tmp / "model/extra.txt", "new");
+  expect_error(s.verify(s.bundle, true), ErrorCode::kMismatch, "Hash mismatch for 'config.json'");
+}
+
+// Same mutation as above.
+TEST(IgnoreUnsignedFiles, AMissingSignedFileStillFails) {
+  Signed s;
+  fs::remove(s.m.tmp / "model/sub/tokenizer.json");
+  expect_error(s.verify(s.bundle, true), ErrorCode::kMismatch,
+               "Missing files in model 'model': sub/tokenizer.json");
+}
+
+TEST(IgnoreUnsignedFiles, ToleratedFilesAreListedAndWarned) {
+  Signed s;
+  write_file(s.m.tmp / "model/extra.txt", "new");
+  write_file(s.m.tmp / "model/sub/more/evil.py", "import os");
+  write_file(s.m.tmp / "model/.git/config", "[core]");  // ignored, not "unsigned"
+  auto r = s.verify(s.bundle, true);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_EQ(r->tolerated_unsigned, (std::vector<std::string>{"extra.txt", "sub/more/evil.py"}));
+  bool warned = std::any_of(r->warnings.begin(), r->warnings.end(), [](const std::string& w) {
+    return w.find("--ignore-unsigned-files") != std::string::npos &&
+           w.find("extra.txt") != std::string::npos && w.find("sub/more/evil.py") != std::string::npos;
+  });
+  EXPECT_TRUE(warned) << fmt::format("{}", fmt::join(r->warnings, "\n"));
+}
+
+// Mutation guarded: enumerate_listed following symlinks whatever the policy.
+TEST(IgnoreUnsignedFiles, ASignedFileReplacedBySymlinkFailsWithoutAllowSymlinks) {
+  Signed s;
+  write_file(s.m.tmp / "elsewhere/config.json", "{\"layers\": 2}");  // identical bytes
+  fs::remove(s.m.tmp / "model/config.json");
+  fs::create_symlink(s.m.tmp / "elsewhere/config.json", s.m.tmp / "model/config.json");
+  expect_error(s.verify(s.bundle, true), ErrorCode::kUnsupported,
+               "because it is a symlink");
+  expect_error(s.verify(s.bundle, false), ErrorCode::kUnsupported, "because it is a symlink");
+}
+
+// Issue: only the last component was opened with O_NOFOLLOW, so a signed file reached
+// through a symlinked directory verified.
+TEST(IgnoreUnsignedFiles, ASymlinkedDirectoryOnASignedPathFails) {
+  Signed s;
+  fs::create_directories(s.m.tmp / "outside");
+  fs::copy(s.m.tmp / "model/sub", s.m.tmp / "outside/sub", fs::copy_options::recursive);
+  fs::remove_all(s.m.tmp / "model/sub");
+  fs::create_directory_symlink(s.m.tmp / "outside/sub", s.m.tmp / "model/sub");
+  for (auto policy : {SymlinkPolicy::kReject, SymlinkPolicy::kFollowAnywhere}) {
+    auto o = options_for(s.m.dir, s.m.sig());
+    o.public_key = s.signer->public_key();
+    o.ignore_unsigned_files = true;
+    o.serialization.symlinks = policy;
+    expect_error(verify_model(s.m.dir, s.bundle, o), ErrorCode::kUnsupported,
+                 "a directory on its path is a symlink");
+  }
+}
+
+// Issue: a directory symlink under --allow-symlinks was skipped with a warning, so files
+// behind it (here inside the ignored .git) were neither hashed nor reported.
+TEST(DirectorySymlinks, ALinkedDirectoryFailsVerificationUnderEveryFollowPolicy) {
+  Signed s;
+  write_file(s.m.tmp / "model/.git/payload/modeling_evil.py", "import os");
+  fs::create_directory_symlink(".git/payload", s.m.tmp / "model/custom_code");
+  for (auto policy : {SymlinkPolicy::kFollowInRoot, SymlinkPolicy::kFollowAnywhere}) {
+    auto o = options_for(s.m.dir, s.m.sig());
+    o.public_key = s.signer->public_key();
+    o.serialization.symlinks = policy;
+    expect_error(verify_model(s.m.dir, s.bundle, o), ErrorCode::kUnsupported,
+                 "is a symlink to a directory");
+  }
+}
+
+TEST(DirectorySymlinks, SigningAModelWithALinkedDirectoryIsRefused) {
+  Model m;
+  fs::create_directory_symlink("sub", m.tmp / "model/linked");
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());
+  so.serialization.symlinks = SymlinkPolicy::kFollowInRoot;
+  auto r = sign_model(m.dir, *signer, so);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_NE(r.error().message.find("is a symlink to a directory"), std::string::npos) << r.error().message;
+}
+
+// Issue: recorded ignore paths were applied and never shown; a file dropped in under
+// one verified silently.
+TEST(IgnoredPaths, FilesUnderRecordedAndGitPathsAreReportedAndWarned) {
+  Model m;
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());
+  so.serialization.ignore_paths.push_back("cache");
+  ASSERT_TRUE(sign_to(m, *signer, so).has_value());
+  write_file(m.tmp / "model/cache/config.json", "{\"evil\": true}");
+  write_file(m.tmp / "model/.git/hooks/post-checkout", "#!/bin/sh");
+  write_file(m.tmp / "model/.gitattributes", "* text");
+  auto o = options_for(m.dir, m.sig());
+  o.public_key = signer->public_key();
+  auto r = verify_model(m.dir, test::read_file(m.sig()), o);
+  ASSERT_TRUE(r.has_value()) << r.error().describe();
+  EXPECT_TRUE(contains(r->recorded_ignore_paths, "cache"));
+  EXPECT_TRUE(contains(r->recorded_ignore_paths, ".git"));
+  EXPECT_EQ(r->ignored_files, (std::vector<std::string>{".git/hooks/post-checkout", ".gitattributes",
+                                                        "cache/config.json"}));
+  std::string all = fmt::format("{}", fmt::join(r->warnings, "\n"));
+  EXPECT_NE(all.find("cache/config.json"), std::string::npos) << all;
+  EXPECT_NE(all.find(".git/hooks/post-checkout"), std::string::npos) << all;
+  EXPECT_NE(all.find("records ignore paths, whose files are not verified: cache"), std::string::npos) << all;
+
+  o.strict_ignored = true;
+  expect_error(verify_model(m.dir, test::read_file(m.sig()), o), ErrorCode::kMismatch,
+               "Files exist under ignored paths");
+}
+
+TEST(IgnoredPaths, StrictIgnoredPassesWhenOnlyTheSignatureIsThere) {
+  Model m;
+  std::string sig = m.dir + "/model.sig";
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto r = sign_model(m.dir, *signer, sign_options(m.dir, sig));
+  ASSERT_TRUE(r.has_value());
+  ASSERT_TRUE(write_file_atomically(sig, r->bundle_json).has_value());
+  auto o = options_for(m.dir, sig);
+  o.public_key = signer->public_key();
+  o.signature_in_model = "model.sig";
+  o.strict_ignored = true;
+  auto v = verify_model(m.dir, test::read_file(sig), o);
+  ASSERT_TRUE(v.has_value()) << v.error().describe();
+  EXPECT_TRUE(v->ignored_files.empty());
+  EXPECT_TRUE(contains(v->recorded_ignore_paths, "model.sig"));
+  // Files under the git paths the signer recorded count as well.
+  write_file(m.tmp / "model/.github/workflows/x.yml", "on: push");
+  auto w = verify_model(m.dir, test::read_file(sig), o);
+  expect_error(w, ErrorCode::kMismatch, ".github/workflows/x.yml");
+}
+
+// Issue: --no-ignore-git-paths at signing was not honoured at verification, so a
+// signed .gitattributes was reported missing by a default verification.
+TEST(IgnoredPaths, NoIgnoreGitPathsAtSigningIsHonouredAtVerification) {
+  Model m;
+  write_file(m.tmp / "model/.gitattributes", "*.bin filter=lfs");
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());
+  so.serialization.ignore_git_paths = false;
+  so.serialization.ignore_paths.push_back("cache");  // a recorded set without the git paths
+  auto r = sign_to(m, *signer, so);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_FALSE(contains(r->manifest.serialization.ignore_paths, ".gitattributes"));
+  auto o = options_for(m.dir, m.sig());  // default: ignore_git_paths = true
+  o.public_key = signer->public_key();
+  auto v = verify_model(m.dir, test::read_file(m.sig()), o);
+  ASSERT_TRUE(v.has_value()) << v.error().describe();
+  EXPECT_TRUE(v->default_ignore_paths.empty());
+  // The signer hashed the git paths: a new file there is an extra file, not ignored.
+  write_file(m.tmp / "model/.git/hooks/pre-commit", "#!/bin/sh");
+  expect_error(verify_model(m.dir, test::read_file(m.sig()), o), ErrorCode::kMismatch,
+               "Extra files found in model 'model': .git/hooks/pre-commit");
+}
+
+TEST(IgnoredPaths, NoIgnoreGitPathsWithoutARecordedSetKeepsSignedGitFiles) {
+  Model m;
+  write_file(m.tmp / "model/.gitattributes", "*.bin filter=lfs");
+  auto signer = pem_signer(test::write_ec_key(m.tmp / "key.pem", "P-256"));
+  auto so = sign_options(m.dir, m.sig());  // signature outside: nothing recorded
+  so.serialization.ignore_git_paths = false;
+  auto r = sign_to(m, *signer, so);
+  ASSERT_TRUE(r.has_value());
+  EXPECT_TRUE(r->manifest.serialization.ignore_paths.empty());
+  auto o = options_for(m.dir, m.sig());
+  o.public_key = signer->public_key();
+  auto v = verify_model(m.dir, test::read_file(m.sig()), o);
+  ASSERT_TRUE(v.has_value()) << v.error().describe();
+  EXPECT_FALSE(contains(v->default_ignore_paths, ".gitattributes"));
+  EXPECT_TRUE(contains(v->default_ignore_paths, ".git"));
+  write_file(m.tmp / "model/.gitattributes", "* -text");
+  expect_error(verify_model(m.dir, test::read_file(m.sig()), o), ErrorCode::kMismatch,
+               "Hash mismatch for '.gitattributes'");
 }
 
 }  // namespace

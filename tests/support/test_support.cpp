@@ -102,8 +102,10 @@ TestCert Pki::make(const CertSpec& spec, const char* curve, const TestCert* issu
   X509_set_version(cert, 2);
   static std::mt19937_64 rng(42);
   ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert), rng() >> 2);
-  X509_gmtime_adj(X509_getm_notBefore(cert), spec.not_before_offset);
-  X509_gmtime_adj(X509_getm_notAfter(cert), spec.not_after_offset);
+  if (spec.not_before_time) ASN1_TIME_set(X509_getm_notBefore(cert), static_cast<time_t>(*spec.not_before_time));
+  else X509_gmtime_adj(X509_getm_notBefore(cert), spec.not_before_offset);
+  if (spec.not_after_time) ASN1_TIME_set(X509_getm_notAfter(cert), static_cast<time_t>(*spec.not_after_time));
+  else X509_gmtime_adj(X509_getm_notAfter(cert), spec.not_after_offset);
   X509_NAME* name = X509_get_subject_name(cert);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(spec.cn.c_str()),
                              -1, -1, 0);
@@ -116,8 +118,11 @@ TestCert Pki::make(const CertSpec& spec, const char* curve, const TestCert* issu
     add_ext(cert, issuer_cert, NID_key_usage, "critical,keyCertSign,cRLSign");
   } else {
     add_ext(cert, issuer_cert, NID_basic_constraints, "critical,CA:FALSE");
-    if (spec.key_usage_digital_signature) add_ext(cert, issuer_cert, NID_key_usage, "critical,digitalSignature");
-    if (spec.eku_code_signing) add_ext(cert, issuer_cert, NID_ext_key_usage, "codeSigning");
+    if (!spec.key_usage.empty()) add_ext(cert, issuer_cert, NID_key_usage, spec.key_usage.c_str());
+    else if (spec.key_usage_digital_signature) add_ext(cert, issuer_cert, NID_key_usage, "critical,digitalSignature");
+    if (!spec.extended_key_usage.empty())
+      add_ext(cert, issuer_cert, NID_ext_key_usage, spec.extended_key_usage.c_str());
+    else if (spec.eku_code_signing) add_ext(cert, issuer_cert, NID_ext_key_usage, "codeSigning");
   }
   add_ext(cert, issuer_cert, NID_subject_key_identifier, "hash");
   X509_sign(cert, issuer_key, EVP_sha256());

@@ -5,7 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 
+#include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +46,13 @@ struct CertSpec {
   bool eku_code_signing = true;
   long not_before_offset = -3600;  // seconds from now
   long not_after_offset = 86400 * 365;
+  // Chosen validity (seconds since the epoch), instead of the offsets from now.
+  std::optional<std::int64_t> not_before_time = std::nullopt;
+  std::optional<std::int64_t> not_after_time = std::nullopt;
+  // Replaces the leaf's KeyUsage / ExtendedKeyUsage value, e.g. "critical,keyEncipherment"
+  // or "serverAuth" (OpenSSL config syntax).
+  std::string key_usage = {};
+  std::string extended_key_usage = {};
 };
 
 struct TestCert {

@@ -38,6 +38,31 @@ bool contains(const std::string& haystack, const std::string& needle) {
   return haystack.find(needle) != std::string::npos;
 }
 
+// TPM2TOOLS_TCTI / TSS2_TCTI are as trusted as LD_PRELOAD (a "cmd:" TCTI runs a
+// command): they must only be read when a TPM key is named. Every command below uses a
+// PEM key; the control at the end shows the same TCTI does run once a TPM key is named.
+TEST_F(Tpm2CliTest, NoTpmIsOpenedUnlessATpmKeyIsNamed) {
+  const fs::path marker = work_ / "tcti-ran";
+  const std::string tcti = "cmd:touch " + marker.string();
+  setenv("TPM2TOOLS_TCTI", tcti.c_str(), 1);
+  setenv("TSS2_TCTI", tcti.c_str(), 1);
+  auto r = cli("keygen --private-key " + p("k.pem") + " --public-key " + p("k.pub"));
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = cli("sign key --private-key " + p("k.pem") + " --signature " + p("m.sig") + " " + model());
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = cli("verify key --public-key " + p("k.pub") + " --signature " + p("m.sig") + " " + model());
+  ASSERT_EQ(r.status, 0) << r.output;
+  r = cli("digest " + model());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_FALSE(fs::exists(marker)) << "a command without a TPM key ran the TCTI command";
+
+  // Control: naming a TPM key does use the TCTI (so the check above can fail).
+  r = cli("sign tpm2-key --tpm2-key handle:0x81000001 --signature " + p("t.sig") + " " + model());
+  EXPECT_NE(r.status, 0) << r.output;
+  EXPECT_TRUE(fs::exists(marker)) << "the cmd: TCTI did not run even for a TPM key: " << r.output;
+  unsetenv("TSS2_TCTI");
+}
+
 TEST_F(Tpm2CliTest, PersistentKeySignsAndVerifiesWithExportedPemAndFromTheTpm) {
   auto r = cli("keygen --tpm2 --persistent 0x81000001 --public-key " + p("pub.pem"));
   ASSERT_EQ(r.status, 0) << r.output;
@@ -160,8 +185,8 @@ TEST_F(Tpm2CliTest, Tpm2ListShowsPersistentSigningKeys) {
   r = cli("tpm2 list --tcti " + q(tcti_));
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output,
-            "handle:0x81000001  ec-p256   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign\n"
-            "handle:0x81000002  ec-p384   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign\n");
+            "handle:0x81000001  ec-p256   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign\n"
+            "handle:0x81000002  ec-p384   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign\n");
 }
 
 TEST_F(Tpm2CliTest, ErrorsAreReportedWithExitCodeOneAndAdvice) {
@@ -186,8 +211,8 @@ TEST_F(Tpm2CliTest, ErrorsAreReportedWithExitCodeOneAndAdvice) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_TRUE(contains(r.output, "0x81000001 is already in use")) << r.output;
 
-  r = cli("keygen --tpm2");
-  EXPECT_EQ(r.status, 1) << r.output;
+  r = cli("keygen --tpm2");  // a missing required input: usage error
+  EXPECT_EQ(r.status, 2) << r.output;
   EXPECT_TRUE(contains(r.output, "either --persistent HANDLE or --key-file PATH")) << r.output;
   r = cli("keygen --persistent 0x81000003");  // a TPM option without --tpm2: usage error
   EXPECT_EQ(r.status, 2) << r.output;

@@ -56,10 +56,11 @@ INSTANTIATE_TEST_SUITE_P(
     [](const ::testing::TestParamInfo<RoundTrip>& i) { return std::string(i.param.name); });
 
 TEST_F(Tpm2Test, TpmToolsReadBackFixedTpmFixedParentSignAndNoDecryptOnCreatedKeys) {
+  // Keys without an authorisation value are noDA (nothing to guess); see the next test.
   generate("handle:0x81000001", KeyType::kEcP256, options());
   auto r = sh("tpm2_readpublic -c 0x81000001");
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign\n"),
+  EXPECT_NE(r.output.find("value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign\n"),
             std::string::npos)
       << r.output;
 
@@ -67,10 +68,33 @@ TEST_F(Tpm2Test, TpmToolsReadBackFixedTpmFixedParentSignAndNoDecryptOnCreatedKey
   generate("file:" + file.string(), KeyType::kEcP384, options());
   r = sh("tpm2_print -t TSSPRIVKEY_OBJ " + q(file.string()));
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|sign\n"),
+  EXPECT_NE(r.output.find("value: fixedtpm|fixedparent|sensitivedataorigin|userwithauth|noda|sign\n"),
             std::string::npos)
       << r.output;
   EXPECT_EQ(r.output.find("decrypt"), std::string::npos) << r.output;
+}
+
+TEST_F(Tpm2Test, KeysWithoutAuthAreNoDaAndKeysWithAuthKeepDictionaryAttackProtection) {
+  generate("handle:0x81000001", KeyType::kEcP256, options());
+  generate("handle:0x81000002", KeyType::kEcP256, options_with_auth("secret"));
+  fs::path none = work_ / "none.tss2.pem", with = work_ / "with.tss2.pem";
+  generate(none.string(), KeyType::kEcP256, options());
+  generate(with.string(), KeyType::kEcP256, options_with_auth("secret"));
+  auto attrs = [](const std::string& cmd) {
+    auto r = sh(cmd);
+    EXPECT_EQ(r.status, 0) << r.output;
+    auto at = r.output.find("attributes:\n  value: ");
+    return at == std::string::npos ? std::string() : r.output.substr(at + 21, r.output.find('\n', at + 21) - at - 21);
+  };
+  auto has_noda = [](const std::string& a) { return ("|" + a + "|").find("|noda|") != std::string::npos; };
+  std::string a = attrs("tpm2_readpublic -c 0x81000001");
+  EXPECT_TRUE(has_noda(a)) << a;
+  a = attrs("tpm2_readpublic -c 0x81000002");
+  EXPECT_FALSE(has_noda(a)) << a;
+  a = attrs("tpm2_print -t TSSPRIVKEY_OBJ " + q(none.string()));
+  EXPECT_TRUE(has_noda(a)) << a;
+  a = attrs("tpm2_print -t TSSPRIVKEY_OBJ " + q(with.string()));
+  EXPECT_FALSE(has_noda(a)) << a;
 }
 
 TEST_F(Tpm2Test, KeyWithAuthValueFromFileOrEnvironmentSigns) {
@@ -130,10 +154,23 @@ TEST_F(Tpm2Test, TctiOptionTakesPrecedenceOverTheEnvironment) {
   GeneratedKey key = generate("handle:0x81000001", KeyType::kEcP256, options());
   setenv("TPM2TOOLS_TCTI", ("swtpm:path=" + (work_ / "dead.sock").string()).c_str(), 1);
   expect_signs_and_verifies("handle:0x81000001", key.public_key, options());
-  // Without the option the (dead) environment TCTI is used.
-  EXPECT_FALSE(provider().open_signer("handle:0x81000001", ProviderOptions{}));
-  // TSS2_TCTI is the fallback when TPM2TOOLS_TCTI is unset.
+  // Without the option the (dead) environment TCTI is used, and the error says so (any
+  // other failure would not prove the variable was read).
+  const std::string dead = "swtpm:path=" + (work_ / "dead.sock").string();
+  auto env_used = provider().open_signer("handle:0x81000001", ProviderOptions{});
+  ASSERT_FALSE(env_used);
+  EXPECT_NE(env_used.error().message.find("no TPM answered at TCTI '" + dead + "' (from TPM2TOOLS_TCTI)"),
+            std::string::npos)
+      << env_used.error().describe();
+  // TSS2_TCTI is read when TPM2TOOLS_TCTI is unset: named likewise.
   unsetenv("TPM2TOOLS_TCTI");
+  setenv("TSS2_TCTI", dead.c_str(), 1);
+  auto tss2_used = provider().open_signer("handle:0x81000001", ProviderOptions{});
+  ASSERT_FALSE(tss2_used);
+  EXPECT_NE(tss2_used.error().message.find("no TPM answered at TCTI '" + dead + "' (from TSS2_TCTI)"),
+            std::string::npos)
+      << tss2_used.error().describe();
+  // TSS2_TCTI is the fallback when TPM2TOOLS_TCTI is unset.
   setenv("TSS2_TCTI", tcti_.c_str(), 1);
   expect_signs_and_verifies("handle:0x81000001", key.public_key, ProviderOptions{});
 }
@@ -153,10 +190,8 @@ TEST_F(Tpm2Test, UnknownHandleIsNotFoundWithAdvice) {
 
 TEST_F(Tpm2Test, WrongAuthIsAnAuthErrorThatNeverShowsTheSecret) {
   generate("handle:0x81000001", KeyType::kEcP256, options_with_auth("right-auth-value"));
-  auto s = provider().open_signer("handle:0x81000001", options_with_auth("wrong-auth-value"));
-  ASSERT_TRUE(s) << s.error().describe();  // the TPM checks the value when it signs
-  EXPECT_EQ((*s)->describe().find("auth-value"), std::string::npos);
-  auto sig = sign_message(**s, kMessage);
+  // Checked when the signer opens (a probe signature), before any hashing.
+  auto sig = provider().open_signer("handle:0x81000001", options_with_auth("wrong-auth-value"));
   ASSERT_FALSE(sig);
   EXPECT_EQ(sig.error().code, ErrorCode::kAuth);
   EXPECT_NE(sig.error().message.find("wrong authorisation value for handle:0x81000001"),
@@ -169,9 +204,7 @@ TEST_F(Tpm2Test, WrongAuthIsAnAuthErrorThatNeverShowsTheSecret) {
   // A key file key with an authorisation value and no value given.
   fs::path file = work_ / "k.tss2.pem";
   generate(file.string(), KeyType::kEcP256, options_with_auth("file-auth"));
-  auto fs_ = provider().open_signer(file.string(), options());
-  ASSERT_TRUE(fs_) << fs_.error().describe();
-  auto fsig = sign_message(**fs_, kMessage);
+  auto fsig = provider().open_signer(file.string(), options());
   ASSERT_FALSE(fsig);
   EXPECT_EQ(fsig.error().code, ErrorCode::kAuth) << fsig.error().describe();
 }
@@ -181,11 +214,9 @@ TEST_F(Tpm2Test, DictionaryLockoutIsReportedAsLockedWithTheWayOut) {
   auto r = sh("tpm2_dictionarylockout -s -n 2 -t 3600 -l 3600 -Q");
   ASSERT_EQ(r.status, 0) << r.output;
 
-  auto wrong = provider().open_signer("handle:0x81000001", options_with_auth("wrong"));
-  ASSERT_TRUE(wrong) << wrong.error().describe();
   std::vector<ErrorCode> codes;
   for (int i = 0; i < 4; ++i) {
-    auto sig = sign_message(**wrong, kMessage);
+    auto sig = provider().open_signer("handle:0x81000001", options_with_auth("wrong"));
     ASSERT_FALSE(sig);
     codes.push_back(sig.error().code);
     if (sig.error().code == ErrorCode::kLocked) {
@@ -199,14 +230,14 @@ TEST_F(Tpm2Test, DictionaryLockoutIsReportedAsLockedWithTheWayOut) {
   ASSERT_EQ(codes.back(), ErrorCode::kLocked) << "no lockout after " << codes.size() << " failures";
 
   // Locked out: even the right value is refused ...
-  auto right = provider().open_signer("handle:0x81000001", options_with_auth("right"));
-  ASSERT_TRUE(right) << right.error().describe();
-  auto locked = sign_message(**right, kMessage);
+  auto locked = provider().open_signer("handle:0x81000001", options_with_auth("right"));
   ASSERT_FALSE(locked);
   EXPECT_EQ(locked.error().code, ErrorCode::kLocked);
   // ... until the owner follows the advice.
   r = sh("tpm2_dictionarylockout -c -Q");
   ASSERT_EQ(r.status, 0) << r.output;
+  auto right = provider().open_signer("handle:0x81000001", options_with_auth("right"));
+  ASSERT_TRUE(right) << right.error().describe();
   EXPECT_TRUE(sign_message(**right, kMessage));
 }
 
@@ -368,8 +399,8 @@ TEST_F(Tpm2Test, ListShowsPersistentSigningKeysWithTypesAndAttributes) {
   auto l = provider().list("", options());
   ASSERT_TRUE(l) << l.error().describe();
   ASSERT_EQ(l->size(), 2u);
-  EXPECT_EQ((*l)[0], "handle:0x81000001  ec-p256   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign");
-  EXPECT_EQ((*l)[1], "handle:0x81000002  rsa-3072  fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|sign");
+  EXPECT_EQ((*l)[0], "handle:0x81000001  ec-p256   fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign");
+  EXPECT_EQ((*l)[1], "handle:0x81000002  rsa-3072  fixedTPM|fixedParent|sensitiveDataOrigin|userWithAuth|noDA|sign");
 }
 
 // ---------------------------------------------------------------- transient objects
@@ -396,12 +427,14 @@ TEST_F(Tpm2Test, HundredSignaturesLeaveNoTransientObject) {
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(r.output, "") << "tpm2-tools sees transient objects";
 
-  // One signer, 100 signatures: its key occupies one slot while it lives, none after.
+  // One signer, 100 signatures: its key is loaded for each signature only, so nothing
+  // stays loaded while it lives (while the model is hashed).
   {
     auto s = provider().open_signer(file.string(), options());
     ASSERT_TRUE(s) << s.error().describe();
+    EXPECT_TRUE(transient_handles().empty()) << "the key stays loaded after the signer opened";
     for (int i = 0; i < 100; ++i) ASSERT_TRUE(sign_message(**s, kMessage)) << "signature " << i;
-    EXPECT_EQ(transient_handles().size(), 1u);
+    EXPECT_TRUE(transient_handles().empty());
   }
   EXPECT_TRUE(transient_handles().empty());
 }
@@ -414,9 +447,7 @@ TEST_F(Tpm2Test, FailedSignaturesAlsoLeaveNoTransientObject) {
   generate(file.string(), KeyType::kEcP256, options_with_auth("right"));
   ProviderOptions wrong = options_with_auth("wrong");
   for (int i = 0; i < 20; ++i) {
-    auto s = provider().open_signer(file.string(), wrong);
-    ASSERT_TRUE(s) << s.error().describe();
-    auto sig = sign_message(**s, kMessage);
+    auto sig = provider().open_signer(file.string(), wrong);
     ASSERT_FALSE(sig);
     ASSERT_EQ(sig.error().code, ErrorCode::kAuth) << "round " << i << ": " << sig.error().describe();
   }
