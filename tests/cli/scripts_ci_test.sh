@@ -17,7 +17,7 @@ fail() { echo "FAIL $1"; failures=$((failures + 1)); }
 # A stand-in tree: the real scripts, a tiny CMake project with the same options.
 make_tree() {  # DIR
   mkdir -p "$1/scripts" "$1/.ci" "$1/softhsm-fixtures"
-  cp "$SRC/scripts/test.sh" "$SRC/scripts/demo.sh" "$1/scripts/"
+  cp "$SRC/scripts/test.sh" "$SRC/scripts/demo.sh" "$SRC/scripts/test-sanitizers.sh" "$1/scripts/"
   cp "$SRC/.ci/run" "$1/.ci/run"
   printf '#!/usr/bin/env bash\nexit 0\n' >"$1/scripts/install-deps.sh"
   printf '#!/usr/bin/env bash\necho "demo ran with $1"\n' >"$1/softhsm-fixtures/sign-verify-demo.sh"
@@ -27,6 +27,7 @@ project(standin NONE)
 option(MODELSIGN_BUILD_TESTS "" ON)
 option(MODELSIGN_BUILD_BENCH "" ON)
 option(MODELSIGN_WERROR "" OFF)
+option(MODELSIGN_SANITIZE "" OFF)
 enable_testing()
 add_custom_target(modelsign_cli)
 if(MODELSIGN_BUILD_TESTS AND NOT EXISTS ${CMAKE_SOURCE_DIR}/NO_TESTS)
@@ -80,6 +81,13 @@ if (cd "$T" && MODELSIGN_MIN_TESTS=2 bash .ci/run) >"$WORK/ci2.log" 2>&1; then
   pass ".ci/run passes at the floor"
 else
   fail ".ci/run at the floor: $(tail -3 "$WORK/ci2.log")"
+fi
+# 5. .ci/run's second pass: the suite again from a sanitizer build tree, counted too.
+if grep -q "CI: sanitizer pass: 2 tests ran" "$WORK/ci2.log" && [[ -d $T/build-asan ]] &&
+   grep -q "MODELSIGN_SANITIZE:BOOL=ON" "$T/build-asan/CMakeCache.txt"; then
+  pass ".ci/run runs the suite again with MODELSIGN_SANITIZE=ON"
+else
+  fail ".ci/run's sanitizer pass did not run: $(tail -3 "$WORK/ci2.log")"
 fi
 
 if [[ $failures -ne 0 ]]; then
