@@ -77,6 +77,11 @@ class PublicKey {
   // Verify `sig` (wire encoding) over `message` with `scheme`.
   Result<void> verify(SignatureScheme scheme, std::span<const std::uint8_t> message,
                       std::span<const std::uint8_t> sig) const;
+  // The same over the concatenation head || body, without building it (a DSSE PAE is a
+  // short header before a payload that may be a hundred megabytes). Ed25519 signs the
+  // whole message in one pass, so it gets a joined copy.
+  Result<void> verify_parts(SignatureScheme scheme, std::span<const std::uint8_t> head,
+                            std::span<const std::uint8_t> body, std::span<const std::uint8_t> sig) const;
   // Verify over a message hashed with an explicit digest (legacy compat PAE).
   Result<void> verify_with_hash(std::string_view hash, std::span<const std::uint8_t> message,
                                 std::span<const std::uint8_t> sig) const;

@@ -12,6 +12,7 @@
 #include "bundle/json.h"
 #include "bundle/json_writer.h"
 #include "bundle/limits.h"
+#include "bundle/statement.h"
 
 namespace modelsign::bundle {
 
@@ -26,18 +27,35 @@ std::string_view to_string(Material m) {
 
 namespace {
 
-Result<Bytes> b64_field(const Json& obj, std::initializer_list<std::string_view> names,
-                        std::string_view where) {
-  auto s = get_string(obj, names, where);
-  if (!s) return fail(s.error());
-  auto b = base64_decode(*s);
-  if (!b) return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' is not valid base64", where,
-                                                         *names.begin()));
+// Decodes a proto3 `bytes` field, from the tree or, for a long one (the payload), straight
+// from the document text: no copy of a payload that may be a hundred megabytes.
+Result<Bytes> b64_field(std::string_view document, const Json& obj,
+                        std::initializer_list<std::string_view> names, std::string_view where,
+                        std::size_t max_decoded) {
+  auto v = member(obj, names, where);
+  if (!v) return fail(v.error());
+  if (*v == nullptr)
+    return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, *names.begin()));
+  auto raw = long_string(**v, document);
+  if (!raw && !(*v)->is_string())
+    return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' must be a base64 string, found {}",
+                                                   where, *names.begin(), (*v)->type_name()));
+  std::string_view text = raw ? *raw : std::string_view((*v)->get_ref<const std::string&>());
+  // Checked on the text, before decoding allocates anything.
+  if (text.size() / 4 * 3 > max_decoded)
+    return fail(ErrorCode::kMalformed,
+                fmt::format("{}: field '{}' holds about {} bytes; the limit is {} bytes, so it cannot be "
+                            "a valid signature",
+                            where, *names.begin(), text.size() / 4 * 3, max_decoded));
+  auto b = base64_decode(text);
+  if (!b)
+    return fail(ErrorCode::kMalformed,
+                fmt::format("{}: field '{}' is not valid base64: {}", where, *names.begin(), b.error().message));
   return b;
 }
 
-Result<Bytes> certificate_bytes(const Json& c, std::string_view where) {
-  auto der = b64_field(c, {"rawBytes", "raw_bytes"}, where);
+Result<Bytes> certificate_bytes(std::string_view document, const Json& c, std::string_view where) {
+  auto der = b64_field(document, c, {"rawBytes", "raw_bytes"}, where, limits::kMaxCertificateBytes);
   if (!der) return fail(der.error());
   if (der->empty() || der->size() > limits::kMaxCertificateBytes)
     return fail(ErrorCode::kMalformed, fmt::format("{}: certificate of {} bytes (limit {})", where,
@@ -48,7 +66,9 @@ Result<Bytes> certificate_bytes(const Json& c, std::string_view where) {
 // proto3 JSON writes int64 as a decimal string; numbers are accepted too.
 Result<std::int64_t> int64_field(const Json& obj, std::initializer_list<std::string_view> names,
                                  std::string_view where) {
-  const Json* v = member(obj, names);
+  auto m = member(obj, names, where);
+  if (!m) return fail(m.error());
+  const Json* v = *m;
   if (v == nullptr) return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, *names.begin()));
   if (v->is_number_unsigned()) {
     auto u = v->get<std::uint64_t>();
@@ -67,7 +87,11 @@ Result<std::int64_t> int64_field(const Json& obj, std::initializer_list<std::str
               fmt::format("{}: field '{}' must be a non-negative 64-bit integer", where, *names.begin()));
 }
 
-Result<TlogEntry> parse_tlog_entry(const Json& e) {
+// b64_field's cap is checked on the text (length / 4 * 3), which counts up to 2 bytes of
+// padding: the caps below add them so that the exact size checks after decoding decide.
+constexpr std::size_t kPad = 2;
+
+Result<TlogEntry> parse_tlog_entry(std::string_view document, const Json& e) {
   constexpr std::string_view where = "tlogEntries";
   if (!e.is_object()) return fail(ErrorCode::kMalformed, "bundle: a tlogEntries item is not an object");
   TlogEntry t;
@@ -76,7 +100,7 @@ Result<TlogEntry> parse_tlog_entry(const Json& e) {
   t.log_index = *idx;
   auto lid = get_object(e, {"logId", "log_id"}, where);
   if (!lid) return fail(lid.error());
-  auto kid = b64_field(**lid, {"keyId", "key_id"}, "tlogEntries.logId");
+  auto kid = b64_field(document, **lid, {"keyId", "key_id"}, "tlogEntries.logId", 64 + kPad);
   if (!kid) return fail(kid.error());
   if (kid->empty() || kid->size() > 64) return fail(ErrorCode::kMalformed, "bundle: tlogEntries.logId.keyId has a bad size");
   t.log_id = std::move(*kid);
@@ -90,19 +114,26 @@ Result<TlogEntry> parse_tlog_entry(const Json& e) {
   t.kind = *kind;
   t.version = *ver;
   // Rekor v2 entries have no integrated time (0 or absent): their time comes from a TSA.
-  if (member(e, {"integratedTime", "integrated_time"}) != nullptr) {
+  auto itm = member(e, {"integratedTime", "integrated_time"}, where);
+  if (!itm) return fail(itm.error());
+  if (*itm != nullptr) {
     auto it = int64_field(e, {"integratedTime", "integrated_time"}, where);
     if (!it) return fail(it.error());
     t.integrated_time = *it;
   }
-  if (const Json* ip = member(e, {"inclusionPromise", "inclusion_promise"}); ip != nullptr && !ip->is_null()) {
+  auto ipm = member(e, {"inclusionPromise", "inclusion_promise"}, where);
+  if (!ipm) return fail(ipm.error());
+  if (const Json* ip = *ipm; ip != nullptr && !ip->is_null()) {
     if (!ip->is_object()) return fail(ErrorCode::kMalformed, "bundle: inclusionPromise must be an object");
-    auto set = b64_field(*ip, {"signedEntryTimestamp", "signed_entry_timestamp"}, "inclusionPromise");
+    auto set = b64_field(document, *ip, {"signedEntryTimestamp", "signed_entry_timestamp"}, "inclusionPromise",
+                         1024 + kPad);
     if (!set) return fail(set.error());
     if (set->empty() || set->size() > 1024) return fail(ErrorCode::kMalformed, "bundle: signedEntryTimestamp has a bad size");
     t.signed_entry_timestamp = std::move(*set);
   }
-  if (const Json* pj = member(e, {"inclusionProof", "inclusion_proof"}); pj != nullptr && !pj->is_null()) {
+  auto pjm = member(e, {"inclusionProof", "inclusion_proof"}, where);
+  if (!pjm) return fail(pjm.error());
+  if (const Json* pj = *pjm; pj != nullptr && !pj->is_null()) {
     if (!pj->is_object()) return fail(ErrorCode::kMalformed, "bundle: inclusionProof must be an object");
     InclusionProof p;
     auto pi = int64_field(*pj, {"logIndex", "log_index"}, "inclusionProof");
@@ -111,7 +142,7 @@ Result<TlogEntry> parse_tlog_entry(const Json& e) {
     auto ts = int64_field(*pj, {"treeSize", "tree_size"}, "inclusionProof");
     if (!ts) return fail(ts.error());
     p.tree_size = *ts;
-    auto rh = b64_field(*pj, {"rootHash", "root_hash"}, "inclusionProof");
+    auto rh = b64_field(document, *pj, {"rootHash", "root_hash"}, "inclusionProof", 64 + kPad);
     if (!rh) return fail(rh.error());
     p.root_hash = std::move(*rh);
     auto hashes = get_array(*pj, {"hashes"}, "inclusionProof");
@@ -136,7 +167,9 @@ Result<TlogEntry> parse_tlog_entry(const Json& e) {
     p.checkpoint = std::move(*env);
     t.inclusion_proof = std::move(p);
   }
-  auto body = b64_field(e, {"canonicalizedBody", "canonicalized_body"}, where);
+  // Up to kMaxCanonicalBodyBytes: a long string, read from the document text.
+  auto body = b64_field(document, e, {"canonicalizedBody", "canonicalized_body"}, where,
+                        limits::kMaxCanonicalBodyBytes + kPad);
   if (!body) return fail(body.error());
   if (body->empty() || body->size() > limits::kMaxCanonicalBodyBytes)
     return fail(ErrorCode::kMalformed, fmt::format("bundle: canonicalizedBody of {} bytes (limit {})", body->size(),
@@ -150,13 +183,14 @@ Result<TlogEntry> parse_tlog_entry(const Json& e) {
 Result<void> check_bundle_size(std::size_t size, std::size_t limit) {
   // Worded as parse_strict words it for "the signature bundle".
   if (size > limit)
-    return fail(ErrorCode::kMalformed, fmt::format("the signature bundle is {} bytes; the limit is {} bytes",
+    return fail(ErrorCode::kMalformed, fmt::format("the signature bundle is {} bytes; the limit is {} bytes, "
+                                                   "so it cannot be a valid signature",
                                                    size, limit));
   return {};
 }
 
-Result<Bundle> parse_bundle(std::string_view text) {
-  auto j = parse_strict(text, "the signature bundle");
+Result<Bundle> parse_bundle_impl(std::string_view text) {
+  auto j = parse_strict(text, "the signature bundle", limits::kMaxBundleJsonValues, limits::kMaxBundleBytes);
   if (!j) return fail(j.error());
   if (!j->is_object())
     return fail(ErrorCode::kMalformed, "the signature bundle is not a JSON object");
@@ -178,9 +212,13 @@ Result<Bundle> parse_bundle(std::string_view text) {
 
   auto vm = get_object(*j, {"verificationMaterial", "verification_material"}, "bundle");
   if (!vm) return fail(vm.error());
-  const Json* pk = member(**vm, {"publicKey", "public_key"});
-  const Json* chain = member(**vm, {"x509CertificateChain", "x509_certificate_chain"});
-  const Json* cert = member(**vm, {"certificate"});
+  auto pk_m = member(**vm, {"publicKey", "public_key"}, "verificationMaterial");
+  if (!pk_m) return fail(pk_m.error());
+  auto chain_m = member(**vm, {"x509CertificateChain", "x509_certificate_chain"}, "verificationMaterial");
+  if (!chain_m) return fail(chain_m.error());
+  const Json* pk = *pk_m;
+  const Json* chain = *chain_m;
+  const Json* cert = member(**vm, "certificate");
   int count = (pk != nullptr) + (chain != nullptr) + (cert != nullptr);
   if (count != 1)
     return fail(ErrorCode::kMalformed,
@@ -190,11 +228,13 @@ Result<Bundle> parse_bundle(std::string_view text) {
   if (pk != nullptr) {
     b.material = Material::kPublicKey;
     if (!pk->is_object()) return fail(ErrorCode::kMalformed, "bundle: publicKey must be an object");
-    if (const Json* h = member(*pk, {"hint"}); h != nullptr && !h->is_null()) {
+    if (const Json* h = member(*pk, "hint"); h != nullptr && !h->is_null()) {
       if (!h->is_string()) return fail(ErrorCode::kMalformed, "bundle: publicKey.hint must be a string");
       if (!h->get_ref<const std::string&>().empty()) b.key_hint = h->get<std::string>();
     }
-    b.legacy_public_key = member(*pk, {"rawBytes", "raw_bytes"}) != nullptr;
+    auto raw = member(*pk, {"rawBytes", "raw_bytes"}, "publicKey");
+    if (!raw) return fail(raw.error());
+    b.legacy_public_key = *raw != nullptr;
   } else if (chain != nullptr) {
     b.material = Material::kCertificateChain;
     auto certs = get_array(*chain, {"certificates"}, "x509CertificateChain");
@@ -204,17 +244,20 @@ Result<Bundle> parse_bundle(std::string_view text) {
                   fmt::format("bundle: the certificate chain has {} certificates (expected 1 to {})",
                               (*certs)->size(), limits::kMaxCertificates));
     for (const auto& c : **certs) {
-      auto der = certificate_bytes(c, "x509CertificateChain");
+      auto der = certificate_bytes(text, c, "x509CertificateChain");
       if (!der) return fail(der.error());
       b.certificates.push_back(std::move(*der));
     }
   } else {
     b.material = Material::kSigstore;
-    auto der = certificate_bytes(*cert, "certificate");
+    auto der = certificate_bytes(text, *cert, "certificate");
     if (!der) return fail(der.error());
     b.certificates.push_back(std::move(*der));
   }
-  const Json* tlog = member(**vm, {"tlogEntries", "tlog_entries"});
+  auto tlog_m = member(**vm, {"tlogEntries", "tlog_entries"}, "verificationMaterial");
+  if (!tlog_m) return fail(tlog_m.error());
+  const Json* tlog = *tlog_m;
+  b.has_tlog_entries_field = tlog != nullptr;
   if (tlog != nullptr) {
     if (!tlog->is_array() || tlog->size() > limits::kMaxTlogEntries)
       return fail(ErrorCode::kMalformed, "bundle: tlogEntries must be an array of at most 16 entries");
@@ -227,19 +270,23 @@ Result<Bundle> parse_bundle(std::string_view text) {
   if (b.material == Material::kSigstore) {
     if (tlog != nullptr)
       for (const auto& e : *tlog) {
-        auto entry = parse_tlog_entry(e);
+        auto entry = parse_tlog_entry(text, e);
         if (!entry) return fail(entry.error());
         b.tlog.push_back(std::move(*entry));
       }
-    if (const Json* tvd = member(**vm, {"timestampVerificationData", "timestamp_verification_data"});
-        tvd != nullptr && !tvd->is_null()) {
+    auto tvd_m = member(**vm, {"timestampVerificationData", "timestamp_verification_data"}, "verificationMaterial");
+    if (!tvd_m) return fail(tvd_m.error());
+    if (const Json* tvd = *tvd_m; tvd != nullptr && !tvd->is_null()) {
       if (!tvd->is_object()) return fail(ErrorCode::kMalformed, "bundle: timestampVerificationData must be an object");
-      if (const Json* ts = member(*tvd, {"rfc3161Timestamps", "rfc3161_timestamps"}); ts != nullptr && !ts->is_null()) {
+      auto ts_m = member(*tvd, {"rfc3161Timestamps", "rfc3161_timestamps"}, "timestampVerificationData");
+      if (!ts_m) return fail(ts_m.error());
+      if (const Json* ts = *ts_m; ts != nullptr && !ts->is_null()) {
         if (!ts->is_array() || ts->size() > limits::kMaxTimestamps)
           return fail(ErrorCode::kMalformed, fmt::format("bundle: rfc3161Timestamps must be an array of at most {}",
                                                          limits::kMaxTimestamps));
         for (const auto& t : *ts) {
-          auto der = b64_field(t, {"signedTimestamp", "signed_timestamp"}, "rfc3161Timestamps");
+          auto der = b64_field(text, t, {"signedTimestamp", "signed_timestamp"}, "rfc3161Timestamps",
+                               limits::kMaxTimestampBytes + kPad);
           if (!der) return fail(der.error());
           if (der->empty() || der->size() > limits::kMaxTimestampBytes)
             return fail(ErrorCode::kMalformed, fmt::format("bundle: an RFC 3161 timestamp of {} bytes (limit {})",
@@ -250,7 +297,9 @@ Result<Bundle> parse_bundle(std::string_view text) {
     }
   }
 
-  if (member(*j, {"messageSignature", "message_signature"}) != nullptr)
+  auto msg_sig = member(*j, {"messageSignature", "message_signature"}, "bundle");
+  if (!msg_sig) return fail(msg_sig.error());
+  if (*msg_sig != nullptr)
     return fail(ErrorCode::kUnsupported,
                 "bundle: holds a messageSignature; model signatures use a dsseEnvelope");
   auto env = get_object(*j, {"dsseEnvelope", "dsse_envelope"}, "bundle");
@@ -258,7 +307,7 @@ Result<Bundle> parse_bundle(std::string_view text) {
   auto pt = get_string(**env, {"payloadType", "payload_type"}, "dsseEnvelope");
   if (!pt) return fail(pt.error());
   b.payload_type = *pt;
-  auto payload = b64_field(**env, {"payload"}, "dsseEnvelope");
+  auto payload = b64_field(text, **env, {"payload"}, "dsseEnvelope", limits::kMaxPayloadBytes);
   if (!payload) return fail(payload.error());
   b.payload = std::move(*payload);
   auto sigs = get_array(**env, {"signatures"}, "dsseEnvelope");
@@ -267,13 +316,41 @@ Result<Bundle> parse_bundle(std::string_view text) {
     return fail(ErrorCode::kMalformed,
                 fmt::format("dsseEnvelope: expected 1 signature, found {}", (*sigs)->size()));
   // keyid may be null, "" or absent (model_signing versions differ); it is not used.
-  if (const Json* kid = member((**sigs)[0], {"keyid"}); kid != nullptr && !kid->is_null() && !kid->is_string())
+  const Json* kid = member((**sigs)[0], "keyid");
+  if (kid != nullptr && !kid->is_null() && !kid->is_string())
     return fail(ErrorCode::kMalformed, "dsseEnvelope: keyid must be a string or null");
-  auto sig = b64_field((**sigs)[0], {"sig"}, "dsseEnvelope signature");
+  b.keyid_null_or_absent = kid == nullptr || kid->is_null();
+  // A DER ECDSA signature is < 160 bytes and an RSA-4096 one 512; 64 KiB is generous.
+  auto sig = b64_field(text, (**sigs)[0], {"sig"}, "dsseEnvelope signature", 64u << 10);
   if (!sig) return fail(sig.error());
   if (sig->empty()) return fail(ErrorCode::kMalformed, "dsseEnvelope: the signature is empty");
   b.signature = std::move(*sig);
   return b;
+}
+
+Result<Bundle> parse_bundle(std::string_view text) {
+  // Untrusted input must end in an error value, never an exception out of the parser.
+  try {
+    return parse_bundle_impl(text);
+  } catch (const std::bad_alloc&) {
+    return fail(ErrorCode::kMalformed,
+                fmt::format("ran out of memory reading the signature bundle ({} bytes); raise the "
+                            "memory limit or check that the file is the signature you expect",
+                            text.size()));
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kMalformed, fmt::format("the signature bundle could not be read: {}", e.what()));
+  }
+}
+
+bool may_use_compat_pae(const Bundle& b) {
+  // Only model_signing v0.2 signed with the compat PAE, and it wrote nothing but
+  // Digests/v0.1 statements in bundles without a key hint, tlogEntries or a string keyid
+  // (v1.1+ write all three). The verifier also checks, after the signature, that a
+  // statement authenticated this way is a Digests/v0.1 one.
+  if (b.key_hint || b.has_tlog_entries_field || !b.keyid_null_or_absent) return false;
+  if (b.payload.size() > limits::kMaxLegacyPayloadBytes) return false;
+  std::string_view text(reinterpret_cast<const char*>(b.payload.data()), b.payload.size());
+  return text.find(kLegacyPredicateType) != std::string_view::npos;
 }
 
 std::string write_bundle(const Bundle& b) { return write_bundle(b, b.payload); }

@@ -45,6 +45,8 @@ struct Bundle {
   Material material = Material::kPublicKey;
   std::optional<std::string> key_hint;  // v1.1+ publicKey.hint
   bool legacy_public_key = false;       // pre-1.1 publicKey.rawBytes/keyDetails
+  bool has_tlog_entries_field = false;  // v1.1+ writers always write tlogEntries
+  bool keyid_null_or_absent = true;     // v1.1+ writers write keyid ""
   std::vector<Bytes> certificates;      // DER, leaf first
   std::size_t tlog_entries = 0;
   int minor_version = 3;                // bundle v0.1 / v0.2 / v0.3
@@ -60,6 +62,11 @@ Result<void> check_bundle_size(std::size_t size, std::size_t limit);
 
 // Structure and limits only; no cryptographic check.
 Result<Bundle> parse_bundle(std::string_view json);
+// Whether the bundle may have been signed over v0.2's compat PAE (spec §4.3): pre-1.1
+// form, a payload within limits::kMaxLegacyPayloadBytes that names the Digests/v0.1
+// predicate. Decided before any signature check, so that no other bundle makes the
+// verifier build that (up to 4 times larger) encoding.
+bool may_use_compat_pae(const Bundle& b);
 // Compact JSON with only schema fields, as model_signing v1.1 writes it.
 std::string write_bundle(const Bundle& b);
 // The same with the payload taken from `payload` (b.payload is not used): the signer's

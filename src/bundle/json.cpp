@@ -2,97 +2,351 @@
 
 #include <fmt/format.h>
 
-#include <set>
+#include <cstring>
+#include <iterator>
+#include <new>
+#include <utility>
 #include <vector>
 
 #include "bundle/limits.h"
+#include "hashing/enumerate.h"
 
 namespace modelsign::bundle {
 
-Result<Json> parse_strict(std::string_view text, std::string_view what) {
-  if (text.size() > limits::kMaxBundleBytes)
-    return fail(ErrorCode::kMalformed, fmt::format("{} is {} bytes; the limit is {} bytes", what,
-                                                   text.size(), limits::kMaxBundleBytes));
-  std::vector<std::set<std::string>> keys;
-  std::string duplicate;
-  bool too_deep = false;
-  auto cb = [&](int depth, Json::parse_event_t ev, Json& parsed) {
-    if (static_cast<std::size_t>(depth) > limits::kMaxJsonDepth) too_deep = true;
-    switch (ev) {
-      case Json::parse_event_t::object_start: keys.emplace_back(); break;
-      case Json::parse_event_t::object_end:
-        if (!keys.empty()) keys.pop_back();
-        break;
-      case Json::parse_event_t::key:
-        if (!keys.empty() && !keys.back().insert(parsed.get<std::string>()).second && duplicate.empty())
-          duplicate = parsed.get<std::string>();
-        break;
-      default: break;
-    }
-    return !too_deep;
-  };
-  Json j;
-  try {
-    j = Json::parse(text.begin(), text.end(), cb, /*allow_exceptions=*/true, /*ignore_comments=*/false);
-  } catch (const Json::exception& e) {
-    if (too_deep)
-      return fail(ErrorCode::kMalformed,
-                  fmt::format("{} nests JSON deeper than {} levels", what, limits::kMaxJsonDepth));
-    return fail(ErrorCode::kMalformed, fmt::format("{} is not valid JSON: {}", what, e.what()));
-  }
-  if (too_deep)
-    return fail(ErrorCode::kMalformed,
-                fmt::format("{} nests JSON deeper than {} levels", what, limits::kMaxJsonDepth));
-  if (!duplicate.empty())
-    return fail(ErrorCode::kMalformed,
-                fmt::format("{} has the key '{}' twice in one object", what, duplicate));
-  return j;
+namespace {
+
+constexpr std::uint8_t kLongStringSubtype = 0x4c;
+
+// What the input iterator saw, for the handler: whether the last string was elided (and
+// where its text is), where reading stopped, and why if the iterator refused the input.
+struct ScanState {
+  const char* begin = nullptr;
+  const char* end = nullptr;
+  const char* furthest = nullptr;
+  bool last_string_elided = false;
+  std::size_t elided_offset = 0, elided_size = 0;
+  std::string error;
+};
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool is_structural(char c) {
+  return c == '{' || c == '}' || c == '[' || c == ']' || c == ',' || c == ':' || c == '"';
 }
 
-const Json* member(const Json& obj, std::initializer_list<std::string_view> names) {
-  if (!obj.is_object()) return nullptr;
-  for (auto n : names) {
-    auto it = obj.find(std::string(n));
-    if (it != obj.end()) return &*it;
+// The document as nlohmann's lexer reads it, with three changes that keep its buffers
+// small and change no valid document's meaning: a run of whitespace outside strings
+// reads as one character; a string longer than kMaxJsonStringBytes reads as "" (the
+// handler takes its text from ScanState); a number or literal longer than
+// kMaxJsonTokenBytes, or a long string with escapes, ends the input with an error.
+// Each byte is looked at a bounded number of times (a string's look-ahead and checks,
+// then its lexing), so the whole read stays linear.
+class InputIt {
+ public:
+  using iterator_category = std::input_iterator_tag;
+  using value_type = char;
+  using difference_type = std::ptrdiff_t;
+  using pointer = const char*;
+  using reference = const char&;
+
+  InputIt() = default;
+  InputIt(const char* p, ScanState* st) : p_(p), st_(st) {}
+  reference operator*() const { return *p_; }
+  InputIt& operator++() {
+    advance();
+    return *this;
   }
-  return nullptr;
+  InputIt operator++(int) {
+    InputIt t = *this;
+    advance();
+    return t;
+  }
+  bool operator==(const InputIt& o) const { return p_ == o.p_; }
+  bool operator!=(const InputIt& o) const { return p_ != o.p_; }
+
+ private:
+  void stop(std::string why) {
+    st_->error = std::move(why);
+    p_ = st_->end;
+  }
+
+  void advance() {
+    const char c = *p_;
+    const char* next = p_ + 1;
+    const char* end = st_->end;
+    if (in_string_) {
+      if (escaped_) escaped_ = false;
+      else if (c == '\\') escaped_ = true;
+      else if (c == '"') in_string_ = false;
+    } else if (c == '"') {
+      token_ = 0;
+      const char* q = next;
+      bool esc = false, any_escape = false;
+      for (; q < end; ++q) {
+        if (esc) esc = false;
+        else if (*q == '\\') esc = any_escape = true;
+        else if (*q == '"') break;
+      }
+      const auto size = static_cast<std::size_t>(q - next);
+      st_->last_string_elided = false;
+      if (q == end)
+        return stop(fmt::format("is not valid JSON: the string that starts at byte {} never ends (is the "
+                                "file cut short?)",
+                                p_ - st_->begin));
+      if (size > limits::kMaxJsonStringBytes) {
+        if (any_escape)
+          return stop(fmt::format("holds a string of {} bytes with escape sequences at byte {}; no field "
+                                  "of a signature holds one",
+                                  size, next - st_->begin));
+        // What the lexer would have checked: no raw control character, valid UTF-8.
+        const std::string_view content(next, size);
+        for (char ch : content)
+          if (static_cast<unsigned char>(ch) < 0x20)
+            return stop(fmt::format("is not valid JSON: the string at byte {} holds a control character",
+                                    next - st_->begin));
+        if (!hashing::is_valid_utf8(content))
+          return stop(fmt::format("is not valid JSON: the string at byte {} is not valid UTF-8",
+                                  next - st_->begin));
+        st_->last_string_elided = true;
+        st_->elided_offset = static_cast<std::size_t>(next - st_->begin);
+        st_->elided_size = size;
+        next = q;  // the lexer sees the closing quote next: an empty string
+      }
+      in_string_ = true;
+    } else if (is_space(c)) {
+      token_ = 0;
+      while (next < end && is_space(*next)) ++next;
+    } else if (is_structural(c)) {
+      token_ = 0;
+    } else if (++token_ > limits::kMaxJsonTokenBytes) {
+      return stop(fmt::format("holds a number or literal of more than {} characters at byte {}",
+                              limits::kMaxJsonTokenBytes, p_ - st_->begin));
+    }
+    p_ = next;
+    if (p_ > st_->furthest) st_->furthest = p_;
+  }
+
+  const char* p_ = nullptr;
+  ScanState* st_ = nullptr;
+  bool in_string_ = false;
+  bool escaped_ = false;
+  std::size_t token_ = 0;
+};
+
+// Builds the tree as nlohmann's SAX parser reports it, in one pass: every event costs
+// O(1) (amortised), apart from the O(log n) duplicate-key lookup in a std::map. The
+// first limit violation stops the parser at once, so nothing past it is read or
+// allocated (40 MB of '[' stops after limits::kMaxJsonDepth bytes).
+class TreeBuilder {
+ public:
+  using string_t = Json::string_t;
+
+  TreeBuilder(std::size_t max_values, const ScanState* scan) : max_values_(max_values), scan_(scan) {}
+
+  bool null() { return add(Json(nullptr)) != nullptr; }
+  bool boolean(bool v) { return add(Json(v)) != nullptr; }
+  bool number_integer(Json::number_integer_t v) { return add(Json(v)) != nullptr; }
+  bool number_unsigned(Json::number_unsigned_t v) { return add(Json(v)) != nullptr; }
+  bool number_float(Json::number_float_t v, const string_t& /*text*/) { return add(Json(v)) != nullptr; }
+  // The lexer's buffer is ours to take: moving it avoids a second copy of a large string.
+  bool string(string_t& v) {
+    if (scan_->last_string_elided) {
+      std::vector<std::uint8_t> marker(2 * sizeof(std::size_t));
+      std::memcpy(marker.data(), &scan_->elided_offset, sizeof(std::size_t));
+      std::memcpy(marker.data() + sizeof(std::size_t), &scan_->elided_size, sizeof(std::size_t));
+      return add(Json::binary(std::move(marker), kLongStringSubtype)) != nullptr;
+    }
+    return add(Json(std::move(v))) != nullptr;
+  }
+  bool binary(Json::binary_t& /*v*/) { return stop("binary data, which JSON text cannot hold"); }
+
+  bool start_object(std::size_t /*len*/) { return open(Json::value_t::object); }
+  bool start_array(std::size_t /*len*/) { return open(Json::value_t::array); }
+  bool end_object() { return close(); }
+  bool end_array() { return close(); }
+
+  bool key(string_t& k) {
+    if (scan_->last_string_elided)
+      return stop(fmt::format("has a key of {} bytes; no valid document has one", scan_->elided_size));
+    auto& obj = stack_.back()->get_ref<Json::object_t&>();
+    // try_emplace leaves k untouched when the key exists, so the message can name it.
+    auto [it, inserted] = obj.try_emplace(std::move(k), nullptr);
+    if (!inserted) {
+      error_ = fmt::format("has the key '{}' twice in one object; readers disagree on which one "
+                           "counts, so the document is refused",
+                           k);
+      return false;
+    }
+    slot_ = &it->second;
+    return true;
+  }
+
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& e) {
+    if (!scan_->error.empty()) return stop(scan_->error);
+    // nlohmann counts characters it read; collapsed whitespace makes that differ from the
+    // byte offset, which the iterator tracks.
+    const auto at = scan_->furthest > scan_->begin ? scan_->furthest - scan_->begin - 1 : 0;
+    error_ = fmt::format("is not valid JSON at byte {} (counting from 0): {}", at, e.what());
+    return false;
+  }
+
+  Json& root() { return root_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  bool stop(std::string msg) {
+    error_ = std::move(msg);
+    return false;
+  }
+
+  // Places a value in the open container (or at the root); nullptr once a limit is hit.
+  Json* add(Json&& v) {
+    if (++values_ > max_values_) {
+      error_ = fmt::format("holds more than {} JSON values; no valid document is that large", max_values_);
+      return nullptr;
+    }
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    Json* top = stack_.back();
+    if (top->is_array()) {
+      auto& arr = top->get_ref<Json::array_t&>();
+      arr.push_back(std::move(v));
+      return &arr.back();
+    }
+    *slot_ = std::move(v);
+    return slot_;
+  }
+
+  bool open(Json::value_t type) {
+    if (stack_.size() >= limits::kMaxJsonDepth) {
+      error_ = fmt::format("nests JSON deeper than {} levels; no valid document nests that deep",
+                           limits::kMaxJsonDepth);
+      return false;
+    }
+    Json* v = add(Json(type));
+    if (v == nullptr) return false;
+    stack_.push_back(v);
+    return true;
+  }
+
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+
+  std::size_t max_values_;
+  const ScanState* scan_;
+  std::size_t values_ = 0;
+  Json root_;
+  std::vector<Json*> stack_;  // open containers; pointers stay valid while they are open
+  Json* slot_ = nullptr;      // the member the last key created
+  std::string error_;
+};
+
+}  // namespace
+
+Result<Json> parse_strict(std::string_view text, std::string_view what, std::size_t max_values,
+                          std::size_t max_bytes) {
+  if (text.size() > max_bytes)
+    return fail(ErrorCode::kMalformed,
+                fmt::format("{} is {} bytes; the limit is {} bytes, so it cannot be a valid signature",
+                            what, text.size(), max_bytes));
+  try {
+    ScanState scan;
+    scan.begin = scan.furthest = text.data();
+    scan.end = text.data() + text.size();
+    TreeBuilder builder(max_values, &scan);
+    bool ok = Json::sax_parse(InputIt(scan.begin, &scan), InputIt(scan.end, &scan), &builder,
+                              Json::input_format_t::json, /*strict=*/true, /*ignore_comments=*/false);
+    if (!ok) {
+      std::string err = builder.error().empty() ? std::string("could not be parsed") : builder.error();
+      return fail(ErrorCode::kMalformed, fmt::format("{} {}", what, err));
+    }
+    return std::move(builder.root());
+  } catch (const std::bad_alloc&) {
+    return fail(ErrorCode::kMalformed,
+                fmt::format("ran out of memory parsing {} ({} bytes); raise the memory limit or check "
+                            "that the file is the signature you expect",
+                            what, text.size()));
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kMalformed, fmt::format("{} is not valid JSON: {}", what, e.what()));
+  }
+}
+
+Result<const Json*> member(const Json& obj, std::initializer_list<std::string_view> names,
+                           std::string_view where) {
+  if (!obj.is_object()) return static_cast<const Json*>(nullptr);
+  const Json* found = nullptr;
+  std::string_view found_name;
+  for (auto n : names) {
+    auto it = obj.find(n);
+    if (it == obj.end()) continue;
+    if (found != nullptr)
+      return fail(ErrorCode::kMalformed,
+                  fmt::format("{}: both '{}' and '{}' are present; they are two spellings of one "
+                              "field and only one may appear (re-create the signature)",
+                              where, found_name, n));
+    found = &*it;
+    found_name = n;
+  }
+  return found;
+}
+
+std::optional<std::string_view> long_string(const Json& v, std::string_view text) {
+  if (!v.is_binary()) return std::nullopt;
+  const auto& b = v.get_binary();
+  if (!b.has_subtype() || b.subtype() != kLongStringSubtype || b.size() != 2 * sizeof(std::size_t))
+    return std::nullopt;
+  std::size_t offset = 0, size = 0;
+  std::memcpy(&offset, b.data(), sizeof(std::size_t));
+  std::memcpy(&size, b.data() + sizeof(std::size_t), sizeof(std::size_t));
+  if (offset > text.size() || size > text.size() - offset) return std::nullopt;
+  return text.substr(offset, size);
+}
+
+const Json* member(const Json& obj, std::string_view name) {
+  if (!obj.is_object()) return nullptr;
+  auto it = obj.find(name);
+  return it == obj.end() ? nullptr : &*it;
 }
 
 static std::string first(std::initializer_list<std::string_view> names) {
   return names.size() > 0 ? std::string(*names.begin()) : std::string();
 }
 
+static Result<const Json*> typed(const Json& obj, std::initializer_list<std::string_view> names,
+                                 std::string_view where, Json::value_t type, std::string_view type_name) {
+  auto v = member(obj, names, where);
+  if (!v) return fail(v.error());
+  if (*v == nullptr)
+    return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, first(names)));
+  if ((*v)->is_binary() && type == Json::value_t::string)
+    return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' holds a string of more than {} bytes, "
+                                                   "far longer than it can validly be",
+                                                   where, first(names), limits::kMaxJsonStringBytes));
+  if ((*v)->type() != type)
+    return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' must be {}, found {}", where,
+                                                   first(names), type_name, (*v)->type_name()));
+  return *v;
+}
+
 Result<std::string> get_string(const Json& obj, std::initializer_list<std::string_view> names,
                                std::string_view where) {
-  const Json* v = member(obj, names);
-  if (v == nullptr)
-    return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, first(names)));
-  if (!v->is_string())
-    return fail(ErrorCode::kMalformed,
-                fmt::format("{}: field '{}' must be a string, found {}", where, first(names), v->type_name()));
-  return v->get<std::string>();
+  auto v = typed(obj, names, where, Json::value_t::string, "a string");
+  if (!v) return fail(v.error());
+  return (*v)->get_ref<const std::string&>();
 }
 
 Result<const Json*> get_object(const Json& obj, std::initializer_list<std::string_view> names,
                                std::string_view where) {
-  const Json* v = member(obj, names);
-  if (v == nullptr)
-    return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, first(names)));
-  if (!v->is_object())
-    return fail(ErrorCode::kMalformed,
-                fmt::format("{}: field '{}' must be an object, found {}", where, first(names), v->type_name()));
-  return v;
+  return typed(obj, names, where, Json::value_t::object, "an object");
 }
 
 Result<const Json*> get_array(const Json& obj, std::initializer_list<std::string_view> names,
                               std::string_view where) {
-  const Json* v = member(obj, names);
-  if (v == nullptr)
-    return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, first(names)));
-  if (!v->is_array())
-    return fail(ErrorCode::kMalformed,
-                fmt::format("{}: field '{}' must be an array, found {}", where, first(names), v->type_name()));
-  return v;
+  return typed(obj, names, where, Json::value_t::array, "an array");
 }
 
 }  // namespace modelsign::bundle

@@ -1,10 +1,12 @@
-// Strict JSON parsing for untrusted documents: size and depth limits, duplicate keys
-// rejected (Python keeps the last one silently; we refuse to guess).
+// Strict JSON parsing for untrusted documents: size, depth and value-count limits, and
+// duplicate keys rejected (Python keeps the last one silently; we refuse to guess).
 #pragma once
 
 #include <nlohmann/json.hpp>
 
+#include <cstddef>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -14,10 +16,28 @@ namespace modelsign::bundle {
 
 using Json = nlohmann::json;
 
-Result<Json> parse_strict(std::string_view text, std::string_view what);
+// Parses in one linear pass (a SAX handler of our own builds the tree) and stops at the
+// first violation: more than max_bytes of text, nesting deeper than limits::kMaxJsonDepth,
+// more than max_values values (objects, arrays and scalars alike), a duplicate key.
+// Never throws: running out of memory is an error value too.
+Result<Json> parse_strict(std::string_view text, std::string_view what, std::size_t max_values,
+                          std::size_t max_bytes);
+
+// nlohmann's lexer keeps two growing copies of the token it reads, so a string of 200 MB
+// would cost several times its size. Strings longer than limits::kMaxJsonStringBytes are
+// therefore not lexed: the tree holds a marker (a binary value) and this returns the raw
+// text from the document, which must be the `text` given to parse_strict. Such strings
+// may not contain escapes (none of the long fields, all base64, needs one).
+std::optional<std::string_view> long_string(const Json& v, std::string_view text);
 
 // Looks a member up by any of its spellings (proto3 JSON: lowerCamelCase or snake_case).
-const Json* member(const Json& obj, std::initializer_list<std::string_view> names);
+// nullptr when absent; an error when the object holds more than one spelling, because
+// which one wins differs between readers.
+Result<const Json*> member(const Json& obj, std::initializer_list<std::string_view> names,
+                           std::string_view where);
+
+// A member with a single spelling (statement fields): nullptr when absent.
+const Json* member(const Json& obj, std::string_view name);
 
 // Typed accessors that fail with a message naming the field path.
 Result<std::string> get_string(const Json& obj, std::initializer_list<std::string_view> names,

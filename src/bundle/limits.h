@@ -46,4 +46,39 @@ inline constexpr std::size_t kMaxTufMetaEntries = 10'000;         // entries in 
 inline constexpr std::size_t kMaxTufRootRotations = 256;          // new roots in one update
 inline constexpr std::size_t kMaxTufPublicKeyBytes = 4096;        // one keyval.public
 
+// The signed statement (the decoded DSSE payload): the most a bundle within
+// kMaxBundleBytes can carry (base64 adds a third), checked on the base64 text before
+// anything is decoded. Our writer spends 153 bytes per resource plus its name (2-space
+// indent): 1 M files with names of up to 48 bytes on average fit (201 MB is the cap);
+// kMaxResources (4 M) would need 612 MB, so in practice this cap binds first.
+inline constexpr std::size_t kMaxPayloadBytes = 192u << 20;
+// A statement signed over v0.2's compat PAE (Digests/v0.1, spec §4.3). The compat
+// encoding is built only for such bundles and can be 4 times the payload (\xhh per
+// byte); with this cap a hostile legacy bundle stays within twice its size + 64 MiB.
+// v0.2's statement spends ~190 bytes per file, so this covers ~44k files, more than that
+// short-lived experimental release was used for.
+inline constexpr std::size_t kMaxLegacyPayloadBytes = 8u << 20;
+// JSON values (objects, arrays, strings, numbers, literals) in one document, counted while
+// parsing, because a value costs far more memory than its text ('{},' is 3 bytes, an
+// empty object in a tree ~80). A statement holds 4 per resource (object, name,
+// algorithm, digest) plus its ignore paths and a few dozen of its own.
+inline constexpr std::size_t kMaxStatementJsonValues = 4 * kMaxResources + kMaxIgnorePaths + 1000;
+// Longest JSON string the parser copies into its tree; longer ones (the payload) are
+// read in place (see bundle/json.h).
+inline constexpr std::size_t kMaxJsonStringBytes = 64u << 10;
+// Longest number or literal (true/false/null); shard_size, the longest real one, has 10.
+inline constexpr std::size_t kMaxJsonTokenBytes = 4096;
+// A bundle around the payload holds a few dozen values; a Sigstore one a few hundred
+// (kMaxTlogEntries entries with their inclusion proofs).
+inline constexpr std::size_t kMaxBundleJsonValues = 100'000;
+// A trusted root: 4 kinds of up to kMaxTrustedRootEntries entries, each a few dozen
+// values (a CA with kMaxCertificates certificates has ~30); 100k is far above that.
+inline constexpr std::size_t kMaxTrustedRootJsonValues = 100'000;
+// A Rekor entry body (dsse 0.0.1 / 0.0.2) holds about 20 values.
+inline constexpr std::size_t kMaxRekorBodyJsonValues = 1000;
+// TUF metadata: targets.json holds up to kMaxTufTargets targets of ~10 values each
+// (length, hashes, custom.sigstore fields); snapshot fewer per entry. TUF has no
+// string longer than kMaxJsonStringBytes, so long strings are refused there.
+inline constexpr std::size_t kMaxTufJsonValues = 20 * kMaxTufTargets + 10'000;
+
 }  // namespace modelsign::limits

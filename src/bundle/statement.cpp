@@ -226,8 +226,9 @@ Result<ParsedStatement> parse_legacy(const Json& subjects) {
 
 }  // namespace
 
-Result<ParsedStatement> parse_statement(std::string_view payload) {
-  auto j = parse_strict(payload, "the signed statement");
+static Result<ParsedStatement> parse_statement_impl(std::string_view payload) {
+  auto j = parse_strict(payload, "the signed statement", limits::kMaxStatementJsonValues,
+                        limits::kMaxPayloadBytes);
   if (!j) return fail(j.error());
   if (!j->is_object()) return fail(ErrorCode::kMalformed, "the signed statement is not a JSON object");
   auto type = get_string(*j, {"_type"}, "statement");
@@ -274,13 +275,13 @@ Result<ParsedStatement> parse_statement(std::string_view payload) {
   else
     return fail(ErrorCode::kUnsupported,
                 fmt::format("the signature uses hash '{}'; modelsign supports sha256 and blake2b", *hash));
-  if (const Json* as = member(**ser, {"allow_symlinks"}); as != nullptr) {
+  if (const Json* as = member(**ser, "allow_symlinks"); as != nullptr) {
     if (!as->is_boolean())
       return fail(ErrorCode::kMalformed, "serialization: allow_symlinks must be a boolean");
     m.serialization.allow_symlinks = as->get<bool>();
   }
   if (m.serialization.method == Method::kShards) {
-    const Json* ss = member(**ser, {"shard_size"});
+    const Json* ss = member(**ser, "shard_size");
     // Python writes a float (1000000000.0); accept any integral positive number.
     if (ss == nullptr || !ss->is_number())
       return fail(ErrorCode::kMalformed, "serialization: shards need a numeric shard_size");
@@ -289,7 +290,7 @@ Result<ParsedStatement> parse_statement(std::string_view payload) {
       return fail(ErrorCode::kMalformed, "serialization: shard_size must be a positive integer");
     m.serialization.shard_size = static_cast<std::uint64_t>(v);
   }
-  if (const Json* ip = member(**ser, {"ignore_paths"}); ip != nullptr) {
+  if (const Json* ip = member(**ser, "ignore_paths"); ip != nullptr) {
     if (!ip->is_array() || ip->size() > limits::kMaxIgnorePaths)
       return fail(ErrorCode::kMalformed, "serialization: ignore_paths must be an array of strings");
     for (const auto& p : *ip) {
@@ -349,6 +350,18 @@ Result<ParsedStatement> parse_statement(std::string_view payload) {
       return fail(ErrorCode::kMalformed, fmt::format("the signature lists '{}' twice", r.name));
   }
   return out;
+}
+
+Result<ParsedStatement> parse_statement(std::string_view payload) {
+  // Untrusted until parsed: running out of memory is an error value, not an abort.
+  try {
+    return parse_statement_impl(payload);
+  } catch (const std::bad_alloc&) {
+    return fail(ErrorCode::kMalformed,
+                fmt::format("ran out of memory reading the signed statement ({} bytes); raise the "
+                            "memory limit or check that the signature is the one you expect",
+                            payload.size()));
+  }
 }
 
 }  // namespace modelsign::bundle

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "bundle/json.h"
+#include "bundle/limits.h"
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "modelsign/log.h"
@@ -124,12 +125,19 @@ int run_update(const TrustArgs& a) {
   return finish();
 }
 
+// Display only: a field present under both spellings is shown as absent (loading the
+// root for verification refuses it).
+const bundle::Json* field(const bundle::Json& obj, std::initializer_list<std::string_view> names) {
+  auto m = bundle::member(obj, names, "trusted root");
+  return m ? *m : nullptr;
+}
+
 std::string validity(const bundle::Json& entry) {
-  const bundle::Json* v = bundle::member(entry, {"validFor", "valid_for"});
+  const bundle::Json* v = field(entry, {"validFor", "valid_for"});
   if (v == nullptr) {
     // Logs keep their validity inside publicKey.
-    if (const bundle::Json* pk = bundle::member(entry, {"publicKey", "public_key"}); pk != nullptr)
-      v = bundle::member(*pk, {"validFor", "valid_for"});
+    if (const bundle::Json* pk = field(entry, {"publicKey", "public_key"}); pk != nullptr)
+      v = field(*pk, {"validFor", "valid_for"});
   }
   if (v == nullptr || !v->is_object()) return "validity not stated";
   auto start = bundle::get_string(*v, {"start"}, "validFor");
@@ -152,7 +160,7 @@ std::string name_of(const bundle::Json& entry) {
 }
 
 std::string subject_of(const bundle::Json& entry) {
-  const bundle::Json* s = bundle::member(entry, {"subject"});
+  const bundle::Json* s = bundle::member(entry, "subject");
   if (s == nullptr) return "";
   auto cn = bundle::get_string(*s, {"commonName", "common_name"}, "subject");
   auto org = bundle::get_string(*s, {"organization"}, "subject");
@@ -160,12 +168,13 @@ std::string subject_of(const bundle::Json& entry) {
 }
 
 int print_trusted_root(const std::string& json) {
-  auto doc = bundle::parse_strict(json, "trusted_root.json");
+  auto doc = bundle::parse_strict(json, "trusted_root.json", limits::kMaxTrustedRootJsonValues,
+                                  limits::kMaxTrustedRootBytes);
   if (!doc) return report_failure("Reading the trusted root", doc.error());
   if (!doc->is_object()) return report_failure("Reading the trusted root", Error(ErrorCode::kMalformed, "not a JSON object"));
   auto section = [&](const char* title, std::initializer_list<std::string_view> keys, bool with_subject) {
     std::string s = fmt::format("{}:\n", title);
-    const bundle::Json* arr = bundle::member(*doc, keys);
+    const bundle::Json* arr = field(*doc, keys);
     if (arr == nullptr || !arr->is_array() || arr->empty()) return s + "  (none)\n";
     for (const auto& e : *arr) {
       if (!e.is_object()) continue;

@@ -30,10 +30,22 @@ Result<std::string> read_signature(const std::string& path) {
   if (static_cast<std::uint64_t>(st.st_size) > kMaxSignatureFile)
     return fail(ErrorCode::kMalformed, fmt::format("signature file '{}' is {} bytes; the limit is {}",
                                                    path, st.st_size, kMaxSignatureFile));
+  // One allocation of the file's size: a stream that grows by doubling and is then copied
+  // out would hold up to three copies of a hostile 256 MB file at once.
+  std::string text;
+  try {
+    text.resize(static_cast<std::size_t>(st.st_size));
+  } catch (const std::bad_alloc&) {
+    return fail(ErrorCode::kIo, fmt::format("not enough memory to read the signature file '{}' ({} bytes)",
+                                            path, st.st_size));
+  }
   std::ifstream in(path, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  if (!in || in.gcount() != static_cast<std::streamsize>(text.size()) || in.peek() != EOF)
+    return fail(ErrorCode::kIo, fmt::format("could not read the signature file '{}' in full ({} bytes "
+                                            "expected); it changed or is unreadable",
+                                            path, st.st_size));
+  return text;
 }
 
 // A private key given as --public-key: its public half is used, but say so, since the

@@ -247,6 +247,35 @@ Result<void> PublicKey::verify(SignatureScheme s, std::span<const std::uint8_t> 
   return verify_impl(pkey_.get(), md.c_str(), s == SignatureScheme::kRsaPssSha256, message, sig);
 }
 
+Result<void> PublicKey::verify_parts(SignatureScheme s, std::span<const std::uint8_t> head,
+                                     std::span<const std::uint8_t> body,
+                                     std::span<const std::uint8_t> sig) const {
+  auto own = scheme();
+  if (!own) return fail(own.error());
+  if (s == SignatureScheme::kEd25519 || *own != s) {
+    Bytes joined(head.begin(), head.end());
+    joined.insert(joined.end(), body.begin(), body.end());
+    return verify(s, joined, sig);
+  }
+  std::string md(hash_name(s));
+  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  EVP_PKEY_CTX* pctx = nullptr;
+  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, md.c_str(), nullptr, nullptr, pkey_.get(), nullptr) != 1)
+    return fail(openssl_error(ErrorCode::kVerification, "cannot initialise signature verification"));
+  if (s == SignatureScheme::kRsaPssSha256) {
+    EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
+    EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_AUTO);
+  }
+  int rc = EVP_DigestVerifyUpdate(ctx.get(), head.data(), head.size());
+  if (rc == 1) rc = EVP_DigestVerifyUpdate(ctx.get(), body.data(), body.size());
+  if (rc == 1) rc = EVP_DigestVerifyFinal(ctx.get(), sig.data(), sig.size());
+  ERR_clear_error();
+  if (rc != 1)
+    return fail(ErrorCode::kVerification,
+                "the signature does not verify with the given public key over the signed payload");
+  return {};
+}
+
 Result<void> PublicKey::verify_with_hash(std::string_view hash, std::span<const std::uint8_t> message,
                                          std::span<const std::uint8_t> sig) const {
   std::string md(hash);
@@ -320,29 +349,47 @@ std::string base64_encode(std::span<const std::uint8_t> data) {
   return out;
 }
 
+// Exactly what the proto3 JSON mapping allows for `bytes`: the standard (+/) or the
+// URL-safe (-_) alphabet, with or without padding. Refused: a mix of both alphabets in
+// one string, '=' anywhere but at the end, padding that does not complete the last
+// group, a length that leaves one lone character, whitespace and any other byte.
 Result<Bytes> base64_decode(std::string_view text) {
-  // Standard alphabet with padding (proto3 JSON also allows URL-safe; accept both).
-  std::string t;
-  t.reserve(text.size() + 3);
-  for (char c : text) {
-    if (c == '-') c = '+';
-    else if (c == '_') c = '/';
-    else if (c == '\n' || c == '\r') continue;
-    t.push_back(c);
+  auto bad = [&](std::string why) {
+    return fail(ErrorCode::kMalformed,
+                fmt::format("invalid base64 ({} characters): {}; expected the standard (A-Z a-z 0-9 + /) "
+                            "or URL-safe (- _) alphabet, padded with '=' or unpadded",
+                            text.size(), why));
+  };
+  std::size_t pad = 0;
+  while (pad < text.size() && pad < 3 && text[text.size() - 1 - pad] == '=') ++pad;
+  const std::size_t body = text.size() - pad;
+  Bytes out;
+  out.reserve(body / 4 * 3 + (body % 4 == 0 ? 0 : body % 4 - 1));
+  bool standard = false, url_safe = false;
+  std::uint32_t acc = 0;
+  int bits = 0;
+  for (std::size_t i = 0; i < body; ++i) {
+    const char c = text[i];
+    int v;
+    if (c >= 'A' && c <= 'Z') v = c - 'A';
+    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
+    else if (c >= '0' && c <= '9') v = c - '0' + 52;
+    else if (c == '+' || c == '/') { v = c == '+' ? 62 : 63; standard = true; }
+    else if (c == '-' || c == '_') { v = c == '-' ? 62 : 63; url_safe = true; }
+    else if (c == '=') return bad(fmt::format("'=' at position {}, before the end", i));
+    else return bad(fmt::format("byte 0x{:02x} at position {} is not a base64 character", static_cast<unsigned char>(c), i));
+    if (standard && url_safe) return bad("it mixes the standard (+/) and URL-safe (-_) alphabets");
+    acc = (acc << 6) | static_cast<std::uint32_t>(v);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
+    }
   }
-  while (t.size() % 4 != 0) t.push_back('=');
-  if (t.empty()) return Bytes{};
-  Bytes out(t.size() / 4 * 3);
-  int n = EVP_DecodeBlock(out.data(), reinterpret_cast<const unsigned char*>(t.data()),
-                          static_cast<int>(t.size()));
-  if (n < 0) {
-    ERR_clear_error();
-    return fail(ErrorCode::kMalformed, "invalid base64");
-  }
-  size_t pad = 0;
-  if (t.size() >= 1 && t[t.size() - 1] == '=') ++pad;
-  if (t.size() >= 2 && t[t.size() - 2] == '=') ++pad;
-  out.resize(static_cast<size_t>(n) - pad);
+  if (pad > 2) return bad("more than two '=' at the end");
+  if (body % 4 == 1) return bad("the length leaves a single character in the last group");
+  if (pad > 0 && (body + pad) % 4 != 0)
+    return bad(fmt::format("{} '=' do not complete the last group of four", pad));
   return out;
 }
 

@@ -29,11 +29,23 @@ bool digits(std::string_view s, std::size_t pos, std::size_t n, int* out) {
   return true;
 }
 
-Result<Bytes> b64(const Json& obj, std::initializer_list<std::string_view> names, std::string_view where,
-                  std::size_t limit) {
-  auto s = bundle::get_string(obj, names, where);
-  if (!s) return fail(s.error());
-  auto b = base64_decode(*s);
+// `doc` is the document text: a certificate of more than ~48 KiB is a long string
+// (bundle/json.h), read from the text.
+Result<Bytes> b64(std::string_view doc, const Json& obj, std::initializer_list<std::string_view> names,
+                  std::string_view where, std::size_t limit) {
+  auto m = bundle::member(obj, names, where);
+  if (!m) return fail(m.error());
+  if (*m == nullptr)
+    return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, *names.begin()));
+  auto raw = bundle::long_string(**m, doc);
+  if (!raw && !(*m)->is_string())
+    return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' must be a string", where, *names.begin()));
+  std::string_view text = raw ? *raw : std::string_view((*m)->get_ref<const std::string&>());
+  // Checked on the text (which counts up to 2 bytes of padding) before decoding.
+  if (text.size() / 4 * 3 > limit + 2)
+    return fail(ErrorCode::kMalformed,
+                fmt::format("{}: '{}' must be non-empty base64 of at most {} bytes", where, *names.begin(), limit));
+  auto b = base64_decode(text);
   if (!b || b->empty() || b->size() > limit)
     return fail(ErrorCode::kMalformed,
                 fmt::format("{}: '{}' must be non-empty base64 of at most {} bytes", where, *names.begin(), limit));
@@ -42,7 +54,9 @@ Result<Bytes> b64(const Json& obj, std::initializer_list<std::string_view> names
 
 Result<TimeRange> valid_for(const Json& parent, std::string_view where) {
   TimeRange r;
-  const Json* vf = bundle::member(parent, {"validFor", "valid_for"});
+  auto vf_m = bundle::member(parent, {"validFor", "valid_for"}, where);
+  if (!vf_m) return fail(vf_m.error());
+  const Json* vf = *vf_m;
   if (vf == nullptr || !vf->is_object())
     return fail(ErrorCode::kMalformed, fmt::format("{}: missing object 'validFor'", where));
   auto start = bundle::get_string(*vf, {"start"}, fmt::format("{}.validFor", where));
@@ -50,7 +64,7 @@ Result<TimeRange> valid_for(const Json& parent, std::string_view where) {
   auto s = parse_rfc3339(*start);
   if (!s) return fail(s.error().with_context(fmt::format("{}.validFor.start", where)));
   r.start = *s;
-  if (const Json* e = bundle::member(*vf, {"end"}); e != nullptr && !e->is_null()) {
+  if (const Json* e = bundle::member(*vf, "end"); e != nullptr && !e->is_null()) {
     if (!e->is_string()) return fail(ErrorCode::kMalformed, fmt::format("{}.validFor.end must be a string", where));
     auto t = parse_rfc3339(e->get<std::string>());
     if (!t) return fail(t.error().with_context(fmt::format("{}.validFor.end", where)));
@@ -75,10 +89,12 @@ Result<PublicKey> key_from(std::span<const std::uint8_t> der, std::string_view d
   return k;
 }
 
-Result<std::vector<LogKey>> parse_logs(const Json& root, std::initializer_list<std::string_view> names,
+Result<std::vector<LogKey>> parse_logs(std::string_view doc, const Json& root, std::initializer_list<std::string_view> names,
                                        std::string_view what) {
   std::vector<LogKey> out;
-  const Json* arr = bundle::member(root, names);
+  auto arr_m = bundle::member(root, names, "trusted root");
+  if (!arr_m) return fail(arr_m.error());
+  const Json* arr = *arr_m;
   if (arr == nullptr || arr->is_null()) return out;
   if (!arr->is_array() || arr->size() > limits::kMaxTrustedRootEntries)
     return fail(ErrorCode::kMalformed, fmt::format("trusted root: '{}' must be an array of at most {} logs",
@@ -88,20 +104,22 @@ Result<std::vector<LogKey>> parse_logs(const Json& root, std::initializer_list<s
     std::string where = fmt::format("trusted root {}[{}]", what, i++);
     if (!l.is_object()) return fail(ErrorCode::kMalformed, where + " must be an object");
     std::string url;
-    if (const Json* u = bundle::member(l, {"baseUrl", "base_url"}); u != nullptr && u->is_string())
-      url = u->get<std::string>();
+    auto u = bundle::member(l, {"baseUrl", "base_url"}, where);
+    if (!u) return fail(u.error());
+    if (*u != nullptr && (*u)->is_string()) url = (*u)->get<std::string>();
     auto pk = bundle::get_object(l, {"publicKey", "public_key"}, where);
     if (!pk) return fail(pk.error());
     std::string details;
-    if (const Json* d = bundle::member(**pk, {"keyDetails", "key_details"}); d != nullptr && d->is_string())
-      details = d->get<std::string>();
-    auto der = b64(**pk, {"rawBytes", "raw_bytes"}, where + ".publicKey", limits::kMaxLogKeyBytes);
+    auto d = bundle::member(**pk, {"keyDetails", "key_details"}, where + ".publicKey");
+    if (!d) return fail(d.error());
+    if (*d != nullptr && (*d)->is_string()) details = (*d)->get<std::string>();
+    auto der = b64(doc, **pk, {"rawBytes", "raw_bytes"}, where + ".publicKey", limits::kMaxLogKeyBytes);
     if (!der) return fail(der.error());
     auto vf = valid_for(**pk, where + ".publicKey");
     if (!vf) return fail(vf.error());
     auto lid = bundle::get_object(l, {"logId", "log_id"}, where);
     if (!lid) return fail(lid.error());
-    auto id = b64(**lid, {"keyId", "key_id"}, where + ".logId", 64);
+    auto id = b64(doc, **lid, {"keyId", "key_id"}, where + ".logId", 64);
     if (!id) return fail(id.error());
     auto key = key_from(*der, details, where);
     if (!key) return fail(key.error());
@@ -110,10 +128,12 @@ Result<std::vector<LogKey>> parse_logs(const Json& root, std::initializer_list<s
   return out;
 }
 
-Result<std::vector<CertificateAuthority>> parse_cas(const Json& root, std::initializer_list<std::string_view> names,
+Result<std::vector<CertificateAuthority>> parse_cas(std::string_view doc, const Json& root, std::initializer_list<std::string_view> names,
                                                     std::string_view what) {
   std::vector<CertificateAuthority> out;
-  const Json* arr = bundle::member(root, names);
+  auto arr_m = bundle::member(root, names, "trusted root");
+  if (!arr_m) return fail(arr_m.error());
+  const Json* arr = *arr_m;
   if (arr == nullptr || arr->is_null()) return out;
   if (!arr->is_array() || arr->size() > limits::kMaxTrustedRootEntries)
     return fail(ErrorCode::kMalformed, fmt::format("trusted root: '{}' must be an array of at most {} entries",
@@ -123,11 +143,12 @@ Result<std::vector<CertificateAuthority>> parse_cas(const Json& root, std::initi
     std::string where = fmt::format("trusted root {}[{}]", what, i++);
     if (!c.is_object()) return fail(ErrorCode::kMalformed, where + " must be an object");
     CertificateAuthority ca;
-    if (const Json* u = bundle::member(c, {"uri"}); u != nullptr && u->is_string()) ca.uri = u->get<std::string>();
-    if (const Json* s = bundle::member(c, {"subject"}); s != nullptr && s->is_object()) {
+    if (const Json* u = bundle::member(c, "uri"); u != nullptr && u->is_string()) ca.uri = u->get<std::string>();
+    if (const Json* s = bundle::member(c, "subject"); s != nullptr && s->is_object()) {
       std::vector<std::string> parts;
+      // Display only: either spelling of the common name will do.
       for (auto k : {"organization", "commonName", "common_name"})
-        if (const Json* v = bundle::member(*s, {k}); v != nullptr && v->is_string()) parts.push_back(v->get<std::string>());
+        if (const Json* v = bundle::member(*s, k); v != nullptr && v->is_string()) parts.push_back(v->get<std::string>());
       ca.subject = fmt::format("{}", fmt::join(parts, "/"));
     }
     auto chain = bundle::get_object(c, {"certChain", "cert_chain"}, where);
@@ -139,7 +160,7 @@ Result<std::vector<CertificateAuthority>> parse_cas(const Json& root, std::initi
                                                      where, (*certs)->size(), limits::kMaxCertificates));
     for (const Json& cert : **certs) {
       if (!cert.is_object()) return fail(ErrorCode::kMalformed, where + ": certificate must be an object");
-      auto der = b64(cert, {"rawBytes", "raw_bytes"}, where + ".certChain", limits::kMaxCertificateBytes);
+      auto der = b64(doc, cert, {"rawBytes", "raw_bytes"}, where + ".certChain", limits::kMaxCertificateBytes);
       if (!der) return fail(der.error());
       const unsigned char* p = der->data();
       X509* x = d2i_X509(nullptr, &p, static_cast<long>(der->size()));
@@ -156,7 +177,7 @@ Result<std::vector<CertificateAuthority>> parse_cas(const Json& root, std::initi
   return out;
 }
 
-Result<TrustedRoot> from_json(const Json& j, std::string source) {
+Result<TrustedRoot> from_json(std::string_view doc, const Json& j, std::string source) {
   if (!j.is_object()) return fail(ErrorCode::kMalformed, "trusted root: not a JSON object");
   auto mt = bundle::get_string(j, {"mediaType", "media_type"}, "trusted root");
   if (!mt) return fail(mt.error());
@@ -165,16 +186,16 @@ Result<TrustedRoot> from_json(const Json& j, std::string source) {
                                                      *mt, kTrustedRootMediaType));
   TrustedRoot r;
   r.source = std::move(source);
-  auto tl = parse_logs(j, {"tlogs"}, "tlogs");
+  auto tl = parse_logs(doc, j, {"tlogs"}, "tlogs");
   if (!tl) return fail(tl.error());
   r.tlogs = std::move(*tl);
-  auto ct = parse_logs(j, {"ctlogs"}, "ctlogs");
+  auto ct = parse_logs(doc, j, {"ctlogs"}, "ctlogs");
   if (!ct) return fail(ct.error());
   r.ctlogs = std::move(*ct);
-  auto cas = parse_cas(j, {"certificateAuthorities", "certificate_authorities"}, "certificateAuthorities");
+  auto cas = parse_cas(doc, j, {"certificateAuthorities", "certificate_authorities"}, "certificateAuthorities");
   if (!cas) return fail(cas.error());
   r.certificate_authorities = std::move(*cas);
-  auto tsas = parse_cas(j, {"timestampAuthorities", "timestamp_authorities"}, "timestampAuthorities");
+  auto tsas = parse_cas(doc, j, {"timestampAuthorities", "timestamp_authorities"}, "timestampAuthorities");
   if (!tsas) return fail(tsas.error());
   r.timestamp_authorities = std::move(*tsas);
   if (r.certificate_authorities.empty())
@@ -186,7 +207,7 @@ Result<Json> parse_bounded(std::string_view text, std::string_view what) {
   if (text.size() > limits::kMaxTrustedRootBytes)
     return fail(ErrorCode::kMalformed, fmt::format("{} is {} bytes; the limit is {} bytes", what, text.size(),
                                                    limits::kMaxTrustedRootBytes));
-  return bundle::parse_strict(text, what);
+  return bundle::parse_strict(text, what, limits::kMaxTrustedRootJsonValues, limits::kMaxTrustedRootBytes);
 }
 
 }  // namespace
@@ -209,7 +230,7 @@ const LogKey* TrustedRoot::find_ctlog(std::span<const std::uint8_t> id) const {
 Result<TrustedRoot> parse_trusted_root(std::string_view json, std::string_view source) {
   auto j = parse_bounded(json, fmt::format("trusted root '{}'", source));
   if (!j) return fail(j.error());
-  auto r = from_json(*j, std::string(source));
+  auto r = from_json(json, *j, std::string(source));
   if (!r) return fail(r.error().with_context(fmt::format("'{}'", source)));
   return r;
 }
@@ -226,7 +247,7 @@ Result<TrustedRoot> parse_trust_config(std::string_view json, std::string_view s
                             source, *mt, kClientTrustConfigMediaType));
   auto tr = bundle::get_object(*j, {"trustedRoot", "trusted_root"}, "trust config");
   if (!tr) return fail(tr.error());
-  auto r = from_json(**tr, std::string(source));
+  auto r = from_json(json, **tr, std::string(source));
   if (!r) return fail(r.error().with_context(fmt::format("trust config '{}'", source)));
   return r;
 }

@@ -265,6 +265,16 @@ Result<void> check_verifiable(const Manifest& m) {
     return fail(refused_by_verify(c.error()));
   for (const auto& r : m.resources)
     if (auto c = bundle::check_resource_path(r.path); !c) return fail(refused_by_verify(c.error()));
+  // The verifier counts JSON values while parsing the statement: 4 per resource (object,
+  // name, algorithm, digest), one per ignore path and 17 of the statement's own. Today the
+  // two limits above keep this under kMaxStatementJsonValues; checked so that sign and
+  // verify stay in step if one of the limits changes.
+  const std::size_t values = 4 * m.resources.size() + m.serialization.ignore_paths.size() + 17;
+  if (values > limits::kMaxStatementJsonValues)
+    return fail(refused_by_verify(Error(
+        ErrorCode::kMalformed, fmt::format("the signed statement holds more than {} JSON values; no valid "
+                                           "document is that large",
+                                           limits::kMaxStatementJsonValues))));
   return {};
 }
 

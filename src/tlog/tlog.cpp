@@ -50,10 +50,17 @@ Result<Bytes> pem_cert_to_der(std::span<const std::uint8_t> pem) {
   return out;
 }
 
-Result<Bytes> b64_member(const bundle::Json& o, std::initializer_list<std::string_view> names, std::string_view where) {
-  auto s = bundle::get_string(o, names, where);
-  if (!s) return fail(s.error());
-  auto b = base64_decode(*s);
+// `doc` is the body text: a verifier (base64 of a PEM certificate) of a large certificate
+// can be a long string (bundle/json.h), read from the text.
+Result<Bytes> b64_member(std::string_view doc, const bundle::Json& o, std::initializer_list<std::string_view> names,
+                         std::string_view where) {
+  auto m = bundle::member(o, names, where);
+  if (!m) return fail(m.error());
+  if (*m == nullptr) return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, *names.begin()));
+  auto raw = bundle::long_string(**m, doc);
+  if (!raw && !(*m)->is_string())
+    return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' must be a string", where, *names.begin()));
+  auto b = base64_decode(raw ? *raw : std::string_view((*m)->get_ref<const std::string&>()));
   if (!b) return fail(ErrorCode::kMalformed, fmt::format("{}: '{}' is not base64", where, *names.begin()));
   return b;
 }
@@ -65,7 +72,7 @@ Result<void> body_mismatch(std::string_view what) {
                           what));
 }
 
-Result<void> check_dsse_v001(const bundle::Json& spec, const bundle::Bundle& b) {
+Result<void> check_dsse_v001(std::string_view doc, const bundle::Json& spec, const bundle::Bundle& b) {
   auto ph = bundle::get_object(spec, {"payloadHash"}, "Rekor dsse body spec");
   if (!ph) return fail(ph.error());
   auto alg = bundle::get_string(**ph, {"algorithm"}, "Rekor dsse payloadHash");
@@ -82,10 +89,10 @@ Result<void> check_dsse_v001(const bundle::Json& spec, const bundle::Bundle& b) 
   if ((*sigs)->size() != 1)
     return body_mismatch(fmt::format("it records {} signatures, the envelope has 1", (*sigs)->size()));
   const auto& s = (**sigs)[0];
-  auto sig = b64_member(s, {"signature"}, "Rekor dsse signature");
+  auto sig = b64_member(doc, s, {"signature"}, "Rekor dsse signature");
   if (!sig) return fail(sig.error());
   if (*sig != b.signature) return body_mismatch("its signature differs from the envelope's signature");
-  auto verifier = b64_member(s, {"verifier"}, "Rekor dsse signature");
+  auto verifier = b64_member(doc, s, {"verifier"}, "Rekor dsse signature");
   if (!verifier) return fail(verifier.error());
   auto der = pem_cert_to_der(*verifier);
   if (!der) return fail(der.error());
@@ -94,7 +101,7 @@ Result<void> check_dsse_v001(const bundle::Json& spec, const bundle::Bundle& b) 
   return {};
 }
 
-Result<void> check_dsse_v002(const bundle::Json& spec, const bundle::Bundle& b) {
+Result<void> check_dsse_v002(std::string_view doc, const bundle::Json& spec, const bundle::Bundle& b) {
   auto d = bundle::get_object(spec, {"dsseV002", "dsse_v002"}, "Rekor dsse body spec");
   if (!d) return fail(d.error());
   auto ph = bundle::get_object(**d, {"payloadHash", "payload_hash"}, "Rekor dsseV002");
@@ -102,7 +109,7 @@ Result<void> check_dsse_v002(const bundle::Json& spec, const bundle::Bundle& b) 
   auto alg = bundle::get_string(**ph, {"algorithm"}, "Rekor dsseV002 payloadHash");
   if (!alg) return fail(alg.error());
   if (*alg != "SHA2_256") return body_mismatch(fmt::format("payload hash algorithm '{}' (expected SHA2_256)", *alg));
-  auto digest = b64_member(**ph, {"digest"}, "Rekor dsseV002 payloadHash");
+  auto digest = b64_member(doc, **ph, {"digest"}, "Rekor dsseV002 payloadHash");
   if (!digest) return fail(digest.error());
   if (*digest != sha256_of({b.payload})) return body_mismatch("the payload hash differs from the DSSE payload");
   auto sigs = bundle::get_array(**d, {"signatures"}, "Rekor dsseV002");
@@ -110,14 +117,14 @@ Result<void> check_dsse_v002(const bundle::Json& spec, const bundle::Bundle& b) 
   if ((*sigs)->size() != 1)
     return body_mismatch(fmt::format("it records {} signatures, the envelope has 1", (*sigs)->size()));
   const auto& s = (**sigs)[0];
-  auto sig = b64_member(s, {"content"}, "Rekor dsseV002 signature");
+  auto sig = b64_member(doc, s, {"content"}, "Rekor dsseV002 signature");
   if (!sig) return fail(sig.error());
   if (*sig != b.signature) return body_mismatch("its signature differs from the envelope's signature");
   auto v = bundle::get_object(s, {"verifier"}, "Rekor dsseV002 signature");
   if (!v) return fail(v.error());
   auto xc = bundle::get_object(**v, {"x509Certificate", "x509_certificate"}, "Rekor dsseV002 verifier");
   if (!xc) return fail(xc.error());
-  auto der = b64_member(**xc, {"rawBytes", "raw_bytes"}, "Rekor dsseV002 verifier");
+  auto der = b64_member(doc, **xc, {"rawBytes", "raw_bytes"}, "Rekor dsseV002 verifier");
   if (!der) return fail(der.error());
   if (b.certificates.empty() || *der != b.certificates.front())
     return body_mismatch("its verifier certificate differs from the bundle's signing certificate");
@@ -257,7 +264,8 @@ Result<void> verify_set(const bundle::TlogEntry& e, const root::LogKey& log) {
 
 Result<void> check_body_matches(const bundle::TlogEntry& e, const bundle::Bundle& b) {
   std::string_view text(reinterpret_cast<const char*>(e.canonicalized_body.data()), e.canonicalized_body.size());
-  auto j = bundle::parse_strict(text, "the Rekor entry body");
+  auto j = bundle::parse_strict(text, "the Rekor entry body", limits::kMaxRekorBodyJsonValues,
+                               limits::kMaxCanonicalBodyBytes);
   if (!j) return fail(j.error());
   if (!j->is_object()) return fail(ErrorCode::kMalformed, "the Rekor entry body is not a JSON object");
   auto kind = bundle::get_string(*j, {"kind"}, "Rekor entry body");
@@ -267,8 +275,8 @@ Result<void> check_body_matches(const bundle::TlogEntry& e, const bundle::Bundle
     return body_mismatch(fmt::format("its body is {} {} but kindVersion says {} {}", *kind, *ver, e.kind, e.version));
   auto spec = bundle::get_object(*j, {"spec"}, "Rekor entry body");
   if (!spec) return fail(spec.error());
-  if (*kind == "dsse" && *ver == "0.0.1") return check_dsse_v001(**spec, b);
-  if (*kind == "dsse" && *ver == "0.0.2") return check_dsse_v002(**spec, b);
+  if (*kind == "dsse" && *ver == "0.0.1") return check_dsse_v001(text, **spec, b);
+  if (*kind == "dsse" && *ver == "0.0.2") return check_dsse_v002(text, **spec, b);
   return fail(ErrorCode::kUnsupported,
               fmt::format("Rekor entries of kind {} {} cannot record a DSSE envelope; expected dsse 0.0.1 or 0.0.2",
                           *kind, *ver));

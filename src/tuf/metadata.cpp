@@ -23,7 +23,7 @@ std::unexpected<Error> malformed(std::string msg) {
 
 Result<std::uint64_t> get_uint(const Json& obj, std::string_view name, std::string_view where,
                                std::uint64_t min) {
-  const Json* v = bundle::member(obj, {name});
+  const Json* v = bundle::member(obj, name);
   if (v == nullptr) return malformed(fmt::format("{}: missing field '{}'", where, name));
   std::uint64_t n = 0;
   if (v->is_number_unsigned()) {
@@ -77,12 +77,12 @@ Result<MetaFile> parse_metafile(const Json& v, std::string_view where) {
   auto version = get_uint(v, "version", where, 1);
   if (!version) return std::unexpected(version.error());
   m.version = *version;
-  if (bundle::member(v, {"length"}) != nullptr) {
+  if (bundle::member(v, "length") != nullptr) {
     auto length = get_uint(v, "length", where, 0);
     if (!length) return std::unexpected(length.error());
     m.length = *length;
   }
-  if (const Json* h = bundle::member(v, {"hashes"}); h != nullptr) {
+  if (const Json* h = bundle::member(v, "hashes"); h != nullptr) {
     auto hashes = parse_hashes(*h, where);
     if (!hashes) return std::unexpected(hashes.error());
     m.hashes = std::move(*hashes);
@@ -158,7 +158,9 @@ Result<Envelope> parse_envelope(std::string_view bytes, std::string_view type, s
     return tuf_fail(Failure::kTooLarge, ErrorCode::kMalformed,
                     fmt::format("{} metadata is {} bytes; the limit is {} bytes", type, bytes.size(), max_bytes));
   std::string what = fmt::format("{} metadata", type);
-  auto doc = bundle::parse_strict(bytes, what);
+  // A string longer than limits::kMaxJsonStringBytes is kept as a marker that
+  // canonical_json() refuses: TUF metadata has no field that long.
+  auto doc = bundle::parse_strict(bytes, what, limits::kMaxTufJsonValues, max_bytes);
   if (!doc) return malformed(doc.error().message);
   if (!doc->is_object() || doc->size() != 2)
     return malformed(what + ": must be an object with exactly 'signatures' and 'signed'");
@@ -211,7 +213,7 @@ Result<Root> parse_root(const Envelope& env) {
   Root r;
   r.version = env.version;
   r.expires = env.expires;
-  if (const Json* cs = bundle::member(sp, {"consistent_snapshot"}); cs != nullptr) {
+  if (const Json* cs = bundle::member(sp, "consistent_snapshot"); cs != nullptr) {
     if (!cs->is_boolean()) return malformed(where + ": consistent_snapshot must be true or false");
     r.consistent_snapshot = cs->get<bool>();
   }
@@ -232,7 +234,7 @@ Result<Root> parse_root(const Envelope& env) {
     const std::string rw = fmt::format("{}: role '{}'", where, name);
     auto threshold = get_uint(**role, "threshold", rw, 1);
     if (!threshold) return std::unexpected(threshold.error());
-    const Json* ids = bundle::member(**role, {"keyids"});
+    const Json* ids = bundle::member(**role, "keyids");
     if (ids == nullptr || !ids->is_array() || ids->size() > limits::kMaxTufRoleKeyids)
       return malformed(fmt::format("{}: keyids must be an array of at most {} keyids", rw,
                                    limits::kMaxTufRoleKeyids));
@@ -259,7 +261,7 @@ Result<Timestamp> parse_timestamp(const Envelope& env) {
   const std::string where = fmt::format("timestamp metadata version {}", env.version);
   auto meta = obj_field(env.signed_part, "meta", where);
   if (!meta) return std::unexpected(meta.error());
-  const Json* snap = bundle::member(**meta, {"snapshot.json"});
+  const Json* snap = bundle::member(**meta, "snapshot.json");
   if (snap == nullptr || (*meta)->size() != 1)
     return malformed(where + ": meta must hold exactly one entry, 'snapshot.json'");
   auto m = parse_metafile(*snap, where + ".meta.snapshot.json");
@@ -297,7 +299,7 @@ Result<Targets> parse_targets(const Envelope& env) {
     if (!it.value().is_object()) return malformed(tw + ": must be an object");
     auto length = get_uint(it.value(), "length", tw, 0);
     if (!length) return std::unexpected(length.error());
-    const Json* h = bundle::member(it.value(), {"hashes"});
+    const Json* h = bundle::member(it.value(), "hashes");
     if (h == nullptr) return malformed(tw + ": missing field 'hashes'");
     auto hashes = parse_hashes(*h, tw);
     if (!hashes) return std::unexpected(hashes.error());

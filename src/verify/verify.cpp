@@ -16,19 +16,22 @@ namespace modelsign {
 
 namespace {
 
-// Standard PAE first; then the v0.2 compat PAE (key: the curve's hash; certificate:
-// SHA-256 whatever the curve, as v0.2 hard-coded it).
-Result<void> check_signature(const PublicKey& key, const bundle::Bundle& b, bool certificate_method) {
+// Standard PAE first; then, for a bundle that may come from model_signing v0.2 only, the
+// compat PAE (key: the curve's hash; certificate: SHA-256 whatever the curve, as v0.2
+// hard-coded it). Returns whether the compat PAE was the one that verified.
+Result<bool> check_signature(const PublicKey& key, const bundle::Bundle& b, bool certificate_method) {
   auto scheme = key.scheme();
   if (!scheme) return fail(scheme.error());
-  // model_signing builds the PAE with the constant in-toto type (spec §4.2).
-  Bytes pae = bundle::pae(bundle::kInTotoPayloadType, b.payload);
-  if (key.verify(*scheme, pae, b.signature)) return {};
-  if (*scheme == SignatureScheme::kEcdsaP256Sha256 || *scheme == SignatureScheme::kEcdsaP384Sha384 ||
-      *scheme == SignatureScheme::kEcdsaP521Sha512) {
+  // model_signing builds the PAE with the constant in-toto type (spec §4.2). Verified
+  // as header + payload, without a second copy of the payload.
+  std::string header = bundle::pae_header(bundle::kInTotoPayloadType, b.payload.size());
+  if (key.verify_parts(*scheme, to_bytes(header), b.payload, b.signature)) return false;
+  if ((*scheme == SignatureScheme::kEcdsaP256Sha256 || *scheme == SignatureScheme::kEcdsaP384Sha384 ||
+       *scheme == SignatureScheme::kEcdsaP521Sha512) &&
+      bundle::may_use_compat_pae(b)) {
     Bytes compat = bundle::compat_pae(bundle::kInTotoPayloadType, b.payload);
     std::string_view hash = certificate_method ? "SHA256" : hash_name(*scheme);
-    if (key.verify_with_hash(hash, compat, b.signature)) return {};
+    if (key.verify_with_hash(hash, compat, b.signature)) return true;
   }
   return fail(ErrorCode::kVerification,
               fmt::format("Invalid signature: the DSSE signature does not verify with the {} "
@@ -131,8 +134,9 @@ Result<void> compare(const Manifest& expected, const Manifest& actual, bool igno
 
 }  // namespace
 
-Result<VerifyResult> verify_model(const std::string& model_path, std::string_view bundle_json,
-                                  const VerifyOptions& options) {
+static Result<VerifyResult> verify_model_impl(const std::string& model_path,
+                                              std::string_view bundle_json,
+                                              const VerifyOptions& options) {
   VerifyResult out;
   // 1. Structure and media type.
   auto b = bundle::parse_bundle(bundle_json);
@@ -162,6 +166,7 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
                             bundle::to_string(b->material)));
 
   // 3. Signature.
+  bool used_compat = false;
   if (sigstore_method) {
     auto root = verify::load_trusted_root(options.sigstore);
     if (!root) return fail(root.error());
@@ -177,7 +182,9 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
     co.log_fingerprints = options.log_fingerprints;
     auto chain = verify::validate_chain(b->certificates, co, &out.warnings);
     if (!chain) return fail(chain.error());
-    if (auto s = check_signature(chain->leaf_key, *b, true); !s) return fail(s.error());
+    auto s = check_signature(chain->leaf_key, *b, true);
+    if (!s) return fail(s.error());
+    used_compat = *s;
     out.signer = chain->leaf_subject;
   } else {
     if (!options.public_key)
@@ -195,7 +202,9 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
           "WARNING: This model's signature uses an older verification material format. Please "
           "re-sign with an updated signer to use a public key identifier hash.");
     }
-    if (auto s = check_signature(key, *b, false); !s) return fail(s.error());
+    auto s = check_signature(key, *b, false);
+    if (!s) return fail(s.error());
+    used_compat = *s;
     out.signer = key.hint();
   }
 
@@ -206,6 +215,11 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
   auto st = bundle::parse_statement(
       std::string_view(reinterpret_cast<const char*>(b->payload.data()), b->payload.size()));
   if (!st) return fail(st.error());
+  if (used_compat && !st->legacy)
+    return fail(ErrorCode::kVerification,
+                "Invalid signature: it verifies only over model_signing v0.2's legacy encoding, "
+                "which v0.2 used for Digests/v0.1 statements only, but the statement is a "
+                "signature/v1.0 one; re-sign the model with a current signer");
   Bytes().swap(b->payload);  // parsed; not held while the model is hashed
   const Manifest& signed_m = st->manifest;
 
@@ -295,6 +309,18 @@ Result<VerifyResult> verify_model(const std::string& model_path, std::string_vie
   }
   out.signed_manifest = signed_m;
   return out;
+}
+
+Result<VerifyResult> verify_model(const std::string& model_path, std::string_view bundle_json,
+                                  const VerifyOptions& options) {
+  // The bundle is untrusted: running out of memory on it is an error, not an abort.
+  try {
+    return verify_model_impl(model_path, bundle_json, options);
+  } catch (const std::bad_alloc&) {
+    return fail(ErrorCode::kInternal,
+                "ran out of memory while verifying; raise the memory limit or check that the "
+                "signature file is the one you expect");
+  }
 }
 
 }  // namespace modelsign

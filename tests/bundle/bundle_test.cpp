@@ -176,20 +176,31 @@ TEST(Dsse, CompatPaeRendersPythonBytesRepr) {
   EXPECT_EQ(s(compat_pae("t", to_bytes("say \"hi\" 'x'"))), "DSSEV1 1 t 12 b'say \"hi\" \\'x\\''");
 }
 
-TEST(Statement, WriterIsDeterministicAndInUpstreamKeyOrder) {
+// The expected bytes were written by Python's json.dumps(indent=2, ensure_ascii=True)
+// from a hand-built statement, with the root digest from hashlib, not by our writer.
+// Our key order follows the spec's statement layout; it differs from upstream's golden
+// TestPayload files (protobuf MessageToJson) in the resource objects, which upstream
+// orders `algorithm, digest, name` and we order `name, algorithm, digest`. Upstream
+// compares parsed messages, so both orders verify.
+TEST(Statement, WriterMatchesTheCheckedInStatementByteForByte) {
   Manifest m;
-  m.model_name = "m";
+  m.model_name = "m\u00e9";
   m.serialization.ignore_paths = {".git", "model.sig"};
   Resource r;
   r.name = r.path = "f";
   r.algorithm = "sha256";
   r.digest = Bytes(32, 0xab);
   m.resources.push_back(r);
+  Resource r2;
+  r2.name = r2.path = "sub/\u00fcber \"q\".bin";
+  r2.algorithm = "sha256";
+  r2.digest = *from_hex("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+  m.resources.push_back(r2);
+  std::string expected =
+      test::read_file(std::filesystem::path(MODELSIGN_BUNDLE_TESTDATA_DIR) / "statement_expected.json");
   std::string text = write_statement(m);
-  EXPECT_TRUE(text.starts_with("{\n  \"_type\": \"https://in-toto.io/Statement/v1\",\n  \"subject\": ["));
-  EXPECT_NE(text.back(), '\n');
-  EXPECT_LT(text.find("\"predicateType\""), text.find("\"predicate\": {"));
-  EXPECT_EQ(text, write_statement(m));
+  EXPECT_EQ(text, expected);
+  EXPECT_EQ(text, write_statement(m));  // deterministic
   auto parsed = parse_statement(text);
   ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
   EXPECT_EQ(parsed->manifest.resources[0].digest, r.digest);

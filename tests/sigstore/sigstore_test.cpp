@@ -336,6 +336,26 @@ TEST(KeylessBundle, LimitsAndIntegersAreEnforcedAtParseTime) {
   expect_bundle_rejected(j, "missing field 'canonicalizedBody'");
 }
 
+TEST(KeylessBundle, CanonicalizedBodyLongerThanTheParsersStringCapIsReadFromTheText) {
+  Mint m;
+  nlohmann::json j = nlohmann::json::parse(vs().bundle(kPayload, m));
+  // 96 KiB of body: its base64 (128 KiB) is a long string, kept out of the tree.
+  const Bytes body(96u << 10, '{');
+  j["verificationMaterial"]["tlogEntries"][0]["canonicalizedBody"] = base64_encode(body);
+  auto b = bundle::parse_bundle(j.dump());
+  ASSERT_TRUE(b.has_value()) << b.error().message;
+  ASSERT_EQ(b->tlog.size(), 1u);
+  EXPECT_EQ(b->tlog[0].canonicalized_body, body);
+}
+
+TEST(KeylessBundle, TlogFieldUnderBothSpellingsIsRefused) {
+  Mint m;
+  nlohmann::json j = nlohmann::json::parse(vs().bundle(kPayload, m));
+  auto& e = j["verificationMaterial"]["tlogEntries"][0];
+  e["log_index"] = e["logIndex"];
+  expect_bundle_rejected(j, "both 'logIndex' and 'log_index' are present");
+}
+
 TEST(KeylessBundle, OlderMediaTypesOnlyForKeylessMaterial) {
   Mint m;
   m.bundle_minor_version = 2;
@@ -448,6 +468,14 @@ TEST(TrustedRoot, StrictParsingNamesTheProblem) {
   j["tlogs"][0].erase("logId");
   bad(j.dump(), "missing field 'logId'");
   bad(std::string(5u << 20, ' '), "the limit is");
+  j = nlohmann::json::parse(vs().trusted_root());
+  j["tlogs"][0]["publicKey"]["valid_for"] = j["tlogs"][0]["publicKey"]["validFor"];
+  bad(j.dump(), "both 'validFor' and 'valid_for' are present");
+  // A certificate whose base64 is longer than the parser keeps in its tree is read from
+  // the text: judged as DER, not refused as "not a string".
+  j = nlohmann::json::parse(vs().trusted_root());
+  j["certificateAuthorities"][0]["certChain"]["certificates"][0]["rawBytes"] = base64_encode(Bytes(60u << 10, 0x30));
+  bad(j.dump(), "is not DER X.509");
 }
 
 TEST(TrustedRoot, TrustConfigNeedsItsMediaType) {

@@ -1,6 +1,8 @@
 // Canonical JSON, keys, times and metadata parsing on their own.
 #include <gtest/gtest.h>
 
+#include "bundle/json.h"
+#include "bundle/limits.h"
 #include "support/test_support.h"
 #include "tuf/canonical_json.h"
 #include "tuf/errors.h"
@@ -13,7 +15,9 @@ namespace {
 
 using bundle::Json;
 
-Json parse(std::string_view s) { return *bundle::parse_strict(s, "test"); }
+Json parse(std::string_view s) {
+  return *bundle::parse_strict(s, "test", limits::kMaxTufJsonValues, limits::kMaxTufTargetsBytes);
+}
 
 TEST(TufCanonicalJson, SortsKeysAndEscapesOnlyQuoteAndBackslash) {
   auto c = canonical_json(parse(R"({"b": 1, "a": "x\"\\y\n\u00e9", "c": [true, null, -3], "A": {}})"));
