@@ -499,8 +499,12 @@ case_non_utf8_names_and_failed_threads_never_abort() {
   mkdir many
   for i in $(seq 1 300); do echo "$i" >"many/f$i"; done
   # Thread creation and allocations fail at various points under these limits: the
-  # result is a digest (fewer threads) or a failure line, never an abort.
-  for limit in 300000 150000 100000 70000 50000; do
+  # result is a digest (fewer threads) or a failure line, never an abort. AddressSanitizer
+  # reserves terabytes of address space at start-up, so a sanitizer build cannot run under
+  # an address-space limit at all: that pass leaves this part to the normal pass.
+  local limits="300000 150000 100000 70000 50000"
+  [[ -n ${MODELSIGN_SANITIZED:-} ]] && limits=""
+  for limit in $limits; do
     RC=0
     (ulimit -v $limit && exec "$MODELSIGN" digest --threads 300 many) >out 2>err || RC=$?
     [[ $RC -eq 0 || $RC -eq 1 ]] || fail "digest --threads 300 under ulimit -v $limit: exit $RC"
