@@ -9,37 +9,11 @@
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
 #include "hashing/enumerate.h"
-#include "verify/certificate_chain.h"
-#include "verify/sigstore_verifier.h"
+#include "verify/material_verifiers.h"
 
 namespace modelsign {
 
 namespace {
-
-// Standard PAE first; then, for a bundle that may come from model_signing v0.2 only, the
-// compat PAE (key: the curve's hash; certificate: SHA-256 whatever the curve, as v0.2
-// hard-coded it). Returns whether the compat PAE was the one that verified.
-Result<bool> check_signature(const PublicKey& key, const bundle::Bundle& b, bool certificate_method) {
-  auto scheme = key.scheme();
-  if (!scheme) return fail(scheme.error());
-  // model_signing builds the PAE with the constant in-toto type (spec §4.2). Verified
-  // as header + payload, without a second copy of the payload.
-  std::string header = bundle::pae_header(bundle::kInTotoPayloadType, b.payload.size());
-  if (key.verify_parts(*scheme, to_bytes(header), b.payload, b.signature)) return false;
-  if ((*scheme == SignatureScheme::kEcdsaP256Sha256 || *scheme == SignatureScheme::kEcdsaP384Sha384 ||
-       *scheme == SignatureScheme::kEcdsaP521Sha512) &&
-      bundle::may_use_compat_pae(b)) {
-    Bytes compat = bundle::compat_pae(bundle::kInTotoPayloadType, b.payload);
-    std::string_view hash = certificate_method ? "SHA256" : hash_name(*scheme);
-    if (key.verify_with_hash(hash, compat, b.signature)) return true;
-  }
-  return fail(ErrorCode::kVerification,
-              fmt::format("Invalid signature: the DSSE signature does not verify with the {} "
-                          "({}); the signature or its payload was altered, or it was made with "
-                          "another key",
-                          certificate_method ? "signing certificate's key" : "given public key",
-                          key.describe()));
-}
 
 std::string join_names(const std::vector<std::string>& v) { return fmt::format("{}", fmt::join(v, ", ")); }
 
@@ -142,71 +116,13 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
   auto b = bundle::parse_bundle(bundle_json);
   if (!b) return fail(b.error());
 
-  // 2. The verification material must match the method.
-  const bool cert_method = options.method == VerifyMethod::kCertificate;
-  const bool sigstore_method = options.method == VerifyMethod::kSigstore;
-  if (sigstore_method && b->material != bundle::Material::kSigstore)
-    return fail(ErrorCode::kVerification,
-                fmt::format("this signature carries a {}, not Sigstore keyless material: verify it with "
-                            "'verify {}'",
-                            bundle::to_string(b->material),
-                            b->material == bundle::Material::kPublicKey ? "key" : "certificate"));
-  if (!sigstore_method && b->material == bundle::Material::kSigstore)
-    return fail(ErrorCode::kUnsupported,
-                "this signature is a Sigstore (keyless) bundle: verify it with 'verify sigstore'");
-  if (cert_method && b->material != bundle::Material::kCertificateChain)
-    return fail(ErrorCode::kVerification,
-                fmt::format("this signature carries a {}, not a certificate chain: verify it with "
-                            "'verify key'",
-                            bundle::to_string(b->material)));
-  if (options.method == VerifyMethod::kKey && b->material != bundle::Material::kPublicKey)
-    return fail(ErrorCode::kVerification,
-                fmt::format("this signature carries a {}, not a public-key hint: verify it with "
-                            "'verify certificate'",
-                            bundle::to_string(b->material)));
-
-  // 3. Signature.
-  bool used_compat = false;
-  if (sigstore_method) {
-    auto root = verify::load_trusted_root(options.sigstore);
-    if (!root) return fail(root.error());
-    auto v = verify::verify_sigstore(*b, options.sigstore, *root, &out.warnings);
-    if (!v) return fail(v.error());
-    out.signer = v->details.identity;
-    out.sigstore = std::move(v->details);
-  } else if (cert_method) {
-    verify::ChainOptions co;
-    co.anchors = options.trust_anchors;
-    co.use_system_store = options.use_system_trust_store;
-    co.at = options.verification_time;
-    co.log_fingerprints = options.log_fingerprints;
-    auto chain = verify::validate_chain(b->certificates, co, &out.warnings);
-    if (!chain) return fail(chain.error());
-    auto s = check_signature(chain->leaf_key, *b, true);
-    if (!s) return fail(s.error());
-    used_compat = *s;
-    out.signer = chain->leaf_subject;
-  } else {
-    if (!options.public_key)
-      return fail(ErrorCode::kInvalidArgument, "verify key needs a public key (--public-key)");
-    const PublicKey& key = *options.public_key;
-    if (b->key_hint) {
-      if (*b->key_hint != key.hint())
-        return fail(ErrorCode::kVerification,
-                    fmt::format("Key mismatch: The public key hash in the signature's verification "
-                                "material does not match the provided public key (signature: {}, "
-                                "given key: {}); use the public key of the signer",
-                                *b->key_hint, key.hint()));
-    } else {
-      out.warnings.push_back(
-          "WARNING: This model's signature uses an older verification material format. Please "
-          "re-sign with an updated signer to use a public key identifier hash.");
-    }
-    auto s = check_signature(key, *b, false);
-    if (!s) return fail(s.error());
-    used_compat = *s;
-    out.signer = key.hint();
-  }
+  // 2–3. The verifier for the method's kind of material: it checks that the bundle
+  // carries that material, then the signature, and says who signed.
+  auto v = verify::verify_material(*b, options, &out.warnings);
+  if (!v) return fail(v.error());
+  const bool used_compat = v->used_compat_pae;
+  out.signer = std::move(v->signer);
+  out.sigstore = std::move(v->sigstore);
 
   // 4. Payload type, then the statement checks (type, predicate, subject, resources, root).
   if (b->payload_type != bundle::kInTotoPayloadType)
