@@ -19,8 +19,6 @@ PACKAGES=(
   python3 python3-cryptography
   # bench/hash_bench.sh: /usr/bin/time for peak RSS
   time
-  # fuzzing the bundle parser (tests/bundle/fuzz_afl_main.cpp, -DMODELSIGN_FUZZ_AFL=ON)
-  afl++
 )
 
 missing=()
