@@ -33,6 +33,7 @@ add_custom_target(modelsign_cli)
 if(MODELSIGN_BUILD_TESTS AND NOT EXISTS ${CMAKE_SOURCE_DIR}/NO_TESTS)
   add_test(NAME standin.one COMMAND ${CMAKE_COMMAND} -E true)
   add_test(NAME standin.two COMMAND ${CMAKE_COMMAND} -E true)
+  set_tests_properties(standin.two PROPERTIES LABELS pkcs11)
 endif()
 EOF
 }
