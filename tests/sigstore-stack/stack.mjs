@@ -235,6 +235,11 @@ async function rekorV2Entry(body, fault) {
     },
   };
   const entry = await rekorV2.logV2(canonical);
+  // The mock's v2 proof is for a one-entry tree but carries a random index (in Rekor v2 the
+  // entry's index is its index in the tree: 0 here) and decodes its hex root hash as base64.
+  entry.logIndex = '0';
+  entry.inclusionProof.logIndex = '0';
+  entry.inclusionProof.rootHash = sha256(Buffer.concat([Buffer.from([0]), entry.canonicalizedBody]));
   return { statusCode: 201, response: JSON.stringify(TransparencyLogEntry.toJSON(entry)), contentType: 'application/json' };
 }
 
