@@ -159,6 +159,54 @@ const cases = {
     const noPkce = await request(`${conf.authorization_endpoint}?${new URLSearchParams({ response_type: 'code', client_id: 'sigstore', redirect_uri: redirect })}`);
     assert.equal(noPkce.status, 400, 'PKCE is required');
   },
+  async rekor_stores_canonical_entries() {
+    const key = newKey();
+    const pem = key.publicKey.export({ format: 'pem', type: 'spki' });
+    const payload = Buffer.from('{"_type":"https://in-toto.io/Statement/v1"}');
+    const type = 'application/vnd.in-toto+json';
+    const pae = Buffer.concat([Buffer.from(`DSSEv1 ${type.length} ${type} ${payload.length} `), payload]);
+    const sig = crypto.sign('sha256', pae, key.privateKey).toString('base64');
+    const envelope = JSON.stringify({ payload: payload.toString('base64'), payloadType: type, signatures: [{ sig }] });
+    const proposal = (env) => ({ apiVersion: '0.0.1', kind: 'dsse', spec: { proposedContent: { envelope: env, verifiers: [Buffer.from(pem).toString('base64')] } } });
+    const root = JSON.parse(fs.readFileSync(path.join(dir, 'trusted_root.json')));
+    const v1Key = crypto.createPublicKey({ key: Buffer.from(root.tlogs[0].publicKey.rawBytes, 'base64'), format: 'der', type: 'spki' });
+    const log = async (env) => {
+      const r = await postJSON(`${stack.rekor_url}/api/v1/log/entries`, proposal(env));
+      assert.equal(r.status, 201, r.text);
+      const entry = Object.values(r.json)[0];
+      // The SET verifies with the log key of trusted_root.json (canonical JSON, sorted keys).
+      const set = JSON.stringify({ body: entry.body, integratedTime: entry.integratedTime, logID: entry.logID, logIndex: entry.logIndex });
+      assert.ok(crypto.verify('sha256', Buffer.from(set), v1Key, Buffer.from(entry.verification.signedEntryTimestamp, 'base64')), 'SET verifies');
+      return JSON.parse(Buffer.from(entry.body, 'base64'));
+    };
+    const body = await log(envelope);
+    assert.deepEqual(body, {
+      apiVersion: '0.0.1', kind: 'dsse',
+      spec: {
+        envelopeHash: { algorithm: 'sha256', value: crypto.createHash('sha256').update(envelope).digest('hex') },
+        payloadHash: { algorithm: 'sha256', value: crypto.createHash('sha256').update(payload).digest('hex') },
+        signatures: [{ signature: sig, verifier: Buffer.from(pem).toString('base64') }],
+      },
+    });
+    await postJSON(`${stack.base_url}/control/faults`, { rekor: ['bad-body'] });
+    const bad = await log(envelope);
+    assert.notEqual(bad.spec.payloadHash.value, body.spec.payloadHash.value, 'bad-body: the entry records another payload');
+    const forged = JSON.stringify({ ...JSON.parse(envelope), payload: Buffer.from('{}').toString('base64') });
+    const refused = await postJSON(`${stack.rekor_url}/api/v1/log/entries`, proposal(forged));
+    assert.equal(refused.status, 400, 'an envelope whose signature does not verify is refused');
+    assert.match(refused.json.message, /verify/);
+    // Rekor v2: a dsse 0.0.2 body.
+    const v2req = { dsseRequestV002: { envelope: JSON.parse(envelope), verifiers: [{ publicKey: { rawBytes: key.publicKey.export({ format: 'der', type: 'spki' }).toString('base64') }, keyDetails: 'PKIX_ECDSA_P256_SHA_256' }] } };
+    const v2 = await postJSON(`${stack.rekor_v2_url}/api/v2/log/entries`, v2req);
+    assert.equal(v2.status, 201, v2.text);
+    assert.deepEqual(v2.json.kindVersion, { kind: 'dsse', version: '0.0.2' });
+    const v2body = JSON.parse(Buffer.from(v2.json.canonicalizedBody, 'base64'));
+    assert.equal(v2body.spec.dsseV002.payloadHash.digest, crypto.createHash('sha256').update(payload).digest('base64'));
+    assert.equal(v2body.spec.dsseV002.signatures[0].content, sig);
+    assert.equal(Buffer.from(v2.json.inclusionProof.rootHash, 'base64').toString('hex'),
+      crypto.createHash('sha256').update(Buffer.concat([Buffer.from([0]), Buffer.from(v2.json.canonicalizedBody, 'base64')])).digest('hex'),
+      'the one-entry tree root is the leaf hash of the body');
+  },
   async fault_queue_in_order() {
     await request(`${stack.base_url}/control/reset`, { method: 'POST' });
     const set = await postJSON(`${stack.base_url}/control/faults`, { fulcio: ['503', 'other-key', '429'] });
