@@ -100,6 +100,7 @@ const K8S_CLAIMS = {
   sub: 'system:serviceaccount:models:signer',
   'kubernetes.io': { namespace: 'models', serviceaccount: { name: 'signer' } },
 };
+const DEFAULT_OAUTH_EMAIL = 'oauth-user@example.com';
 const githubRequestToken = b64url(crypto.randomBytes(24));
 const authCodes = new Map(); // code -> {challenge, redirectUri, clientId, nonce, email}
 
@@ -341,7 +342,7 @@ async function route(req, res) {
       return;
     }
     const code = b64url(crypto.randomBytes(16));
-    authCodes.set(code, { challenge: q.get('code_challenge'), redirectUri: redirect, clientId: q.get('client_id') || 'sigstore', nonce: q.get('nonce'), email: q.get('login_hint') || 'oauth-user@example.com' });
+    authCodes.set(code, { challenge: q.get('code_challenge'), redirectUri: redirect, clientId: q.get('client_id') || 'sigstore', nonce: q.get('nonce'), email: q.get('login_hint') || DEFAULT_OAUTH_EMAIL });
     if (redirect === 'urn:ietf:wg:oauth:2.0:oob') {
       send(res, 200, `${code}\n`, 'text/plain');
       return;
@@ -466,6 +467,7 @@ write('stack.json', {
   github_token_url: `${base}/github/token?run=1`, github_request_token: githubRequestToken,
   // Identities the stack's Fulcio certifies for its ambient tokens.
   github_identity: sanFor(GITHUB_CLAIMS), k8s_identity: sanFor(K8S_CLAIMS),
+  oauth_identity: DEFAULT_OAUTH_EMAIL, // /oidc/authorize without login_hint
   pid: process.pid,
 }, 0o600);
 console.log(`sigstore stack listening on ${base}`);
