@@ -271,6 +271,9 @@ async function timestamp(body, contentType, fault) {
   }
   if (fault === 'wrong-imprint') req.artifactHash = sha256(Buffer.concat([req.artifactHash, Buffer.from('x')]));
   const tstInfo = tsa.tstInfo(req);
+  // Whole seconds: with milliseconds, a genTime whose trailing zeros are dropped (".12Z", as
+  // RFC 3161 requires) is refused by sigstore-js, which reads only three fraction digits.
+  tstInfo.genTime = new Date(Math.floor(Date.now() / 1000) * 1000);
   if (/timestamp-query/.test(contentType)) tstInfo.nonce = nonce; // undefined: no nonce, as asked
   if (fault === 'wrong-nonce') {
     const bytes = Buffer.from(tstInfo.nonce ? tstInfo.nonce.valueBlock.valueHexView : [1]);
