@@ -76,6 +76,10 @@ const cases = {
     // Without email the subject is certified.
     const leaf2 = leafOf(await fulcio(certRequest(await token({ sub: 'builder-7' }), key, 'builder-7')));
     assert.equal(leaf2.subjectAltName, 'URI:builder-7');
+    // The Kubernetes projected token file is a token Fulcio accepts, for k8s_identity.
+    const k8s = fs.readFileSync(path.join(dir, 'k8s-token'), 'utf8');
+    const k8sSub = JSON.parse(Buffer.from(k8s.split('.')[1], 'base64url')).sub;
+    assert.equal(leafOf(await fulcio(certRequest(k8s, key, k8sSub))).subjectAltName, `URI:${stack.k8s_identity}`);
   },
   async fulcio_refuses_expired_token() {
     const key = newKey();
