@@ -3,6 +3,8 @@
 // (sigstore_trust.h); the verification itself is offline and links no network client.
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "cli/commands.h"
 #include "cli/sigstore_trust.h"
 #include "modelsign/log.h"
@@ -74,9 +76,12 @@ void register_verify_sigstore(CLI::App* verify, int* rc) {
     p.identity_regex = a->identity_regex;
     p.issuer = a->issuer;
     auto resolve = [a](SigstorePolicy& policy) -> Result<void> {
+      const auto t0 = std::chrono::steady_clock::now();
       auto trust = resolve_sigstore_trust(a->trust);
       if (!trust) return std::unexpected(trust.error());
-      log::debug("trusted root: {}", trust->trusted_root_source);
+      log::debug("trusted root in {:.1f} ms: {}",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                 trust->trusted_root_source);
       policy.trust_material = std::move(trust->trusted_root_json);
       policy.trust_material_is_trust_config = false;
       policy.trust_material_name = std::move(trust->trusted_root_source);
