@@ -249,8 +249,8 @@ std::string no_trust_advice(const std::string& cache_dir, const std::string& rep
   return fmt::format(
       "To work without network access, bring a trusted root to this machine: either copy a trusted_root.json "
       "here and pass --trusted-root FILE (TUF is then not used), or run `modelsign trust update{}` on a machine "
-      "with network access and copy its cache directory ($XDG_CACHE_HOME or ~/.cache, then modelsign/tuf/{}/) "
-      "to {} here, which then serves until its metadata expires (--offline uses only that cache)",
+      "with network access and copy its cache directory (modelsign/tuf/{}/ under $XDG_CACHE_HOME or ~/.cache) "
+      "to {} here, where it serves until its metadata expires (--offline uses only that cache)",
       repository_flags, name, cache_dir);
 }
 
