@@ -11,6 +11,7 @@
 #include "bundle/limits.h"
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/sigstore_trust.h"
 #include "modelsign/log.h"
 #include "tuf/metadata.h"
 #include "tuf/tuf_online.h"
@@ -88,14 +89,6 @@ Result<tuf::TufOptions> options_from(const TrustArgs& a, tuf::NetworkPolicy netw
     o.root_json = std::move(*root);
   }
   return o;
-}
-
-std::string age_text(tuf::UnixTime then) {
-  const auto secs = static_cast<std::int64_t>(std::time(nullptr)) - then;
-  if (secs < 0) return "in the future (check the clock)";
-  if (secs < 3600) return fmt::format("{} minutes ago", secs / 60);
-  if (secs < 2 * 86400) return fmt::format("{} hours ago", secs / 3600);
-  return fmt::format("{} days ago", secs / 86400);
 }
 
 std::string change_line(std::string_view role, const tuf::VersionChange& c) {
@@ -199,7 +192,18 @@ int run_show(const TrustArgs& a) {
   auto o = options_from(a, a.offline ? tuf::NetworkPolicy::kNever : tuf::NetworkPolicy::kIfStale);
   if (!o) return report_failure("Showing the trust root", o.error());
   auto t = tuf::fetch_target(*o, "trusted_root.json");
-  if (!t) return report_failure("Showing the trust root", t.error());
+  if (!t) {
+    // Say how to bring trust to a machine that cannot refresh it.
+    const Error& e = t.error();
+    auto cfg = tuf::updater_config(*o);
+    std::string flags = !a.tuf_url.empty() ? fmt::format(" --tuf-url {} --tuf-root {}", a.tuf_url, a.tuf_root)
+                        : a.staging        ? " --use-staging"
+                                           : "";
+    if (!cfg) return report_failure("Showing the trust root", e);
+    return report_failure("Showing the trust root",
+                          Error(e.code, fmt::format("{}. {}", e.message, no_trust_advice(cfg->cache_dir.string(), flags)),
+                                e.backend, e.backend_code));
+  }
   std::string refreshed = t->refreshed_at ? fmt::format("{} ({})", tuf::format_time(*t->refreshed_at),
                                                         age_text(*t->refreshed_at))
                                           : "unknown";

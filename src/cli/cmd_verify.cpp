@@ -87,7 +87,7 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
 }
 
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
-               const SigstorePolicy* sigstore) {
+               const SigstorePolicy* sigstore, const std::function<Result<void>(SigstorePolicy&)>& resolve_trust) {
   using Clock = std::chrono::steady_clock;
   auto ms_since = [](Clock::time_point t) {
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
@@ -103,6 +103,8 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   if (key) log::debug("verifying with the public key {} (hint {})", key->describe(), key->hint());
   opts.public_key = std::move(key);
   if (sigstore != nullptr) opts.sigstore = *sigstore;
+  if (resolve_trust)
+    if (auto r = resolve_trust(opts.sigstore); !r) return report_failure("Verification", r.error());
   opts.log_fingerprints = a.log_fingerprints;
   opts.use_system_trust_store = a.use_system_trust_store;
   opts.ignore_unsigned_files = a.ignore_unsigned_files;

@@ -1,13 +1,12 @@
-// `verify sigstore`: keyless verification, fully offline (trust material from a file or
-// the built-in roots; no network client is linked on this path).
-#include <sys/stat.h>
-
+// `verify sigstore`: keyless verification. The trust material comes from Sigstore's TUF
+// repository (cached; no network while the cache is valid), or from a file
+// (sigstore_trust.h); the verification itself is offline and links no network client.
 #include <fmt/format.h>
-#include <fstream>
-#include <sstream>
 
-#include "bundle/limits.h"
+#include <chrono>
+
 #include "cli/commands.h"
+#include "cli/sigstore_trust.h"
 #include "modelsign/log.h"
 #include "root/trusted_root.h"
 
@@ -20,26 +19,8 @@ struct SigstoreVerifyArgs {
   std::string identity;
   std::string issuer;
   bool identity_regex = false;
-  std::string trust_config;
-  std::string trusted_root;
-  bool use_staging = false;
+  SigstoreTrustOptions trust;
 };
-
-Result<std::string> read_trust_file(const std::string& path, std::string_view flag_name) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0)
-    return fail(ErrorCode::kNotFound, fmt::format("{} file '{}' not found", flag_name, path));
-  if (!S_ISREG(st.st_mode))
-    return fail(ErrorCode::kInvalidArgument, fmt::format("{} '{}' is not a regular file", flag_name, path));
-  if (static_cast<std::uint64_t>(st.st_size) > limits::kMaxTrustedRootBytes)
-    return fail(ErrorCode::kMalformed, fmt::format("{} '{}' is {} bytes; the limit is {}", flag_name, path,
-                                                   st.st_size, limits::kMaxTrustedRootBytes));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kIo, fmt::format("cannot read {} '{}'", flag_name, path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 }  // namespace
 
@@ -66,7 +47,8 @@ nlohmann::ordered_json sigstore_json(const SigstoreDetails& d) {
 
 void register_verify_sigstore(CLI::App* verify, int* rc) {
   auto* a = make_args<SigstoreVerifyArgs>();
-  CLI::App* s = verify->add_subcommand("sigstore", "Verify a keyless Sigstore signature (offline)");
+  CLI::App* s = verify->add_subcommand(
+      "sigstore", "Verify a keyless Sigstore signature (trust from Sigstore's TUF repository, cached)");
   add_verify_options(s, a->verify);
   s->add_option(flag("identity"), a->identity, "The signer's identity (certificate SAN: email or URI)")
       ->required()
@@ -77,35 +59,35 @@ void register_verify_sigstore(CLI::App* verify, int* rc) {
   s->add_flag(flag("identity-regex"), a->identity_regex,
               "Treat --identity as a regular expression that must match the whole SAN")
       ->group(kGroupKey);
-  CLI::Option* tc = s->add_option(flag("trust-config"), a->trust_config,
-                                  "Sigstore ClientTrustConfig JSON file (upstream's --trust_config)")
-                        ->group(kGroupKey);
-  CLI::Option* tr = s->add_option(flag("trusted-root"), a->trusted_root, "Sigstore trusted_root.json file")
-                        ->excludes(tc)
-                        ->group(kGroupKey);
-  s->add_flag(flag("use-staging"), a->use_staging, "Use the built-in Sigstore staging root")
-      ->excludes(tc)
-      ->excludes(tr)
-      ->group(kGroupKey);
+  add_sigstore_trust_options(s, a->trust);
+  set_footer(s,
+             "The trusted root comes from Sigstore's TUF repository (production; --use-staging for staging;\n"
+             "--tuf-url/--tuf-root for a private one), cached under $XDG_CACHE_HOME/modelsign/tuf (else\n"
+             "~/.cache/modelsign/tuf): no network access while the cached metadata is valid. --offline uses\n"
+             "the cache only; --trusted-root / --trust-config use a file instead (air-gapped stations).\n\n"
+             "Examples:\n"
+             "  modelsign verify sigstore --identity release@example.com \\\n"
+             "      --identity-provider https://accounts.google.com models/bert\n"
+             "  modelsign verify sigstore --identity ... --identity-provider ... --trusted-root trusted_root.json "
+             "models/bert");
   s->callback([a, rc] {
     SigstorePolicy p;
     p.identity = a->identity;
     p.identity_regex = a->identity_regex;
     p.issuer = a->issuer;
-    p.use_staging = a->use_staging;
-    if (!a->trust_config.empty() || !a->trusted_root.empty()) {
-      bool config = !a->trust_config.empty();
-      const std::string& path = config ? a->trust_config : a->trusted_root;
-      auto text = read_trust_file(path, config ? "--trust-config" : "--trusted-root");
-      if (!text) {
-        *rc = report_failure("Verification", text.error());
-        return;
-      }
-      p.trust_material = std::move(*text);
-      p.trust_material_is_trust_config = config;
-      p.trust_material_name = path;
-    }
-    *rc = run_verify(a->verify, VerifyMethod::kSigstore, std::nullopt, &p);
+    auto resolve = [a](SigstorePolicy& policy) -> Result<void> {
+      const auto t0 = std::chrono::steady_clock::now();
+      auto trust = resolve_sigstore_trust(a->trust);
+      if (!trust) return std::unexpected(trust.error());
+      log::debug("trusted root in {:.1f} ms: {}",
+                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+                 trust->trusted_root_source);
+      policy.trust_material = std::move(trust->trusted_root_json);
+      policy.trust_material_is_trust_config = false;
+      policy.trust_material_name = std::move(trust->trusted_root_source);
+      return {};
+    };
+    *rc = run_verify(a->verify, VerifyMethod::kSigstore, std::nullopt, &p, resolve);
   });
 }
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -57,8 +58,11 @@ struct VerifyArgs {
   unsigned threads = 0;
 };
 void add_verify_options(CLI::App* cmd, VerifyArgs& a);
+// `resolve_trust`, when given, completes the Sigstore policy once the signature file has
+// been read (so a missing signature is reported before any trust lookup or network use).
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
-               const SigstorePolicy* sigstore = nullptr);
+               const SigstorePolicy* sigstore = nullptr,
+               const std::function<Result<void>(SigstorePolicy&)>& resolve_trust = {});
 // `verify sigstore` (cmd_verify_sigstore.cpp).
 void register_verify_sigstore(CLI::App* verify, int* rc);
 // The keyless part of the verify output: indented lines, and a JSON object.

@@ -79,8 +79,7 @@ Result<std::string> HttpFetcher::fetch(std::string_view path, std::size_t max_by
                                 url, max_bytes));
   if (rc != CURLE_OK)
     return tuf_fail(Failure::kFetch, ErrorCode::kIo,
-                    fmt::format("cannot download {}: {}. Check the network connection and proxy settings; "
-                                "without network, use the cached trust (--offline) or --trusted-root",
+                    fmt::format("cannot download {}: {} (check the network connection and proxy settings)",
                                 url, errbuf[0] != 0 ? errbuf : curl_easy_strerror(rc)));
   // Object stores answer 403 for a missing object.
   if (status == 404 || status == 403)

@@ -1,7 +1,5 @@
 #include "tuf/tuf.h"
 
-#include <fmt/format.h>
-
 #include "tuf/cache.h"
 #include "tuf/errors.h"
 
@@ -46,9 +44,7 @@ Result<TargetResult> get_target(const TufOptions& opts, std::string_view name, F
       out.state = std::move(*state);
       return out;
     }
-    if (opts.network == NetworkPolicy::kNever || fetcher == nullptr)
-      return std::unexpected(state.error().with_context(
-          fmt::format("offline, using only the TUF cache of {}", repository_url(opts))));
+    if (opts.network == NetworkPolicy::kNever || fetcher == nullptr) return std::unexpected(state.error());
   }
   if (fetcher == nullptr)
     return fail(ErrorCode::kInvalidArgument, "a TUF refresh needs a fetcher; none was given");

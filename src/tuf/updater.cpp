@@ -383,9 +383,7 @@ Result<CachedState> load_cached(const UpdaterConfig& cfg) {
   std::error_code ec;
   if (!std::filesystem::is_directory(cfg.cache_dir, ec))
     return tuf_fail(Failure::kNoTrustedState, ErrorCode::kNotFound,
-                    fmt::format("no TUF cache at {}; run `modelsign trust update` with network access, or "
-                                "copy a trusted_root.json to this machine and pass --trusted-root",
-                                cfg.cache_dir.string()));
+                    fmt::format("no TUF cache at {}", cfg.cache_dir.string()));
   auto cache = Cache::open(cfg.cache_dir);
   if (!cache) return std::unexpected(cache.error());
   auto lock = CacheLock::acquire(cfg.cache_dir, cfg.lock_timeout, /*exclusive=*/false);
@@ -395,9 +393,7 @@ Result<CachedState> load_cached(const UpdaterConfig& cfg) {
   const UnixTime now = now_of(cfg);
   auto missing = [&](std::string_view what) {
     return tuf_fail(Failure::kNoTrustedState, ErrorCode::kNotFound,
-                    fmt::format("the TUF cache at {} holds no verifiable {}; run `modelsign trust update` "
-                                "with network access, or pass --trusted-root",
-                                cfg.cache_dir.string(), what));
+                    fmt::format("the TUF cache at {} holds no verifiable {}", cfg.cache_dir.string(), what));
   };
   if (!l->timestamp) return missing("timestamp.json");
   if (!l->snapshot) return missing("snapshot.json");
@@ -425,6 +421,12 @@ Result<CachedState> load_cached(const UpdaterConfig& cfg) {
     if (!bytes) return std::unexpected(bytes.error());
     st.files.emplace(name, std::move(*bytes));
   }
+  // Optional targets come along when the cache holds them verified; a missing one does
+  // not make the cache unusable for the required ones (the caller says what is missing).
+  for (const auto& name : cfg.optional_targets) {
+    if (st.files.contains(name) || !st.targets.targets.contains(name)) continue;
+    if (auto bytes = cached_target(cfg, st, name); bytes) st.files.emplace(name, std::move(*bytes));
+  }
   return st;
 }
 
@@ -443,7 +445,7 @@ Result<std::string> cached_target(const UpdaterConfig& cfg, const CachedState& s
   if (!bytes) return std::unexpected(bytes.error());
   if (!*bytes)
     return tuf_fail(Failure::kNoTrustedState, ErrorCode::kNotFound,
-                    fmt::format("the TUF cache holds no {}; run `modelsign trust update`", name));
+                    fmt::format("the TUF cache at {} holds no {}", cfg.cache_dir.string(), name));
   if (auto c = check_length_and_hashes(**bytes, it->second.length, it->second.hashes, true,
                                        fmt::format("cached target {}", name));
       !c)

@@ -49,13 +49,14 @@ struct CachedState {
   Snapshot snapshot;
   Targets targets;
   std::optional<UnixTime> refreshed_at;  // the last successful refresh
-  std::map<std::string, std::string> files;  // cfg.targets, checked against targets
+  // cfg.targets, and those cfg.optional_targets the cache holds; checked against targets.
+  std::map<std::string, std::string> files;
 };
 
 // Loads and re-verifies the cached metadata chain at the reference time: every role
 // signed by the cached root, versions consistent, nothing expired; and the target files
-// cfg.targets names, checked against targets.json. All under one shared lock, so a
-// concurrent refresh's commit is never seen half done.
+// cfg.targets names (and cfg.optional_targets, when cached), checked against targets.json.
+// All under one shared lock, so a concurrent refresh's commit is never seen half done.
 Result<CachedState> load_cached(const UpdaterConfig& cfg);
 
 // The bytes of target `name`: from state.files, else read from the cache and checked

@@ -95,7 +95,10 @@ std::vector<Row> table() {
                                {"", "identity-regex", Kind::kTrue},
                                {"", "trust-config", Kind::kValue},
                                {"", "trusted-root", Kind::kValue},
-                               {"", "use-staging", Kind::kTrue}}}));
+                               {"", "use-staging", Kind::kTrue},
+                               {"", "tuf-url", Kind::kValue},
+                               {"", "tuf-root", Kind::kValue},
+                               {"", "offline", Kind::kTrue}}}));
   add("digest", cat({model,
                      {{"", "hash", Kind::kValue, "blake2b"},
                       {"", "serialization", Kind::kValue, "shards"},

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # `verify sigstore` end to end on the four upstream keyless fixtures (signed on the
-# Sigstore production instance): built-in roots, --trusted-root, --trust-config, the
-# identity policy, --json, and offline operation (the verification library links no HTTP
-# library; only the CLI's network commands, `trust update`, do).
+# Sigstore production instance): --trusted-root, --trust-config, the identity policy,
+# --json, --offline without a TUF cache, and offline operation (the verification library
+# links no HTTP library; only the CLI's TUF client does). Trust over TUF is tested
+# against a loopback repository in tests/tuf/cli_verify_tuf_test.cpp; nothing here
+# touches the network.
 # Usage: verify_sigstore_cli_test.sh MODELSIGN_BINARY TESTDATA_DIR OFFLINE_VERIFIER_BINARY
 # (OFFLINE_VERIFIER_BINARY: a program linking only the verification library, e.g. the
 # keyless library tests.)
@@ -18,6 +20,8 @@ ID=stefanb@us.ibm.com
 ISSUER=https://sigstore.verify.ibm.com/oauth2
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+# A TUF cache of our own, empty: never the user's.
+export XDG_CACHE_HOME="$WORK/cache"
 PASSED=0
 FAILED=()
 
@@ -43,9 +47,9 @@ vsig() {
   ms verify sigstore "$FIX/$v-sigstore" --signature "$FIX/$v-sigstore/model.sig" "${extra[@]}" "$@"
 }
 
-case_four_fixtures_verify_with_the_built_in_production_root() {
+case_four_fixtures_verify_with_the_production_trusted_root() {
   for v in v0.3.1 v1.0.0 v1.0.1 v1.1.0; do
-    vsig $v --identity "$ID" --identity-provider "$ISSUER"
+    vsig $v --identity "$ID" --identity-provider "$ISSUER" --trusted-root "$PROD_ROOT"
     expect_rc 0
     out_has "Verification succeeded"
     out_has "identity: $ID"
@@ -65,30 +69,40 @@ case_upstream_trust_config_verifies_and_warns_about_its_tsa() {
   err_has "not from a TSA of the trusted root"
 }
 case_staging_root_rejects_production_signatures() {
-  for flags in "--use-staging" "--trusted-root $STAGING_ROOT"; do
+  vsig v1.1.0 --identity "$ID" --identity-provider "$ISSUER" --trusted-root "$STAGING_ROOT"
+  expect_rc 1
+  err_has "which is not a transparency log of the trusted root"
+}
+case_offline_without_a_tuf_cache_says_how_to_bring_a_trusted_root() {
+  for flags in "" "--use-staging"; do
     # shellcheck disable=SC2086
-    vsig v1.1.0 --identity "$ID" --identity-provider "$ISSUER" $flags
+    vsig v1.1.0 --identity "$ID" --identity-provider "$ISSUER" --offline $flags
     expect_rc 1
-    err_has "which is not a transparency log of the trusted root"
+    err_has "offline (--offline), and the TUF cache of the Sigstore"
+    err_has "no TUF cache at $XDG_CACHE_HOME/modelsign/tuf/tuf-repo-cdn.sigst"
+    err_has "pass --trusted-root FILE"
+    err_has "run \`modelsign trust update$([[ -n $flags ]] && echo " $flags")\` on a machine with network access"
   done
+  [[ ! -e "$XDG_CACHE_HOME/modelsign/tuf/tuf-repo-cdn.sigstore.dev/timestamp.json" ]] || fail "--offline wrote a cache"
 }
 case_other_identity_or_issuer_fails() {
-  vsig v1.0.0 --identity alice@example.com --identity-provider "$ISSUER"
+  vsig v1.0.0 --identity alice@example.com --identity-provider "$ISSUER" --trusted-root "$PROD_ROOT"
   expect_rc 1
   err_has "identity mismatch: wanted alice@example.com, certificate has $ID"
-  vsig v1.0.0 --identity "$ID" --identity-provider https://accounts.google.com
+  vsig v1.0.0 --identity "$ID" --identity-provider https://accounts.google.com --trusted-root "$PROD_ROOT"
   expect_rc 1
   err_has "issuer mismatch: wanted https://accounts.google.com, certificate has $ISSUER"
 }
 case_identity_regex_is_anchored() {
-  vsig v1.1.0 --identity 'stefanb@.*\.ibm\.com' --identity-regex --identity-provider "$ISSUER"
+  vsig v1.1.0 --identity 'stefanb@.*\.ibm\.com' --identity-regex --identity-provider "$ISSUER" \
+       --trusted-root "$PROD_ROOT"
   expect_rc 0
-  vsig v1.1.0 --identity 'stefanb' --identity-regex --identity-provider "$ISSUER"
+  vsig v1.1.0 --identity 'stefanb' --identity-regex --identity-provider "$ISSUER" --trusted-root "$PROD_ROOT"
   expect_rc 1
   err_has "identity mismatch"
 }
 case_json_reports_the_keyless_facts() {
-  vsig v1.1.0 --identity "$ID" --identity-provider "$ISSUER" --json
+  vsig v1.1.0 --identity "$ID" --identity-provider "$ISSUER" --trusted-root "$PROD_ROOT" --json
   expect_rc 0
   python3 - "$WORK/out" <<'PY' || fail "json fields"
 import json, sys
@@ -102,7 +116,7 @@ PY
 }
 case_key_and_certificate_methods_refuse_keyless_bundles() {
   ms verify sigstore "$FIX/v1.1.0-certificate" --signature "$FIX/v1.1.0-certificate/model.sig" \
-     --identity "$ID" --identity-provider "$ISSUER"
+     --identity "$ID" --identity-provider "$ISSUER" --trusted-root "$PROD_ROOT"
   expect_rc 1
   err_has "not Sigstore keyless material: verify it with 'verify certificate'"
 }
@@ -123,8 +137,9 @@ case_offline_verifier_links_no_http_library() {
   fi
 }
 
-for c in four_fixtures_verify_with_the_built_in_production_root underscore_spellings_and_trusted_root_file \
+for c in four_fixtures_verify_with_the_production_trusted_root underscore_spellings_and_trusted_root_file \
          upstream_trust_config_verifies_and_warns_about_its_tsa staging_root_rejects_production_signatures \
+         offline_without_a_tuf_cache_says_how_to_bring_a_trusted_root \
          other_identity_or_issuer_fails identity_regex_is_anchored json_reports_the_keyless_facts \
          key_and_certificate_methods_refuse_keyless_bundles missing_identity_is_a_usage_error \
          offline_verifier_links_no_http_library; do

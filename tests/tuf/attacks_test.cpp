@@ -95,10 +95,9 @@ TEST_F(TufAttack, ArbitrarySoftwareTargetHashMismatchIsRefused) {
   std::string evil = next;
   evil[5] = 'X';  // same length, other bytes
   gen->write(fmt::format("targets/{}.trusted_root.json", test::sha256_of(next)), evil);
-  auto r = update();
-  ASSERT_FALSE(r);
-  EXPECT_TRUE(is_failure(r.error(), Failure::kHashMismatch)) << r.error().describe();
+  expect_refused(Failure::kHashMismatch);
   EXPECT_NE(cached("targets/trusted_root.json"), evil);
+  EXPECT_EQ(cached_version("targets.json", "targets"), 1u);
   // A longer file stops at the recorded length.
   gen->write(fmt::format("targets/{}.trusted_root.json", test::sha256_of(next)), next + "padding");
   auto r2 = update();
@@ -152,6 +151,26 @@ TEST_F(TufAttack, IndefiniteFreezeExpiredTimestampIsRefused) {
   auto st = load_cached(c);
   ASSERT_FALSE(st);
   EXPECT_TRUE(is_failure(st.error(), Failure::kExpired)) << st.error().describe();
+}
+
+TEST_F(TufAttack, IndefiniteFreezeExpiredSnapshotIsRefused) {
+  update_ok();
+  bump(2);
+  gen->expires["snapshot"] = gen->now - 1;
+  gen->publish();
+  expect_refused(Failure::kExpired);
+  EXPECT_EQ(cached_version("snapshot.json", "snapshot"), 1u);
+  EXPECT_EQ(cached_version("timestamp.json", "timestamp"), 1u);
+}
+
+TEST_F(TufAttack, IndefiniteFreezeExpiredTargetsIsRefused) {
+  update_ok();
+  bump(2);
+  gen->expires["targets"] = gen->now - 1;
+  gen->publish();
+  expect_refused(Failure::kExpired);
+  EXPECT_EQ(cached_version("targets.json", "targets"), 1u);
+  EXPECT_EQ(cached_version("snapshot.json", "snapshot"), 1u);
 }
 
 TEST_F(TufAttack, EndlessDataOversizedMetadataIsRefused) {
@@ -268,6 +287,33 @@ TEST_F(TufAttack, FastForwardRecoveryAfterTimestampKeyRotation) {
   EXPECT_EQ(r->timestamp.before, 1000u);
   EXPECT_EQ(r->timestamp.after, 5u);
   EXPECT_EQ(cached_version("timestamp.json", "timestamp"), 5u);
+}
+
+TEST_F(TufAttack, FastForwardRecoveryAfterSnapshotKeyRotation) {
+  // An attacker holding the snapshot key pushed snapshot version 1000 (and a timestamp
+  // naming it, signed with the real timestamp key).
+  gen->snapshot_version = 1000;
+  gen->publish();
+  update_ok();
+  // The repository's real snapshot is at version 5: refused as a rollback...
+  gen->timestamp_version = 2;
+  gen->snapshot_version = 5;
+  gen->publish();
+  expect_refused(Failure::kRollback);
+  EXPECT_EQ(cached_version("snapshot.json", "snapshot"), 1000u);
+  // ...until the snapshot key is rotated; then the cached timestamp and snapshot go.
+  gen->roles["snapshot"] = {{gen->new_key(true)}, 1};
+  gen->root_version = 2;
+  gen->publish_root();
+  gen->timestamp_version = 3;
+  gen->publish();
+  auto r = update();
+  ASSERT_TRUE(r) << r.error().describe();
+  EXPECT_TRUE(r->fast_forward_recovery);
+  EXPECT_EQ(r->snapshot.before, 1000u);
+  EXPECT_EQ(r->snapshot.after, 5u);
+  EXPECT_EQ(cached_version("snapshot.json", "snapshot"), 5u);
+  EXPECT_TRUE(load_cached(config()));
 }
 
 TEST_F(TufAttack, ExpiredRootAfterRotationIsRefused) {
