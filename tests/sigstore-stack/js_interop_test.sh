@@ -80,7 +80,7 @@ EOF
   }
   expect_refusal "another identity" "identity mismatch" "${stackroot[@]}" --identity "x$ID" --identity-provider "$ISSUER"
   expect_refusal "another issuer" "issuer mismatch" "${stackroot[@]}" --identity "$ID" --identity-provider https://accounts.google.com
-  expect_refusal "the production root" "not a transparency log of the trusted root|Fulcio CA|not valid" --identity "$ID" --identity-provider "$ISSUER"
+  expect_refusal "the production root" "not a transparency log of the trusted root|Fulcio CA|not valid" --trusted-root "$SRC/src/root/builtin/trusted_root.production.json" --identity "$ID" --identity-provider "$ISSUER"
   printf 'weightz' >"$work/model/model.bin"
   expect_refusal "a tampered model file" "model.bin" "${stackroot[@]}" --identity "$ID" --identity-provider "$ISSUER"
   ;;
