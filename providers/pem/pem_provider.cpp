@@ -238,7 +238,7 @@ Result<SecretString> key_text(std::string_view reference, const ProviderOptions&
     return text;
   }
   *origin = std::string(reference);
-  return read_private_key_file(*origin, options.params.contains("allow_insecure_permissions"));
+  return read_private_key_file(*origin, options.params.contains(kPemAllowInsecurePermissionsOption));
 }
 
 Result<void> write_new_file(const std::string& path, std::string_view data, mode_t mode) {

@@ -5,6 +5,7 @@
 #include "pkcs11/p11_call.h"
 #include "pkcs11/p11_keys.h"
 #include "pkcs11/p11_objects.h"
+#include "pkcs11/pkcs11_provider.h"
 
 namespace modelsign::pkcs11 {
 namespace {
@@ -81,7 +82,7 @@ Result<std::vector<std::string>> list(std::string_view reference, const Provider
   std::string ref = reference.empty() ? std::string("pkcs11:") : std::string(reference);
   auto u = parse_uri(ref);
   if (!u) return fail(u.error());
-  auto it = options.params.find("module");
+  auto it = options.params.find(kPkcs11ModuleOption);
   auto path = resolve_module(*u, it == options.params.end() ? std::string_view() : it->second);
   if (!path) return fail(path.error());
   auto mods = Modules::open(*path);

@@ -10,6 +10,7 @@
 #include "modelsign/log.h"
 #include "pkcs11/p11_call.h"
 #include "pkcs11/p11_keys.h"
+#include "pkcs11/pkcs11_provider.h"
 
 namespace modelsign::pkcs11 {
 
@@ -104,7 +105,7 @@ Result<Opened> open_token(std::string_view reference, const ProviderOptions& o, 
   auto u = parse_uri(reference);
   if (!u) return fail(u.error());
   op.uri = std::move(*u);
-  auto it = o.params.find("module");
+  auto it = o.params.find(kPkcs11ModuleOption);
   auto path = resolve_module(op.uri, it == o.params.end() ? std::string_view() : it->second);
   if (!path) return fail(path.error());
   auto mods = Modules::open(*path);

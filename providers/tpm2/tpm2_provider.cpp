@@ -39,7 +39,7 @@ struct KeyRef {
   TPM2_HANDLE handle = 0;
   std::string path;
   std::string name() const {
-    return is_file ? fmt::format("TSS2 key file '{}'", path) : fmt::format("handle:0x{:08x}", handle);
+    return is_file ? fmt::format("TSS2 key file '{}'", path) : tpm2_handle_reference(handle);
   }
 };
 
@@ -380,7 +380,7 @@ struct GenerateTarget {
 Result<GenerateTarget> generate_target(std::string_view ref, const ProviderOptions& options) {
   GenerateTarget t;
   std::string key_file;
-  if (auto it = options.params.find("key-file"); it != options.params.end()) key_file = it->second;
+  if (auto it = options.params.find(kTpm2KeyFileOption); it != options.params.end()) key_file = it->second;
   auto h = handle_reference(ref);
   if (!h) return fail(h.error());
   if (h->has_value()) {
@@ -493,7 +493,7 @@ class Tpm2Provider final : public KeyProvider {
     auto conn = Connection::open(options);
     if (!conn) return fail(conn.error());
     const Connection& c = **conn;
-    const std::string what = target->handle ? fmt::format("handle:0x{:08x}", *target->handle)
+    const std::string what = target->handle ? tpm2_handle_reference(*target->handle)
                                             : fmt::format("key file '{}'", target->path);
     const std::string operation = fmt::format("creating a {} TPM key at {}", to_string(type), what);
     if (target->handle) {
@@ -559,7 +559,7 @@ class Tpm2Provider final : public KeyProvider {
       }
       Object keep(c.ctx(), persisted, false);
       log::info("created {} key {} in the TPM", to_string(type), what);
-      return GeneratedKey{fmt::format("handle:0x{:08x}", *target->handle), std::move(*pubkey)};
+      return GeneratedKey{tpm2_handle_reference(*target->handle), std::move(*pubkey)};
     }
 
     KeyFile kf;
@@ -583,7 +583,7 @@ class Tpm2Provider final : public KeyProvider {
     if (!handles) return fail(handles.error());
     std::vector<std::string> out;
     for (TPM2_HANDLE h : *handles) {
-      const std::string name = fmt::format("handle:0x{:08x}", h);
+      const std::string name = tpm2_handle_reference(h);
       auto o = persistent_object(c, h, name, "listing persistent keys");
       if (!o) return fail(o.error());
       auto pub = read_public(c, *o, name);
@@ -599,6 +599,15 @@ class Tpm2Provider final : public KeyProvider {
 };
 
 }  // namespace
+
+std::string tpm2_handle_reference(std::uint32_t handle) {
+  return fmt::format("handle:0x{:08x}", handle);
+}
+
+std::string tpm2_persistent_reference(std::string_view handle) {
+  if (handle.starts_with("handle:") || handle.starts_with("tpm2:")) return std::string(handle);
+  return "handle:" + std::string(handle);
+}
 
 std::unique_ptr<KeyProvider> make_tpm2_provider() { return std::make_unique<Tpm2Provider>(); }
 

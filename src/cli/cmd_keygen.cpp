@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "modelsign/log.h"
+#include "tpm2/tpm2_provider.h"
 
 namespace modelsign::cli {
 
@@ -128,10 +129,9 @@ int run_pkcs11(const KeygenArgs& a, KeyType type) {
     return report_failure("Key generation",
                           Error(ErrorCode::kInvalidArgument,
                                 fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
-  const KeyProvider* provider = provider_by_name("pkcs11");
-  if (provider == nullptr)
-    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no PKCS#11 support in this build"));
-  auto key = provider->generate(a.pkcs11_uri, type, pkcs11_provider_options());
+  auto provider = provider_by_name("pkcs11");
+  if (!provider) return report_failure("Key generation", provider.error());
+  auto key = (*provider)->generate(a.pkcs11_uri, type, pkcs11_provider_options());
   if (!key) return report_failure("Key generation", key.error());
   if (!a.public_key.empty()) {
     if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w)
@@ -151,13 +151,11 @@ int run_tpm2(const KeygenArgs& a, KeyType type) {
     return report_failure("Key generation",
                           Error(ErrorCode::kInvalidArgument,
                                 fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
-  const KeyProvider* provider = provider_by_name("tpm2");
-  if (provider == nullptr)
-    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no TPM 2.0 support in this build"));
-  std::string ref = a.persistent.empty() ? "file:" + a.key_file : a.persistent;
-  if (!a.persistent.empty() && !ref.starts_with("handle:") && !ref.starts_with("tpm2:"))
-    ref = "handle:" + ref;
-  auto key = provider->generate(ref, type, tpm2_provider_options(a.tpm));
+  auto provider = provider_by_name("tpm2");
+  if (!provider) return report_failure("Key generation", provider.error());
+  std::string ref =
+      a.persistent.empty() ? "file:" + a.key_file : tpm2_persistent_reference(a.persistent);
+  auto key = (*provider)->generate(ref, type, tpm2_provider_options(a.tpm));
   if (!key) return report_failure("Key generation", key.error());
   if (!a.public_key.empty()) {
     if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w) {
@@ -193,10 +191,9 @@ int run(const KeygenArgs& a) {
                                 fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
   ProviderOptions opts;
   opts.secret.file = a.password_file;
-  const KeyProvider* provider = provider_by_name("pem");
-  if (provider == nullptr)
-    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no PEM provider in this build"));
-  auto key = provider->generate(a.private_key, *type, opts);
+  auto provider = provider_by_name("pem");
+  if (!provider) return report_failure("Key generation", provider.error());
+  auto key = (*provider)->generate(a.private_key, *type, opts);
   if (!key) return report_failure("Key generation", key.error());
   if (!a.public_key.empty()) {
     if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w) {

@@ -12,7 +12,7 @@ namespace {
 
 using testing::SoftHsmToken;
 
-const KeyProvider& p11() { return *provider_by_name("pkcs11"); }
+const KeyProvider& p11() { return **provider_by_name("pkcs11"); }
 
 const Bytes kMessage = to_bytes("payload to sign");
 
