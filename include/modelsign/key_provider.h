@@ -78,9 +78,10 @@ class KeyProvider {
 };
 
 // The one registry: maps a key reference to the provider that handles it.
-// A reference with no recognised scheme is a PEM file path.
-const KeyProvider* find_provider(std::string_view reference);
-const KeyProvider* provider_by_name(std::string_view name);
+// A reference with no recognised scheme is a PEM file path. Both lookups fail with
+// kUnsupported, naming the providers this build has, when none matches.
+Result<const KeyProvider*> find_provider(std::string_view reference);
+Result<const KeyProvider*> provider_by_name(std::string_view name);
 std::vector<const KeyProvider*> all_providers();
 
 Result<std::unique_ptr<Signer>> open_signer(std::string_view reference,

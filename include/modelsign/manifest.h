@@ -47,8 +47,6 @@ struct HashingOptions {
   std::uint64_t read_buffer = 128 << 10;   // read() buffer for small files (stays in L2)
   // Only hash these resource paths (model-relative); used by --ignore-unsigned-files.
   std::optional<std::vector<std::string>> only_paths;
-  // Test hook: called by a worker after the first window/chunk of each file is hashed.
-  std::function<void(const std::string& name)> after_first_chunk;
   // An empty model is an error unless this is set (tests of upstream goldens, verify).
   bool allow_empty_model = false;
 };

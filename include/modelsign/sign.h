@@ -45,13 +45,6 @@ Result<SignResult> sign_model(const std::string& model_path, Signer& signer, con
 // signature verify would refuse is never made.
 Result<void> check_verifiable(const Manifest& m);
 
-// Writes `data` to `path` atomically: an unnamed O_TMPFILE in the same directory, fsync,
-// then linked in (renamed over an existing file), so a kill at any point leaves no partial
-// or temporary file. Where O_TMPFILE is unsupported: a named temp file (.modelsign-XXXXXX)
-// removed on SIGINT/SIGTERM. Our temp files older than an hour in that directory (left
-// by a SIGKILL) are removed first. On any failure the previous file is left untouched.
-Result<void> write_file_atomically(const std::string& path, std::string_view data, unsigned mode = 0644);
-
 // Removes our own temporary files (".modelsign-" + 6 characters, regular, ours) older
 // than `age` from `dir`.
 void remove_stale_temp_files(const std::string& dir, std::chrono::seconds age);
@@ -59,13 +52,5 @@ void remove_stale_temp_files(const std::string& dir, std::chrono::seconds age);
 // Fails unless a signature can be written at `path`: its directory exists and is writable,
 // and `path` is not a directory. Called before hashing, so a typo costs no time.
 Result<void> check_output_path(const std::string& path);
-
-namespace detail {
-// Test hook: force the named-temp-file path of write_file_atomically.
-extern bool g_disable_tmpfile;
-}  // namespace detail
-
-// Reads PEM certificates (any number per file; leading text allowed) as DER.
-Result<std::vector<Bytes>> read_pem_certificates(const std::string& path);
 
 }  // namespace modelsign

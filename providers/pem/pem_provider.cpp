@@ -1,5 +1,6 @@
 #include "pem/pem_provider.h"
 
+#include "common/files.h"
 #include "crypto/openssl_util.h"
 #include "modelsign/log.h"
 
@@ -74,25 +75,13 @@ Result<SecretString> read_private_key_file(const std::string& path, bool allow_i
   if (static_cast<std::uint64_t>(st.st_size) > kMaxKeyFileSize)
     return fail(ErrorCode::kMalformed, fmt::format("private key file '{}' is {} bytes: not a PEM key",
                                                    path, st.st_size));
-  SecretString text;
-  char buf[4096];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      OPENSSL_cleanse(buf, sizeof(buf));
-      return fail(ErrorCode::kIo, fmt::format("cannot read private key file '{}': {}", path, std::strerror(err)));
-    }
-    if (n == 0) break;
-    if (text.size() + static_cast<std::size_t>(n) > kMaxKeyFileSize) {
-      OPENSSL_cleanse(buf, sizeof(buf));
-      return fail(ErrorCode::kMalformed, fmt::format("private key file '{}' is too large for a PEM key", path));
-    }
-    text.append(std::string_view(buf, static_cast<std::size_t>(n)));
-  }
-  OPENSSL_cleanse(buf, sizeof(buf));
-  return text;
+  auto text = read_secret_fd(fd, kMaxKeyFileSize);
+  if (!text && text.error().too_large)
+    return fail(ErrorCode::kMalformed, fmt::format("private key file '{}' is too large for a PEM key", path));
+  if (!text)
+    return fail(ErrorCode::kIo, fmt::format("cannot read private key file '{}': {}", path,
+                                            std::strerror(text.error().err)));
+  return std::move(*text);
 }
 
 struct PasswordContext {
@@ -238,36 +227,7 @@ Result<SecretString> key_text(std::string_view reference, const ProviderOptions&
     return text;
   }
   *origin = std::string(reference);
-  return read_private_key_file(*origin, options.params.contains("allow_insecure_permissions"));
-}
-
-Result<void> write_new_file(const std::string& path, std::string_view data, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0) {
-    if (errno == EEXIST)
-      return fail(ErrorCode::kInvalidArgument,
-                  fmt::format("refusing to overwrite the existing file '{}'; choose another path or "
-                              "remove it first",
-                              path));
-    return fail(ErrorCode::kIo, fmt::format("cannot create '{}': {}", path, std::strerror(errno)));
-  }
-  size_t off = 0;
-  while (off < data.size()) {
-    ssize_t n = ::write(fd, data.data() + off, data.size() - off);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(path.c_str());
-      return fail(ErrorCode::kIo, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
-    }
-    off += static_cast<size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    ::unlink(path.c_str());
-    return fail(ErrorCode::kIo, fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-  }
-  return {};
+  return read_private_key_file(*origin, options.params.contains(kPemAllowInsecurePermissionsOption));
 }
 
 class PemProvider final : public KeyProvider {

@@ -1,4 +1,5 @@
 #include "pkcs11/p11_common.h"
+#include "pkcs11/p11_call.h"
 
 #include <openssl/crypto.h>
 #include <unistd.h>
@@ -217,25 +218,25 @@ std::string padded(const unsigned char* s, std::size_t n) {
 Session::Session(CK_FUNCTION_LIST* f, CK_SESSION_HANDLE h) : f_(f), h_(h), pid_(getpid()) {}
 
 Session::~Session() {
-  if (f_ != nullptr && pid_ == getpid()) f_->C_CloseSession(h_);
+  if (f_ != nullptr && pid_ == getpid()) CK_CALL(f_, C_CloseSession, h_);
 }
 
 // ---------------------------------------------------------------- attributes
 
 CK_RV probe_attr(const Session& s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t) {
   CK_ATTRIBUTE a{t, nullptr, 0};
-  CK_RV rv = s.f()->C_GetAttributeValue(s.handle(), o, &a, 1);
+  CK_RV rv = CK_CALL(s.f(), C_GetAttributeValue, s.handle(), o, &a, 1);
   if (rv == CKR_OK && a.ulValueLen == CK_UNAVAILABLE_INFORMATION) return CKR_ATTRIBUTE_SENSITIVE;
   return rv;
 }
 
 std::optional<Bytes> get_attr(const Session& s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t) {
   CK_ATTRIBUTE a{t, nullptr, 0};
-  if (s.f()->C_GetAttributeValue(s.handle(), o, &a, 1) != CKR_OK) return std::nullopt;
+  if (CK_CALL(s.f(), C_GetAttributeValue, s.handle(), o, &a, 1) != CKR_OK) return std::nullopt;
   if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION) return std::nullopt;
   Bytes v(a.ulValueLen);
   a.pValue = v.data();
-  if (s.f()->C_GetAttributeValue(s.handle(), o, &a, 1) != CKR_OK) return std::nullopt;
+  if (CK_CALL(s.f(), C_GetAttributeValue, s.handle(), o, &a, 1) != CKR_OK) return std::nullopt;
   v.resize(a.ulValueLen);
   return v;
 }
@@ -243,7 +244,7 @@ std::optional<Bytes> get_attr(const Session& s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE
 std::optional<CK_ULONG> get_ulong(const Session& s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t) {
   CK_ULONG v = 0;
   CK_ATTRIBUTE a{t, &v, sizeof(v)};
-  if (s.f()->C_GetAttributeValue(s.handle(), o, &a, 1) != CKR_OK || a.ulValueLen != sizeof(v))
+  if (CK_CALL(s.f(), C_GetAttributeValue, s.handle(), o, &a, 1) != CKR_OK || a.ulValueLen != sizeof(v))
     return std::nullopt;
   return v;
 }
@@ -251,7 +252,7 @@ std::optional<CK_ULONG> get_ulong(const Session& s, CK_OBJECT_HANDLE o, CK_ATTRI
 std::optional<bool> get_bool(const Session& s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE t) {
   CK_BBOOL v = CK_FALSE;
   CK_ATTRIBUTE a{t, &v, sizeof(v)};
-  if (s.f()->C_GetAttributeValue(s.handle(), o, &a, 1) != CKR_OK || a.ulValueLen != sizeof(v))
+  if (CK_CALL(s.f(), C_GetAttributeValue, s.handle(), o, &a, 1) != CKR_OK || a.ulValueLen != sizeof(v))
     return std::nullopt;
   return v == CK_TRUE;
 }
@@ -295,17 +296,17 @@ CK_ATTRIBUTE* Template::data() {
 CK_ULONG Template::size() const { return items_.size(); }
 
 Result<std::vector<CK_OBJECT_HANDLE>> find_objects(const Session& s, Template& t, std::size_t max) {
-  CK_RV rv = s.f()->C_FindObjectsInit(s.handle(), t.data(), t.size());
+  CK_RV rv = CK_CALL(s.f(), C_FindObjectsInit, s.handle(), t.data(), t.size());
   if (rv != CKR_OK) return fail(ck_error(classify(rv), "cannot search the token's objects", rv));
   std::vector<CK_OBJECT_HANDLE> out;
   CK_OBJECT_HANDLE batch[64];
   while (out.size() < max) {
     CK_ULONG n = 0;
-    rv = s.f()->C_FindObjects(s.handle(), batch, 64, &n);
+    rv = CK_CALL(s.f(), C_FindObjects, s.handle(), batch, 64, &n);
     if (rv != CKR_OK || n == 0) break;
     out.insert(out.end(), batch, batch + n);
   }
-  s.f()->C_FindObjectsFinal(s.handle());
+  CK_CALL(s.f(), C_FindObjectsFinal, s.handle());
   if (rv != CKR_OK) return fail(ck_error(classify(rv), "cannot search the token's objects", rv));
   if (out.size() > max) out.resize(max);
   return out;

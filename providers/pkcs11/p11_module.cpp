@@ -1,4 +1,5 @@
 #include "pkcs11/p11_module.h"
+#include "pkcs11/p11_call.h"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -211,7 +212,7 @@ Result<void> Modules::ensure_initialized() {
   std::vector<CK_FUNCTION_LIST*> kept;
   std::vector<std::string> kept_names;
   for (std::size_t i = 0; i < lists_.size(); ++i) {
-    CK_RV rv = lists_[i]->C_Initialize(nullptr);
+    CK_RV rv = CK_CALL(lists_[i], C_Initialize, nullptr);
     if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
       kept.push_back(lists_[i]);
       kept_names.push_back(filenames_[i]);

@@ -1,4 +1,5 @@
 #include "pkcs11/p11_token.h"
+#include "pkcs11/p11_call.h"
 
 #include <chrono>
 #include <cstdlib>
@@ -22,13 +23,13 @@ Result<std::vector<Token>> enumerate_tokens(Modules& m) {
   std::vector<Token> out;
   for (CK_FUNCTION_LIST* f : *lists) {
     CK_ULONG n = 0;
-    CK_RV rv = f->C_GetSlotList(CK_TRUE, nullptr, &n);
+    CK_RV rv = CK_CALL(f, C_GetSlotList, CK_TRUE, nullptr, &n);
     if (rv != CKR_OK) {
       log::warning("pkcs11: cannot list the slots of {}: {}", m.filename(f), rv_name(rv));
       continue;
     }
     std::vector<CK_SLOT_ID> slots(n);
-    rv = f->C_GetSlotList(CK_TRUE, slots.data(), &n);
+    rv = CK_CALL(f, C_GetSlotList, CK_TRUE, slots.data(), &n);
     if (rv != CKR_OK) continue;
     slots.resize(n);
     for (CK_SLOT_ID slot : slots) {
@@ -36,7 +37,7 @@ Result<std::vector<Token>> enumerate_tokens(Modules& m) {
       t.f = f;
       t.slot = slot;
       t.module_file = m.filename(f);
-      if (f->C_GetTokenInfo(slot, &t.info) != CKR_OK) continue;
+      if (CK_CALL(f, C_GetTokenInfo, slot, &t.info) != CKR_OK) continue;
       // An uninitialised token (SoftHSM's spare slot, a blank card) holds no keys.
       if ((t.info.flags & CKF_TOKEN_INITIALIZED) == 0) continue;
       out.push_back(std::move(t));
@@ -58,11 +59,11 @@ Result<Token> select_token(Modules& m, const KeyUri& u) {
   std::vector<Token> matches;
   for (const auto& t : *all) {
     CK_INFO info{};
-    if (t.f->C_GetInfo(&info) == CKR_OK && p11_kit_uri_match_module_info(u.uri.get(), &info) == 0)
+    if (CK_CALL(t.f, C_GetInfo, &info) == CKR_OK && p11_kit_uri_match_module_info(u.uri.get(), &info) == 0)
       continue;
     if (u.slot_id && *u.slot_id != t.slot) continue;
     CK_SLOT_INFO si{};
-    if (t.f->C_GetSlotInfo(t.slot, &si) == CKR_OK &&
+    if (CK_CALL(t.f, C_GetSlotInfo, t.slot, &si) == CKR_OK &&
         p11_kit_uri_match_slot_info(u.uri.get(), &si) == 0)
       continue;
     CK_TOKEN_INFO ti = t.info;
@@ -92,19 +93,18 @@ Result<Token> find_token_again(Modules& m, const Token& t) {
 Result<std::unique_ptr<Session>> open_session(const Token& t, bool read_write) {
   CK_SESSION_HANDLE h = 0;
   CK_FLAGS flags = CKF_SERIAL_SESSION | (read_write ? CKF_RW_SESSION : 0);
-  CK_RV rv = t.f->C_OpenSession(t.slot, flags, nullptr, nullptr, &h);
+  CK_RV rv = CK_CALL(t.f, C_OpenSession, t.slot, flags, nullptr, nullptr, &h);
   if (rv == CKR_OK) return std::make_unique<Session>(t.f, h);
-  if (is_token_gone(rv) || rv == CKR_SLOT_ID_INVALID || rv == CKR_DEVICE_ERROR)
+  if (rv == CKR_SLOT_ID_INVALID || rv == CKR_DEVICE_ERROR)
     return fail(token_gone_error(rv, t, "opening a session"));
   if (rv == CKR_TOKEN_WRITE_PROTECTED)
     return fail(ck_error(ErrorCode::kPermission,
                          fmt::format("token {} is write-protected: it cannot store new keys",
                                      t.describe()),
                          rv));
-  return fail(ck_error(classify(rv),
-                       fmt::format("cannot open a session on token {}: {}", t.describe(),
-                                   p11_kit_strerror(rv)),
-                       rv));
+  return fail(call_error(rv, t, "opening a session",
+                         fmt::format("cannot open a session on token {}: {}", t.describe(),
+                                     p11_kit_strerror(rv))));
 }
 
 Error token_gone_error(CK_RV rv, const Token& t, std::string_view during) {
@@ -113,6 +113,11 @@ Error token_gone_error(CK_RV rv, const Token& t, std::string_view during) {
                               "reconnect it and run the command again",
                               t.describe(), during),
                   rv);
+}
+
+Error call_error(CK_RV rv, const Token& t, std::string_view during, std::string message) {
+  if (is_token_gone(rv)) return token_gone_error(rv, t, during);
+  return ck_error(classify(rv), std::move(message), rv);
 }
 
 // ---------------------------------------------------------------- PIN
@@ -237,10 +242,8 @@ Error login_error(CK_RV rv, const Token& t, CK_FLAGS flags, std::string_view ori
                                 "--init-pin --login --login-type so)",
                                 t.describe()),
                     rv);
-  if (is_token_gone(rv)) return token_gone_error(rv, t, "logging in");
-  return ck_error(classify(rv),
-                  fmt::format("login to token {} failed: {}", t.describe(), p11_kit_strerror(rv)),
-                  rv);
+  return call_error(rv, t, "logging in",
+                    fmt::format("login to token {} failed: {}", t.describe(), p11_kit_strerror(rv)));
 }
 
 static Result<void> do_login(const Session& s, const Token& t, PinSource& pin, CK_USER_TYPE user,
@@ -249,35 +252,33 @@ static Result<void> do_login(const Session& s, const Token& t, PinSource& pin, C
   bool pad = (t.info.flags & CKF_PROTECTED_AUTHENTICATION_PATH) != 0 && !pin.configured();
   if (pad) {
     // PIN pad or biometric reader: the token asks the user itself.
-    rv = s.f()->C_Login(s.handle(), user, nullptr, 0);
+    rv = CK_CALL(s.f(), C_Login, s.handle(), user, nullptr, 0);
   } else {
     auto p = pin.get(t, pin_required);
     if (!p) return fail(p.error());
     if ((*p)->empty()) return {};  // no PIN and none required: stay logged out
     const std::string& v = (*p)->value();
     auto* pin_bytes = reinterpret_cast<CK_UTF8CHAR*>(const_cast<char*>(v.data()));
-    rv = s.f()->C_Login(s.handle(), user, pin_bytes, v.size());
+    rv = CK_CALL(s.f(), C_Login, s.handle(), user, pin_bytes, v.size());
     // SoftHSM fails a login with CKR_GENERAL_ERROR while another process rewrites the
     // token file (which every login does); a wrong PIN is never retried.
     for (int attempt = 1; rv == CKR_GENERAL_ERROR && attempt <= 3; ++attempt) {
       std::this_thread::sleep_for(std::chrono::milliseconds(15 * attempt));
       log::debug("pkcs11: login answered CKR_GENERAL_ERROR; trying again ({})", attempt + 1);
-      rv = s.f()->C_Login(s.handle(), user, pin_bytes, v.size());
+      rv = CK_CALL(s.f(), C_Login, s.handle(), user, pin_bytes, v.size());
     }
   }
   if (rv == CKR_OK || rv == CKR_USER_ALREADY_LOGGED_IN) return {};
   CK_TOKEN_INFO now{};
-  CK_FLAGS flags = t.f->C_GetTokenInfo(t.slot, &now) == CKR_OK ? now.flags : 0;
+  CK_FLAGS flags = CK_CALL(t.f, C_GetTokenInfo, t.slot, &now) == CKR_OK ? now.flags : 0;
   return fail(login_error(rv, t, flags, pin.origin()));
 }
 
 Result<void> ensure_login(const Session& s, const Token& t, PinSource& pin, bool pin_required) {
   CK_SESSION_INFO si{};
-  CK_RV rv = s.f()->C_GetSessionInfo(s.handle(), &si);
-  if (rv != CKR_OK) {
-    if (is_token_gone(rv)) return fail(token_gone_error(rv, t, "checking the session"));
-    return fail(ck_error(classify(rv), "cannot read the session state", rv));
-  }
+  CK_RV rv = CK_CALL(s.f(), C_GetSessionInfo, s.handle(), &si);
+  if (rv != CKR_OK)
+    return fail(call_error(rv, t, "checking the session", "cannot read the session state"));
   if (si.state == CKS_RO_USER_FUNCTIONS || si.state == CKS_RW_USER_FUNCTIONS) return {};
   bool needs = (t.info.flags & CKF_LOGIN_REQUIRED) != 0;
   if (!needs && !pin.configured()) return {};

@@ -67,5 +67,8 @@ Result<void> context_login(const Session& s, const Token& t, PinSource& pin);
 Error login_error(CK_RV rv, const Token& t, CK_FLAGS flags_after, std::string_view origin);
 // The error for an operation that found the token gone.
 Error token_gone_error(CK_RV rv, const Token& t, std::string_view during);
+// The one decision for a failed call on a token: the token-gone error when rv says it
+// went away, else `message` with the ErrorCode classify(rv) gives.
+Error call_error(CK_RV rv, const Token& t, std::string_view during, std::string message);
 
 }  // namespace modelsign::pkcs11

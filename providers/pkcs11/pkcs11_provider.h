@@ -15,6 +15,9 @@
 
 namespace modelsign {
 
+// The ProviderOptions::params key for the module used when a URI names none.
+inline constexpr const char* kPkcs11ModuleOption = "module";
+
 std::unique_ptr<KeyProvider> make_pkcs11_provider();
 
 }  // namespace modelsign

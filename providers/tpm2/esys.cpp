@@ -20,6 +20,7 @@
 
 #include "common/signal_cleanup.h"
 #include "crypto/openssl_util.h"
+#include "tpm2/tpm2_provider.h"
 
 namespace modelsign::tpm2 {
 
@@ -49,7 +50,7 @@ std::string TctiChoice::describe() const {
 }
 
 TctiChoice choose_tcti(const ProviderOptions& options) {
-  if (auto it = options.params.find("tcti"); it != options.params.end() && !it->second.empty())
+  if (auto it = options.params.find(kTpm2TctiOption); it != options.params.end() && !it->second.empty())
     return {it->second, "--tcti"};
   for (const char* var : {"TPM2TOOLS_TCTI", "TSS2_TCTI"}) {
     const char* v = std::getenv(var);
@@ -275,7 +276,7 @@ extern "C" TSS2_RC watched_make_sticky(TSS2_TCTI_CONTEXT* c, TPM2_HANDLE* handle
 }  // namespace
 
 Result<std::chrono::milliseconds> tpm_timeout(const ProviderOptions& options) {
-  auto it = options.params.find("timeout");
+  auto it = options.params.find(kTpm2TimeoutOption);
   if (it == options.params.end() || it->second.empty()) return kDefaultTpmTimeout;
   double seconds = 0;
   const std::string& v = it->second;

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 
+#include "common/files.h"
 #include "common/signal_cleanup.h"
 #include "modelsign/log.h"
 #include "tpm2/esys.h"
@@ -39,7 +40,7 @@ struct KeyRef {
   TPM2_HANDLE handle = 0;
   std::string path;
   std::string name() const {
-    return is_file ? fmt::format("TSS2 key file '{}'", path) : fmt::format("handle:0x{:08x}", handle);
+    return is_file ? fmt::format("TSS2 key file '{}'", path) : tpm2_handle_reference(handle);
   }
 };
 
@@ -84,12 +85,8 @@ Result<KeyRef> parse_reference(std::string_view ref) {
 }
 
 Result<std::string> read_key_file_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kNotFound, fmt::format("cannot read the TPM key file '{}'", path));
-  std::string text(kMaxKeyFileSize + 1, '\0');
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
-  if (text.size() > kMaxKeyFileSize)
+  auto text = read_file(path, "the TPM key file", kMaxKeyFileSize);
+  if (!text && text.error().code == ErrorCode::kMalformed)
     return fail(ErrorCode::kMalformed,
                 fmt::format("'{}' is larger than {} bytes: not a TSS2 PRIVATE KEY file", path,
                             kMaxKeyFileSize));
@@ -345,33 +342,6 @@ class Tpm2Signer final : public Signer {
 
 // ---------------------------------------------------------------- generate helpers
 
-Result<void> write_new_file(const std::string& path, std::string_view data) {
-  // O_EXCL: never overwrite a key file; 0600 although the private part is TPM-wrapped.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return fail(errno == EEXIST ? ErrorCode::kInvalidArgument : ErrorCode::kIo,
-                fmt::format("cannot create the key file '{}': {}", path, std::strerror(errno)));
-  std::size_t done = 0;
-  int err = 0;
-  while (done < data.size()) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      err = errno;
-      break;
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && err == 0) err = errno;
-  if (err != 0) {
-    ::unlink(path.c_str());
-    return fail(ErrorCode::kIo, fmt::format("cannot write the key file '{}': {}", path,
-                                            std::strerror(err)));
-  }
-  return {};
-}
-
 struct GenerateTarget {
   std::optional<TPM2_HANDLE> handle;
   std::string path;
@@ -380,7 +350,7 @@ struct GenerateTarget {
 Result<GenerateTarget> generate_target(std::string_view ref, const ProviderOptions& options) {
   GenerateTarget t;
   std::string key_file;
-  if (auto it = options.params.find("key-file"); it != options.params.end()) key_file = it->second;
+  if (auto it = options.params.find(kTpm2KeyFileOption); it != options.params.end()) key_file = it->second;
   auto h = handle_reference(ref);
   if (!h) return fail(h.error());
   if (h->has_value()) {
@@ -493,7 +463,7 @@ class Tpm2Provider final : public KeyProvider {
     auto conn = Connection::open(options);
     if (!conn) return fail(conn.error());
     const Connection& c = **conn;
-    const std::string what = target->handle ? fmt::format("handle:0x{:08x}", *target->handle)
+    const std::string what = target->handle ? tpm2_handle_reference(*target->handle)
                                             : fmt::format("key file '{}'", target->path);
     const std::string operation = fmt::format("creating a {} TPM key at {}", to_string(type), what);
     if (target->handle) {
@@ -559,7 +529,7 @@ class Tpm2Provider final : public KeyProvider {
       }
       Object keep(c.ctx(), persisted, false);
       log::info("created {} key {} in the TPM", to_string(type), what);
-      return GeneratedKey{fmt::format("handle:0x{:08x}", *target->handle), std::move(*pubkey)};
+      return GeneratedKey{tpm2_handle_reference(*target->handle), std::move(*pubkey)};
     }
 
     KeyFile kf;
@@ -569,7 +539,8 @@ class Tpm2Provider final : public KeyProvider {
     kf.priv = *priv;
     auto pem = write_key_file(kf);
     if (!pem) return fail(pem.error().with_context(operation));
-    if (auto w = write_new_file(target->path, *pem); !w) return fail(w.error());
+    // Never overwrites a key file; 0600 although the private part is TPM-wrapped.
+    if (auto w = write_new_file(target->path, *pem, 0600); !w) return fail(w.error());
     log::info("created {} key {} wrapped by the TPM", to_string(type), what);
     return GeneratedKey{target->path, std::move(*pubkey)};
   }
@@ -583,7 +554,7 @@ class Tpm2Provider final : public KeyProvider {
     if (!handles) return fail(handles.error());
     std::vector<std::string> out;
     for (TPM2_HANDLE h : *handles) {
-      const std::string name = fmt::format("handle:0x{:08x}", h);
+      const std::string name = tpm2_handle_reference(h);
       auto o = persistent_object(c, h, name, "listing persistent keys");
       if (!o) return fail(o.error());
       auto pub = read_public(c, *o, name);
@@ -599,6 +570,15 @@ class Tpm2Provider final : public KeyProvider {
 };
 
 }  // namespace
+
+std::string tpm2_handle_reference(std::uint32_t handle) {
+  return fmt::format("handle:0x{:08x}", handle);
+}
+
+std::string tpm2_persistent_reference(std::string_view handle) {
+  if (handle.starts_with("handle:") || handle.starts_with("tpm2:")) return std::string(handle);
+  return "handle:" + std::string(handle);
+}
 
 std::unique_ptr<KeyProvider> make_tpm2_provider() { return std::make_unique<Tpm2Provider>(); }
 

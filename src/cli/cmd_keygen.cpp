@@ -8,8 +8,10 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "common/files.h"
 #include "cli/output.h"
 #include "modelsign/log.h"
+#include "tpm2/tpm2_provider.h"
 
 namespace modelsign::cli {
 
@@ -29,28 +31,6 @@ struct KeygenArgs {
   std::string key_file;
   Tpm2Options tpm;
 };
-
-// Writes a new file, never replacing an existing one.
-Result<void> write_exclusive(const std::string& path, std::string_view data, mode_t mode) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
-  if (fd < 0)
-    return fail(errno == EEXIST ? ErrorCode::kInvalidArgument : ErrorCode::kIo,
-                fmt::format("cannot create '{}': {}{}", path, std::strerror(errno),
-                            errno == EEXIST ? " (existing files are never overwritten)" : ""));
-  int err = 0;
-  for (std::size_t done = 0; done < data.size() && err == 0;) {
-    ssize_t n = ::write(fd, data.data() + done, data.size() - done);
-    if (n < 0 && errno != EINTR) err = errno;
-    if (n > 0) done += static_cast<std::size_t>(n);
-  }
-  if (err == 0 && ::fsync(fd) != 0) err = errno;
-  if (::close(fd) != 0 && err == 0) err = errno;
-  if (err != 0) {
-    ::unlink(path.c_str());
-    return fail(ErrorCode::kIo, fmt::format("cannot write '{}': {}", path, std::strerror(err)));
-  }
-  return {};
-}
 
 // Creates the missing parent directories of `path` with mode 0700 (keys live there).
 Result<void> make_parent_dirs(const std::string& path) {
@@ -101,7 +81,7 @@ int run_public_from(const KeygenArgs& a) {
   auto pub = load_public_key(a.public_key_from, opts);
   if (!pub) return report_failure("Key generation", pub.error());
   if (auto d = make_parent_dirs(a.public_key); !d) return report_failure("Key generation", d.error());
-  if (auto w = write_exclusive(a.public_key, pub->to_pem(), 0644); !w)
+  if (auto w = write_new_file(a.public_key, pub->to_pem(), 0644); !w)
     return report_failure("Key generation", w.error());
   if (output().json) {
     auto j = json_header(true, kExitOk);
@@ -128,13 +108,12 @@ int run_pkcs11(const KeygenArgs& a, KeyType type) {
     return report_failure("Key generation",
                           Error(ErrorCode::kInvalidArgument,
                                 fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
-  const KeyProvider* provider = provider_by_name("pkcs11");
-  if (provider == nullptr)
-    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no PKCS#11 support in this build"));
-  auto key = provider->generate(a.pkcs11_uri, type, pkcs11_provider_options());
+  auto provider = provider_by_name("pkcs11");
+  if (!provider) return report_failure("Key generation", provider.error());
+  auto key = (*provider)->generate(a.pkcs11_uri, type, pkcs11_provider_options());
   if (!key) return report_failure("Key generation", key.error());
   if (!a.public_key.empty()) {
-    if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w)
+    if (auto w = write_new_file(a.public_key, key->public_key.to_pem(), 0644); !w)
       return report_failure(
           "Key generation",
           w.error().with_context(fmt::format("the key {} was created in the token, but its public "
@@ -151,16 +130,14 @@ int run_tpm2(const KeygenArgs& a, KeyType type) {
     return report_failure("Key generation",
                           Error(ErrorCode::kInvalidArgument,
                                 fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
-  const KeyProvider* provider = provider_by_name("tpm2");
-  if (provider == nullptr)
-    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no TPM 2.0 support in this build"));
-  std::string ref = a.persistent.empty() ? "file:" + a.key_file : a.persistent;
-  if (!a.persistent.empty() && !ref.starts_with("handle:") && !ref.starts_with("tpm2:"))
-    ref = "handle:" + ref;
-  auto key = provider->generate(ref, type, tpm2_provider_options(a.tpm));
+  auto provider = provider_by_name("tpm2");
+  if (!provider) return report_failure("Key generation", provider.error());
+  std::string ref =
+      a.persistent.empty() ? "file:" + a.key_file : tpm2_persistent_reference(a.persistent);
+  auto key = (*provider)->generate(ref, type, tpm2_provider_options(a.tpm));
   if (!key) return report_failure("Key generation", key.error());
   if (!a.public_key.empty()) {
-    if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w) {
+    if (auto w = write_new_file(a.public_key, key->public_key.to_pem(), 0644); !w) {
       // A key file is useless without its public key; a persistent key can be read back.
       if (!a.key_file.empty()) ::unlink(a.key_file.c_str());
       Error e = w.error();
@@ -193,13 +170,12 @@ int run(const KeygenArgs& a) {
                                 fmt::format("refusing to overwrite the existing file '{}'", a.public_key)));
   ProviderOptions opts;
   opts.secret.file = a.password_file;
-  const KeyProvider* provider = provider_by_name("pem");
-  if (provider == nullptr)
-    return report_failure("Key generation", Error(ErrorCode::kUnsupported, "no PEM provider in this build"));
-  auto key = provider->generate(a.private_key, *type, opts);
+  auto provider = provider_by_name("pem");
+  if (!provider) return report_failure("Key generation", provider.error());
+  auto key = (*provider)->generate(a.private_key, *type, opts);
   if (!key) return report_failure("Key generation", key.error());
   if (!a.public_key.empty()) {
-    if (auto w = write_exclusive(a.public_key, key->public_key.to_pem(), 0644); !w) {
+    if (auto w = write_new_file(a.public_key, key->public_key.to_pem(), 0644); !w) {
       ::unlink(a.private_key.c_str());  // don't leave half a key pair behind
       return report_failure("Key generation", w.error());
     }

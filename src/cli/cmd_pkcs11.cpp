@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "modelsign/log.h"
+#include "pkcs11/pkcs11_provider.h"
 
 namespace modelsign::cli {
 
@@ -56,10 +57,9 @@ struct ListArgs {
 };
 
 int run_list(const ListArgs& a) {
-  const KeyProvider* p = provider_by_name("pkcs11");
-  if (p == nullptr)
-    return report_failure("Listing", Error(ErrorCode::kUnsupported, "this build has no PKCS#11 support"));
-  auto lines = p->list(a.uri, pkcs11_provider_options(a.module));
+  auto p = provider_by_name("pkcs11");
+  if (!p) return report_failure("Listing", p.error());
+  auto lines = (*p)->list(a.uri, pkcs11_provider_options(a.module));
   if (!lines) return report_failure("Listing", lines.error());
   if (output().json) {
     auto j = json_header(true, kExitOk);
@@ -77,7 +77,7 @@ Result<SecretString> prompt_on_terminal(std::string_view prompt) { return prompt
 
 ProviderOptions pkcs11_provider_options(std::string_view module) {
   ProviderOptions o;
-  if (!module.empty()) o.params["module"] = std::string(module);
+  if (!module.empty()) o.params[kPkcs11ModuleOption] = std::string(module);
   o.secret.prompt = prompt_on_tty;
   return o;
 }

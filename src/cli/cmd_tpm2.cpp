@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/output.h"
 #include "modelsign/log.h"
+#include "tpm2/tpm2_provider.h"
 
 namespace modelsign::cli {
 
@@ -48,11 +49,9 @@ int run_tpm2_sign(const Tpm2SignArgs& a, std::string_view method, bool with_cert
 }
 
 int run_list(const Tpm2Options& t) {
-  const KeyProvider* p = provider_by_name("tpm2");
-  if (p == nullptr)
-    return report_failure("Listing TPM keys",
-                          Error(ErrorCode::kUnsupported, "this build has no TPM 2.0 support"));
-  auto keys = p->list("", tpm2_provider_options(t));
+  auto p = provider_by_name("tpm2");
+  if (!p) return report_failure("Listing TPM keys", p.error());
+  auto keys = (*p)->list("", tpm2_provider_options(t));
   if (!keys) return report_failure("Listing TPM keys", keys.error());
   if (output().json) {
     auto j = json_header(true, kExitOk);
@@ -95,8 +94,8 @@ CLI::Option* add_tpm2_options(CLI::App* cmd, Tpm2Options& t, bool key_required, 
 
 ProviderOptions tpm2_provider_options(const Tpm2Options& t) {
   ProviderOptions o;
-  if (!t.tcti.empty()) o.params["tcti"] = t.tcti;
-  if (!t.timeout.empty()) o.params["timeout"] = t.timeout;
+  if (!t.tcti.empty()) o.params[kTpm2TctiOption] = t.tcti;
+  if (!t.timeout.empty()) o.params[kTpm2TimeoutOption] = t.timeout;
   o.secret.file = t.auth_file;
   o.secret.env_var = kTpmAuthEnv;
   o.secret.prompt = prompt_secret;
@@ -104,9 +103,9 @@ ProviderOptions tpm2_provider_options(const Tpm2Options& t) {
 }
 
 Result<const KeyProvider*> tpm2_provider_for(std::string_view reference) {
-  const KeyProvider* p = provider_by_name("tpm2");
-  if (p == nullptr) return fail(ErrorCode::kUnsupported, "this build has no TPM 2.0 support");
-  if (p->claims(reference)) return p;
+  auto p = provider_by_name("tpm2");
+  if (!p) return fail(p.error());
+  if ((*p)->claims(reference)) return p;
   if (::access(std::string(reference).c_str(), R_OK) != 0)
     return fail(ErrorCode::kNotFound,
                 fmt::format("TPM key '{}' not found: expected handle:0x81000001, "

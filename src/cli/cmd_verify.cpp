@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "common/files.h"
 #include "modelsign/log.h"
 #include "modelsign/sign.h"
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/files.h"
 #include "crypto/openssl_util.h"
 
 namespace modelsign {
@@ -105,12 +106,9 @@ Result<PublicKey> PublicKey::from_pem(std::string_view pem) {
 }
 
 Result<PublicKey> PublicKey::from_pem_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in)
-    return fail(ErrorCode::kNotFound, fmt::format("cannot read public key file '{}'", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  auto k = from_pem(ss.str());
+  auto text = read_file(path, "public key file");
+  if (!text) return fail(text.error());
+  auto k = from_pem(*text);
   if (!k) return fail(k.error().with_context(fmt::format("public key file '{}'", path)));
   return k;
 }

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <fmt/format.h>
 
+#include "common/files.h"
+
 namespace modelsign {
 
 namespace {
@@ -37,31 +39,17 @@ static Result<SecretString> read_secret_file(const std::string& path, std::strin
   if (fd < 0)
     return fail(ErrorCode::kNotFound,
                 fmt::format("cannot read the {} file '{}': {}", what, path, std::strerror(errno)));
-  SecretString out;
-  char buf[512];
-  while (true) {
-    ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      OPENSSL_cleanse(buf, sizeof(buf));
-      ::close(fd);
-      return fail(ErrorCode::kIo,
-                  fmt::format("cannot read the {} file '{}': {}", what, path, std::strerror(err)));
-    }
-    if (n == 0) break;
-    if (out.size() + static_cast<size_t>(n) > kMaxSecretFileSize) {
-      OPENSSL_cleanse(buf, sizeof(buf));
-      ::close(fd);
-      return fail(ErrorCode::kInvalidArgument,
-                  fmt::format("the {} file '{}' is longer than {} bytes: it does not hold a "
-                              "{}",
-                              what, path, kMaxSecretFileSize, what));
-    }
-    out.append(std::string_view(buf, static_cast<size_t>(n)));
-  }
-  OPENSSL_cleanse(buf, sizeof(buf));
+  auto read = read_secret_fd(fd, kMaxSecretFileSize);
   ::close(fd);
+  if (!read && read.error().too_large)
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("the {} file '{}' is longer than {} bytes: it does not hold a "
+                            "{}",
+                            what, path, kMaxSecretFileSize, what));
+  if (!read)
+    return fail(ErrorCode::kIo, fmt::format("cannot read the {} file '{}': {}", what, path,
+                                            std::strerror(read.error().err)));
+  SecretString out = std::move(*read);
   if (!out.empty() && out.value().back() == '\n') {
     out.pop_back();
     if (!out.empty() && out.value().back() == '\r') out.pop_back();

@@ -29,6 +29,10 @@
 
 namespace modelsign::hashing {
 
+namespace detail {
+std::function<void(const std::string& name)> g_after_first_chunk;
+}  // namespace detail
+
 namespace {
 
 // Bytes all workers together keep mapped at once (see hash_units).
@@ -248,7 +252,7 @@ class Hasher {
       EVP_DigestUpdate(ctx, buffer_.data(), static_cast<size_t>(n));
       pos += static_cast<std::uint64_t>(n);
       done_->fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
-      if (first && opt_.after_first_chunk) opt_.after_first_chunk(f.name);
+      if (first && detail::g_after_first_chunk) detail::g_after_first_chunk(f.name);
       first = false;
       if (stop_->load(std::memory_order_relaxed)) return fail(ErrorCode::kInternal, "cancelled");
     }
@@ -329,7 +333,7 @@ class Hasher {
         return r;
       }
       pos = map_end;
-      if (first && opt_.after_first_chunk) opt_.after_first_chunk(f.name);
+      if (first && detail::g_after_first_chunk) detail::g_after_first_chunk(f.name);
       first = false;
       if (stop_->load(std::memory_order_relaxed)) return fail(ErrorCode::kInternal, "cancelled");
     }

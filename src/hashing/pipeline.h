@@ -1,6 +1,9 @@
 // The hashing pipeline: a pool of worker threads over work units (files or shards).
 #pragma once
 
+#include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "hashing/enumerate.h"
@@ -19,5 +22,23 @@ struct WorkUnit {
 Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::vector<FileEntry>& files,
                                       const std::vector<WorkUnit>& units, HashAlgorithm hash,
                                       const HashingOptions& options);
+
+namespace detail {
+// Test hook: called by a worker after the first window/chunk of each file is hashed.
+// Tests set it (through ScopedAfterFirstChunk) before hashing starts.
+extern std::function<void(const std::string& name)> g_after_first_chunk;
+}  // namespace detail
+
+// Sets the test hook for the life of this object.
+class ScopedAfterFirstChunk {
+ public:
+  template <class Fn>
+  ScopedAfterFirstChunk(Fn fn) {  // NOLINT: implicit, so `ScopedAfterFirstChunk h = lambda;`
+    detail::g_after_first_chunk = std::move(fn);
+  }
+  ScopedAfterFirstChunk(const ScopedAfterFirstChunk&) = delete;
+  ScopedAfterFirstChunk& operator=(const ScopedAfterFirstChunk&) = delete;
+  ~ScopedAfterFirstChunk() { detail::g_after_first_chunk = nullptr; }
+};
 
 }  // namespace modelsign::hashing

@@ -17,6 +17,12 @@ const std::vector<std::unique_ptr<KeyProvider>>& registry() {
   }();
   return *providers;
 }
+
+std::string built_in_names() {
+  std::vector<std::string> names;
+  for (const auto& q : registry()) names.emplace_back(q->name());
+  return fmt::format("{}", fmt::join(names, ", "));
+}
 }  // namespace
 
 std::vector<const KeyProvider*> all_providers() {
@@ -25,39 +31,31 @@ std::vector<const KeyProvider*> all_providers() {
   return out;
 }
 
-const KeyProvider* find_provider(std::string_view reference) {
+Result<const KeyProvider*> find_provider(std::string_view reference) {
   // Providers are ordered most specific first; the PEM provider claims the rest.
   for (const auto& p : registry())
     if (p->claims(reference)) return p.get();
-  return nullptr;
+  return fail(ErrorCode::kUnsupported,
+              fmt::format("no key provider handles '{}' (built-in providers: {})", reference,
+                          built_in_names()));
 }
 
-const KeyProvider* provider_by_name(std::string_view name) {
+Result<const KeyProvider*> provider_by_name(std::string_view name) {
   for (const auto& p : registry())
     if (p->name() == name) return p.get();
-  return nullptr;
-}
-
-static Result<const KeyProvider*> require_provider(std::string_view reference) {
-  const KeyProvider* p = find_provider(reference);
-  if (p == nullptr) {
-    std::vector<std::string> names;
-    for (const auto& q : registry()) names.emplace_back(q->name());
-    return fail(ErrorCode::kUnsupported,
-                fmt::format("no key provider handles '{}' (built-in providers: {})", reference,
-                            fmt::join(names, ", ")));
-  }
-  return p;
+  return fail(ErrorCode::kUnsupported,
+              fmt::format("this build has no '{}' key provider (built-in providers: {})", name,
+                          built_in_names()));
 }
 
 Result<std::unique_ptr<Signer>> open_signer(std::string_view reference, const ProviderOptions& options) {
-  auto p = require_provider(reference);
+  auto p = find_provider(reference);
   if (!p) return fail(p.error());
   return (*p)->open_signer(reference, options);
 }
 
 Result<PublicKey> load_public_key(std::string_view reference, const ProviderOptions& options) {
-  auto p = require_provider(reference);
+  auto p = find_provider(reference);
   if (!p) return fail(p.error());
   return (*p)->public_key(reference, options);
 }

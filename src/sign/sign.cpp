@@ -18,6 +18,7 @@
 #include <sstream>
 
 #include "bundle/bundle.h"
+#include "common/files.h"
 #include "bundle/dsse.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
@@ -34,11 +35,9 @@ bool g_disable_tmpfile = false;
 }  // namespace detail
 
 Result<std::vector<Bytes>> read_pem_certificates(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return fail(ErrorCode::kNotFound, fmt::format("cannot read certificate file '{}'", path));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  std::string text = ss.str();
+  auto read = read_file(path, "certificate file");
+  if (!read) return fail(read.error());
+  const std::string& text = *read;
   ossl::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   std::vector<Bytes> out;
   // PEM_read_bio_X509 skips text between blocks (certtool writes descriptions there).

@@ -271,7 +271,7 @@ TEST_F(Enumerate, FileSwappedForFifoDuringHashingFailsQuickly) {
   h.threads = 1;  // largest first: a-big.bin is hashed before z-small.bin
   h.read_buffer = 4096;
   std::string victim = (model() / "z-small.bin").string();
-  h.after_first_chunk = [victim](const std::string& name) {
+  hashing::ScopedAfterFirstChunk hook = [victim](const std::string& name) {
     if (name != "a-big.bin") return;
     ::unlink(victim.c_str());
     ::mkfifo(victim.c_str(), 0600);
@@ -699,7 +699,7 @@ TEST_F(Enumerate, HashingNeverFollowsADirectorySwappedForASymlink) {
   h.read_buffer = 4096;
   std::string sub = (model() / "sub").string(), moved = (tmp_ / "sub.old").string();
   std::string outside = (tmp_ / "outside").string();
-  h.after_first_chunk = [=](const std::string& name) {
+  hashing::ScopedAfterFirstChunk hook = [=](const std::string& name) {
     if (name != "a-big.bin") return;
     ::rename(sub.c_str(), moved.c_str());
     ::symlink(outside.c_str(), sub.c_str());

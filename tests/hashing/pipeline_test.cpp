@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "hashing/pipeline.h"
 #include "test_util.h"
 
 namespace modelsign::testing {
@@ -43,7 +44,7 @@ class FileChanged : public ::testing::TestWithParam<IoPath> {
   // Hash with `change` applied once, right after the first chunk of big.bin.
   Result<Manifest> hash_with_change(std::function<void()> change) {
     HashingOptions h = io_options(GetParam());
-    h.after_first_chunk = [this, change](const std::string& name) {
+    hashing::ScopedAfterFirstChunk hook = [this, change](const std::string& name) {
       if (name == "big.bin" && !fired_.exchange(true)) change();
     };
     return compute_manifest(model().string(), {}, h);
@@ -101,7 +102,7 @@ TEST_P(FileChanged, RemovedFileIsReported) {
 
 TEST_P(FileChanged, TruncatedShardIsReported) {
   HashingOptions h = io_options(GetParam());
-  h.after_first_chunk = [this](const std::string& name) {
+  hashing::ScopedAfterFirstChunk hook = [this](const std::string& name) {
     if (name == "big.bin" && !fired_.exchange(true)) fs::resize_file(big(), 200 << 10);
   };
   SerializationOptions ser;

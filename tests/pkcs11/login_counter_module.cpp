@@ -1,6 +1,7 @@
 // A thin PKCS#11 module for tests: forwards every call to SoftHSM and appends one line
 // to $MODELSIGN_TEST_LOGIN_LOG for each C_Login (user type and result), so a test can
-// count logins exactly.
+// count logins exactly. $MODELSIGN_TEST_DROP_FUNCTION=C_GetMechanismList leaves that
+// entry of the function list empty, as a module that lacks the function would.
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <p11-kit/pkcs11.h>
@@ -43,6 +44,9 @@ extern "C" __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUN
     if (get == nullptr || get(&real) != CKR_OK) return CKR_GENERAL_ERROR;
     shim = *real;
     shim.C_Login = counting_login;
+    if (const char* drop = std::getenv("MODELSIGN_TEST_DROP_FUNCTION");
+        drop != nullptr && std::strcmp(drop, "C_GetMechanismList") == 0)
+      shim.C_GetMechanismList = nullptr;
   }
   *out = &shim;
   return CKR_OK;

@@ -12,7 +12,7 @@ namespace {
 
 using testing::SoftHsmToken;
 
-const KeyProvider& p11() { return *provider_by_name("pkcs11"); }
+const KeyProvider& p11() { return **provider_by_name("pkcs11"); }
 
 const Bytes kMessage = to_bytes("payload to sign");
 
@@ -328,6 +328,22 @@ TEST(Pkcs11Uri, ParsesPercentEncodedAttributes) {
   auto bare = pkcs11::parse_uri("pkcs11:object=k");
   ASSERT_TRUE(bare);
   EXPECT_FALSE(bare->names_token);
+}
+
+// A module whose function list lacks an entry: every call goes through one wrapper that
+// answers CKR_FUNCTION_NOT_SUPPORTED for it. Before the wrapper this jumped through a
+// null pointer (SIGSEGV).
+TEST(Pkcs11Errors, ModuleLackingAFunctionIsAnErrorNotACrash) {
+  SoftHsmToken tok("--keys ec-p256");
+  setenv("MODELSIGN_TEST_DROP_FUNCTION", "C_GetMechanismList", 1);
+  auto s = p11().open_signer(base(tok, "ec-p256") + "?module-path=" +
+                                 MODELSIGN_LOGIN_COUNTER_MODULE + "&pin-source=file:" +
+                                 tok.pin_file(),
+                             {});
+  unsetenv("MODELSIGN_TEST_DROP_FUNCTION");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().backend, "CKR_FUNCTION_NOT_SUPPORTED") << s.error().describe();
+  EXPECT_EQ(s.error().code, ErrorCode::kUnsupported) << s.error().describe();
 }
 
 }  // namespace

@@ -10,7 +10,7 @@ namespace {
 using testing::RawToken;
 using testing::SoftHsmToken;
 
-const KeyProvider& p11() { return *provider_by_name("pkcs11"); }
+const KeyProvider& p11() { return **provider_by_name("pkcs11"); }
 
 const Bytes kMessage = to_bytes("payload to sign");
 

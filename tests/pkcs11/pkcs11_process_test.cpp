@@ -14,7 +14,7 @@ namespace {
 using testing::RawToken;
 using testing::SoftHsmToken;
 
-const KeyProvider& p11() { return *provider_by_name("pkcs11"); }
+const KeyProvider& p11() { return **provider_by_name("pkcs11"); }
 
 int wait_exit_code(pid_t pid) {
   int status = 0;

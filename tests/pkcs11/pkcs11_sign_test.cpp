@@ -15,7 +15,7 @@ using testing::RawToken;
 using testing::SoftHsmToken;
 
 const KeyProvider& p11() {
-  const KeyProvider* p = provider_by_name("pkcs11");
+  const KeyProvider* p = provider_by_name("pkcs11").value_or(nullptr);
   if (p == nullptr) throw std::runtime_error("pkcs11 provider not registered");
   return *p;
 }
@@ -346,8 +346,9 @@ TEST(Pkcs11Sign, LoginHappensOncePerTokenAndProcess) {
 }
 
 TEST(Pkcs11Sign, RegistryRoutesPkcs11UrisToThisProvider) {
-  const KeyProvider* p = find_provider("pkcs11:token=x;object=y");
-  ASSERT_NE(p, nullptr);
+  auto found = find_provider("pkcs11:token=x;object=y");
+  ASSERT_TRUE(found) << found.error().describe();
+  const KeyProvider* p = *found;
   EXPECT_EQ(p->name(), "pkcs11");
   EXPECT_TRUE(p->claims("PKCS11:token=x"));
   EXPECT_FALSE(p->claims("/keys/pkcs11:key.pem"));

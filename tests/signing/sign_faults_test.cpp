@@ -18,6 +18,7 @@
 #include "bundle/dsse.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "common/files.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
 #include "modelsign/verify.h"

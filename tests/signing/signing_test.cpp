@@ -16,6 +16,7 @@
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
+#include "common/files.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
 #include "modelsign/verify.h"

@@ -382,9 +382,9 @@ TEST_F(Tpm2Test, ClaimsHandlesAndTss2PemFilesButNotOtherFiles) {
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
   EXPECT_FALSE(provider().claims(fifo.string()));
   // The registry routes TPM references here (this build has the TPM provider).
-  const KeyProvider* routed = find_provider("handle:0x81000001");
-  ASSERT_NE(routed, nullptr);
-  EXPECT_EQ(routed->name(), "tpm2");
+  auto routed = find_provider("handle:0x81000001");
+  ASSERT_TRUE(routed) << routed.error().describe();
+  EXPECT_EQ((*routed)->name(), "tpm2");
 }
 
 TEST_F(Tpm2Test, ListShowsPersistentSigningKeysWithTypesAndAttributes) {
