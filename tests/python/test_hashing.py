@@ -139,3 +139,15 @@ def test_python_signatures_made_in_threads_at_once(model, keypair, tmp_path):
     assert errors == []
     for i in range(4):
         assert ModelSigner(model).verify_signature(tmp_path / f"{i}.sig", public_key=keypair[1])
+
+
+def test_library_warnings_reach_the_modelsign_logger(model, caplog, monkeypatch):
+    monkeypatch.chdir(model.parent)
+    with caplog.at_level("WARNING", logger="modelsign"):
+        ModelSigner(model.name, ignore_paths=["notes-that-do-not-exist.txt"]).compute_model_hash()
+    [rec] = [r for r in caplog.records if r.name == "modelsign"]
+    assert rec.levelname == "WARNING" and "matches nothing" in rec.getMessage()
+    caplog.clear()
+    with caplog.at_level("ERROR", logger="modelsign"):
+        ModelSigner(model.name, ignore_paths=["notes-that-do-not-exist.txt"]).compute_model_hash()
+    assert [r for r in caplog.records if r.name == "modelsign"] == []
