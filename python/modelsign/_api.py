@@ -309,6 +309,10 @@ class ModelSigner:
                         f"Private key not found: looked at key= (not given) and the environment "
                         f"variable {PRIVATE_KEY_ENV} ({state}); pass key='path/to/key.pem' or set "
                         f"{PRIVATE_KEY_ENV} to the PEM text of the key", code="not-found")
+            if method == "key" and cert is not None:
+                raise ArgumentError("certificate= makes a certificate signature: use "
+                                    "method='certificate' (or leave method='auto')",
+                                    code="invalid-argument")
             if method == "certificate" and cert is None:
                 raise ArgumentError("method='certificate' needs certificate= (the signing "
                                     "certificate, PEM)", code="invalid-argument")

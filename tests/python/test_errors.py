@@ -100,7 +100,8 @@ def test_bad_model_path(bad):
     {"method": "magic"}, {"method": 3}, {"key": 5}, {"key": "k.pem", "password": 1234},
     {"method": "pkcs11", "pkcs11_uri": "token=x"}, {"method": "pkcs11"}, {"method": "tpm2"},
     {"key": "a", "pkcs11_uri": "pkcs11:x"}, {"method": "certificate", "key": "k.pem"},
-    {"key": "k.pem", "progress": 3}, {"key": "k.pem", "chain": ["c.pem"]}])
+    {"key": "k.pem", "progress": 3}, {"key": "k.pem", "chain": ["c.pem"]},
+    {"method": "key", "key": "k.pem", "certificate": "c.pem"}])
 def test_bad_sign_arguments(model, kwargs):
     with pytest.raises(modelsign.ArgumentError):
         ModelSigner(model).sign(**kwargs)
