@@ -69,14 +69,31 @@ def hashlib_root(model: Path) -> str:
     return "sha256:" + root.hexdigest()
 
 
-def timed(fn, runs):
-    fn()  # warm-up: page cache and first-call costs
-    times, value = [], None
+def cli_digest(model):
+    return subprocess.run([CLI, "digest", str(model)], check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+def measure(fns, runs):
+    """Wall and CPU seconds (medians) of each function, run in turn so that a change in
+    the machine's load affects all of them alike; one warm-up round first."""
+    for fn in fns.values():
+        fn()
+    wall = {k: [] for k in fns}
+    cpu = {k: [] for k in fns}
+    values = {}
     for _ in range(runs):
-        t0 = time.perf_counter()
-        value = fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times), value
+        for k, fn in fns.items():
+            c0 = os.times()
+            t0 = time.perf_counter()
+            values[k] = fn()
+            t1 = time.perf_counter()
+            c1 = os.times()
+            wall[k].append(t1 - t0)
+            # This process's threads plus waited-for children (the CLI).
+            cpu[k].append(sum(c1[:4]) - sum(c0[:4]))
+    med = statistics.median
+    return {k: (med(wall[k]), med(cpu[k])) for k in fns}, values
 
 
 def main() -> int:
@@ -94,25 +111,29 @@ def main() -> int:
             make_model(model, args.size_mb, args.files)
         size = sum(p.stat().st_size for p in model.rglob("*") if p.is_file())
         signer = modelsign.ModelSigner(model)
-        cli_t, cli_h = timed(lambda: subprocess.run([CLI, "digest", str(model)], check=True,
-                                                    capture_output=True, text=True).stdout.strip(),
-                             args.runs)
-        py_t, py_h = timed(signer.compute_model_hash, args.runs)
-        hl_t, hl_h = timed(lambda: hashlib_root(model), max(1, args.runs // 2))
+        times, values = measure({"cli": lambda: cli_digest(model),
+                                 "python": signer.compute_model_hash,
+                                 "hashlib": lambda: hashlib_root(model)}, args.runs)
 
     mb = size / 1e6
     print(f"model: {mb:.0f} MB in {args.files if args.model is None else 'its'} files; "
-          f"median of {args.runs} warm runs; {os.cpu_count()} CPUs")
-    print(f"  modelsign digest (CLI)            {cli_t:8.3f} s  {mb / cli_t:8.0f} MB/s")
-    print(f"  ModelSigner.compute_model_hash()  {py_t:8.3f} s  {mb / py_t:8.0f} MB/s")
-    print(f"  hashlib, file by file             {hl_t:8.3f} s  {mb / hl_t:8.0f} MB/s")
-    ratio = py_t / cli_t
-    print(f"python/CLI time ratio: {ratio:.3f} ({'within' if abs(ratio - 1) <= 0.05 else 'OUTSIDE'} 5 %)")
-    print(f"hashlib/python time ratio: {hl_t / py_t:.2f} (modelsign from Python is {hl_t / py_t:.1f}x faster)")
-    if not (cli_h == py_h == hl_h):
-        print(f"DIGESTS DIFFER: cli {cli_h}, python {py_h}, hashlib {hl_h}", file=sys.stderr)
+          f"median of {args.runs} warm runs, taken in turn; {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.1f}")
+    labels = {"cli": "modelsign digest (CLI)", "python": "ModelSigner.compute_model_hash()",
+              "hashlib": "hashlib, file by file (1 thread)"}
+    print(f"  {'':34s} {'wall':>8s} {'MB/s':>8s} {'CPU s':>8s}")
+    for k, label in labels.items():
+        w, c = times[k]
+        print(f"  {label:34s} {w:8.3f} {mb / w:8.0f} {c:8.3f}")
+    ratio = times["python"][0] / times["cli"][0]
+    print(f"python/CLI wall-time ratio: {ratio:.3f} ({'within' if abs(ratio - 1) <= 0.05 else 'OUTSIDE'} 5 %); "
+          f"CPU-time ratio {times['python'][1] / times['cli'][1]:.3f}")
+    print(f"hashlib/python wall-time ratio: {times['hashlib'][0] / times['python'][0]:.2f} "
+          f"(CPU-time ratio {times['hashlib'][1] / times['python'][1]:.2f})")
+    if len(set(values.values())) != 1:
+        print(f"DIGESTS DIFFER: {values}", file=sys.stderr)
         return 1
-    print(f"all three give {py_h}")
+    print(f"all three give {values['python']}")
     return 0
 
 
