@@ -446,7 +446,7 @@ class ModelSigner:
         return True
 
 
-# ---- module-level helpers -----------------------------------------------------------------
+# ---- module-level functions ---------------------------------------------------------------
 
 _SIGNER_ARGS = ("ignore_paths", "ignore_git_paths", "allow_symlinks", "threads")
 
