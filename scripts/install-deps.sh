@@ -17,6 +17,10 @@ PACKAGES=(
   # test scripts (JSON and base64 checks), the test PKI (openssl CLI) and the independent
   # verifier (tests/interop/verify_like_model_signing.py) on Debian's python3
   python3 python3-cryptography
+  # the Python package (python/, built by CMake with pybind11; tests with pytest; pip
+  # install . through scikit-build in a venv)
+  python3-dev python3-pybind11 pybind11-dev python3-pytest python3-skbuild python3-venv
+  python3-setuptools python3-wheel python3-pip
   # bench/hash_bench.sh: /usr/bin/time for peak RSS
   time
   # the loopback Sigstore stack (tests/sigstore-stack): node >= 20.17 with its npm (Debian 12's

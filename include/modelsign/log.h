@@ -15,6 +15,12 @@ bool parse_level(std::string_view name, Level* out);
 // Writes "LEVEL: message" to stderr; the message goes through printable() first.
 void write(Level level, std::string_view message);
 
+// Sends messages to `sink` instead of stderr (an embedding program's logger, e.g. the
+// Python package's `logging` bridge); nullptr restores stderr. The sink is called from
+// any thread, with the message already made printable, and must not throw.
+using Sink = void (*)(Level level, std::string_view message);
+void set_sink(Sink sink);
+
 // `text` made safe to print on one line: control characters (C0, DEL, C1) and bytes that
 // are not valid UTF-8 become \n, \t, \xNN or \u0085 escapes. File names and bundle
 // fields are untrusted: without this a name holding "\nVerification succeeded\n" would

@@ -2,8 +2,10 @@
 // rolled into a root digest. Byte-compatible with sigstore/model-transparency.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +41,16 @@ struct SerializationOptions {
   std::vector<std::string> ignore_paths;
 };
 
+// Lets an embedding program (the Python package) watch and stop hashing from another
+// thread: `done` and `total` count bytes, and setting `cancel` stops hashing early with
+// an error whose message is kHashingCancelled.
+struct HashObserver {
+  std::atomic<std::uint64_t> done{0};
+  std::atomic<std::uint64_t> total{0};
+  std::atomic<bool> cancel{false};
+};
+inline constexpr const char* kHashingCancelled = "hashing was cancelled";
+
 struct HashingOptions {
   unsigned threads = 0;                 // 0 = online CPUs
   bool progress = false;                // progress bar on stderr
@@ -49,6 +61,8 @@ struct HashingOptions {
   std::optional<std::vector<std::string>> only_paths;
   // An empty model is an error unless this is set (tests of upstream goldens, verify).
   bool allow_empty_model = false;
+  // Progress and cancellation for embedders; may be null.
+  std::shared_ptr<HashObserver> observer;
 };
 
 struct Resource {

@@ -11,7 +11,10 @@ namespace modelsign::log {
 namespace {
 // Default: warnings and errors only, so stdout/stderr stay clean for scripts.
 std::atomic<Level> g_level{Level::kWarning};
+std::atomic<Sink> g_sink{nullptr};
 }  // namespace
+
+void set_sink(Sink sink) { g_sink.store(sink); }
 
 void set_level(Level l) { g_level.store(l); }
 Level level() { return g_level.load(std::memory_order_relaxed); }
@@ -74,6 +77,10 @@ std::string printable(std::string_view text) {
 }
 
 void write(Level l, std::string_view message) {
+  if (Sink sink = g_sink.load(); sink != nullptr) {
+    sink(l, printable(message));
+    return;
+  }
   static constexpr const char* kNames[] = {"DEBUG", "INFO", "WARNING", "ERROR"};
   std::string line = fmt::format("{}: {}\n", kNames[static_cast<int>(l)], printable(message));
   std::fwrite(line.data(), 1, line.size(), stderr);

@@ -400,8 +400,12 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   opt.mmap_window = std::min<std::uint64_t>(
       options.mmap_window, std::max<std::uint64_t>(kMappedBudget / threads, kMinWindow));
 
-  std::atomic<std::uint64_t> done{0};
-  std::atomic<bool> stop{false};
+  // An observer sees the byte count, and its cancel flag is the workers' stop flag.
+  std::atomic<std::uint64_t> own_done{0};
+  std::atomic<bool> own_stop{false};
+  std::atomic<std::uint64_t>& done = opt.observer ? opt.observer->done : own_done;
+  std::atomic<bool>& stop = opt.observer ? opt.observer->cancel : own_stop;
+  if (opt.observer) opt.observer->total.fetch_add(total);
   std::atomic<size_t> next{0};
 
   // Small files are read whole with one request each, so a cold cache would see only
@@ -480,6 +484,8 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   // Report the real failure (not a "cancelled" from another worker), first in unit order.
   for (auto& e : errors)
     if (e && e->message != "cancelled") return fail(*e);
+  // Stopped with no error of its own: the observer cancelled (units may be missing).
+  if (stop.load()) return fail(ErrorCode::kInternal, kHashingCancelled);
   return digests;
 }
 
