@@ -22,6 +22,7 @@
 
 #include "cli/app.h"
 #include "cli/cli_common.h"
+#include "common/files.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/log.h"
 #include "modelsign/manifest.h"
@@ -484,8 +485,7 @@ py::dict generate_pem_key_py(const std::string& private_path, const std::string&
                              const py::object& password) {
   sync_level();
   KeyType type = take(parse_key_type(key_type));
-  const KeyProvider* provider = provider_by_name("pem");
-  if (provider == nullptr) raise_error(Error(ErrorCode::kUnsupported, "no PEM provider in this build"));
+  const KeyProvider* provider = take(provider_by_name("pem"));
   ProviderOptions o;
   o.secret.value = secret_from(password);
   GeneratedKey key = take(provider->generate(private_path, type, o));

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "hashing/pipeline.h"
 #include "modelsign/manifest.h"
 #include "test_util.h"
 
@@ -33,7 +34,7 @@ TEST(HashObserver, CancelStopsHashingWithAnError) {
   h.observer = std::make_shared<HashObserver>();
   auto observer = h.observer;
   // Cancel from the hashing thread itself, after the first window of the first file.
-  h.after_first_chunk = [observer](const std::string&) { observer->cancel.store(true); };
+  hashing::ScopedAfterFirstChunk hook = [observer](const std::string&) { observer->cancel.store(true); };
   auto m = compute_manifest(dir.str(), SerializationOptions{}, h);
   ASSERT_FALSE(m.has_value()) << "a cancelled hash must not give a manifest";
   EXPECT_EQ(m.error().message, kHashingCancelled);
