@@ -71,23 +71,38 @@ class InputIt {
     p_ = st_->end;
   }
 
+  // The closing quote of the string whose content starts at `p` (or `end`), and whether
+  // a backslash comes before it. Without escapes, two memchr calls find it.
+  static const char* closing_quote(const char* p, const char* end, bool& any_escape) {
+    const void* quote = std::memchr(p, '"', static_cast<std::size_t>(end - p));
+    const char* q = quote != nullptr ? static_cast<const char*>(quote) : end;
+    any_escape = std::memchr(p, '\\', static_cast<std::size_t>(q - p)) != nullptr;
+    if (!any_escape) return q;
+    bool esc = false;
+    for (q = p; q < end; ++q) {
+      if (esc) esc = false;
+      else if (*q == '\\') esc = true;
+      else if (*q == '"') break;
+    }
+    return q;
+  }
+
   void advance() {
+    // Inside a string the look-ahead has found the end of: only step (the lexer checks
+    // the content).
+    if (string_end_ != nullptr) {
+      if (p_ == string_end_) string_end_ = nullptr;  // stepping past the closing quote
+      ++p_;
+      if (p_ > st_->furthest) st_->furthest = p_;
+      return;
+    }
     const char c = *p_;
     const char* next = p_ + 1;
     const char* end = st_->end;
-    if (in_string_) {
-      if (escaped_) escaped_ = false;
-      else if (c == '\\') escaped_ = true;
-      else if (c == '"') in_string_ = false;
-    } else if (c == '"') {
+    if (c == '"') {
       token_ = 0;
-      const char* q = next;
-      bool esc = false, any_escape = false;
-      for (; q < end; ++q) {
-        if (esc) esc = false;
-        else if (*q == '\\') esc = any_escape = true;
-        else if (*q == '"') break;
-      }
+      bool any_escape = false;
+      const char* q = closing_quote(next, end, any_escape);
       const auto size = static_cast<std::size_t>(q - next);
       st_->last_string_elided = false;
       if (q == end)
@@ -99,13 +114,19 @@ class InputIt {
           return stop(fmt::format("holds a string of {} bytes with escape sequences at byte {}; no field "
                                   "of a signature holds one",
                                   size, next - st_->begin));
-        // What the lexer would have checked: no raw control character, valid UTF-8.
+        // What the lexer would have checked: no raw control character, valid UTF-8. One
+        // pass that the compiler vectorises finds whether any byte is below 0x20 or non-ASCII.
         const std::string_view content(next, size);
-        for (char ch : content)
-          if (static_cast<unsigned char>(ch) < 0x20)
-            return stop(fmt::format("is not valid JSON: the string at byte {} holds a control character",
-                                    next - st_->begin));
-        if (!hashing::is_valid_utf8(content))
+        unsigned char lowest = 0xff, any_bits = 0;
+        for (char ch : content) {
+          const auto u = static_cast<unsigned char>(ch);
+          lowest = u < lowest ? u : lowest;
+          any_bits |= u;
+        }
+        if (lowest < 0x20)
+          return stop(fmt::format("is not valid JSON: the string at byte {} holds a control character",
+                                  next - st_->begin));
+        if ((any_bits & 0x80) != 0 && !hashing::is_valid_utf8(content))
           return stop(fmt::format("is not valid JSON: the string at byte {} is not valid UTF-8",
                                   next - st_->begin));
         st_->last_string_elided = true;
@@ -113,7 +134,7 @@ class InputIt {
         st_->elided_size = size;
         next = q;  // the lexer sees the closing quote next: an empty string
       }
-      in_string_ = true;
+      string_end_ = q;
     } else if (is_space(c)) {
       token_ = 0;
       while (next < end && is_space(*next)) ++next;
@@ -129,8 +150,7 @@ class InputIt {
 
   const char* p_ = nullptr;
   ScanState* st_ = nullptr;
-  bool in_string_ = false;
-  bool escaped_ = false;
+  const char* string_end_ = nullptr;  // the closing quote while inside a string
   std::size_t token_ = 0;
 };
 
