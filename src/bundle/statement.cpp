@@ -250,6 +250,15 @@ Result<void> parse_shard_name(Resource& r) {
 // are found by sorting indices (O(n log n) comparisons, whatever the names), not with a
 // set of a node per name.
 Result<void> check_paths_and_duplicates(const std::vector<Resource>& rs) {
+  // Names in strictly increasing byte order (usual: signers list resources sorted) are
+  // distinct; one pass tells, and no sort is needed.
+  bool increasing = true;
+  for (std::size_t i = 1; i < rs.size() && increasing; ++i) increasing = rs[i - 1].name < rs[i].name;
+  if (increasing) {
+    for (const auto& r : rs)
+      if (auto c = check_resource_path(r.path); !c) return fail(c.error());
+    return {};
+  }
   std::vector<std::uint32_t> order(rs.size());
   for (std::uint32_t i = 0; i < order.size(); ++i) order[i] = i;
   std::sort(order.begin(), order.end(), [&](std::uint32_t a, std::uint32_t b) {
