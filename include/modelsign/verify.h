@@ -92,5 +92,9 @@ struct VerifyResult {
 
 Result<VerifyResult> verify_model(const std::string& model_path, std::string_view bundle_json,
                                   const VerifyOptions& options);
+// The same, owning the bundle text: it is freed as soon as it is parsed, before the model
+// is hashed (the signature of a million files is a few hundred megabytes).
+Result<VerifyResult> verify_model(const std::string& model_path, std::string&& bundle_json,
+                                  const VerifyOptions& options);
 
 }  // namespace modelsign

@@ -4,7 +4,9 @@
 
 #include <cstring>
 #include <iterator>
+#include <memory>
 #include <new>
+#include <set>
 #include <utility>
 #include <vector>
 
@@ -69,23 +71,38 @@ class InputIt {
     p_ = st_->end;
   }
 
+  // The closing quote of the string whose content starts at `p` (or `end`), and whether
+  // a backslash comes before it. Without escapes, two memchr calls find it.
+  static const char* closing_quote(const char* p, const char* end, bool& any_escape) {
+    const void* quote = std::memchr(p, '"', static_cast<std::size_t>(end - p));
+    const char* q = quote != nullptr ? static_cast<const char*>(quote) : end;
+    any_escape = std::memchr(p, '\\', static_cast<std::size_t>(q - p)) != nullptr;
+    if (!any_escape) return q;
+    bool esc = false;
+    for (q = p; q < end; ++q) {
+      if (esc) esc = false;
+      else if (*q == '\\') esc = true;
+      else if (*q == '"') break;
+    }
+    return q;
+  }
+
   void advance() {
+    // Inside a string the look-ahead has found the end of: only step (the lexer checks
+    // the content).
+    if (string_end_ != nullptr) {
+      if (p_ == string_end_) string_end_ = nullptr;  // stepping past the closing quote
+      ++p_;
+      if (p_ > st_->furthest) st_->furthest = p_;
+      return;
+    }
     const char c = *p_;
     const char* next = p_ + 1;
     const char* end = st_->end;
-    if (in_string_) {
-      if (escaped_) escaped_ = false;
-      else if (c == '\\') escaped_ = true;
-      else if (c == '"') in_string_ = false;
-    } else if (c == '"') {
+    if (c == '"') {
       token_ = 0;
-      const char* q = next;
-      bool esc = false, any_escape = false;
-      for (; q < end; ++q) {
-        if (esc) esc = false;
-        else if (*q == '\\') esc = any_escape = true;
-        else if (*q == '"') break;
-      }
+      bool any_escape = false;
+      const char* q = closing_quote(next, end, any_escape);
       const auto size = static_cast<std::size_t>(q - next);
       st_->last_string_elided = false;
       if (q == end)
@@ -97,13 +114,19 @@ class InputIt {
           return stop(fmt::format("holds a string of {} bytes with escape sequences at byte {}; no field "
                                   "of a signature holds one",
                                   size, next - st_->begin));
-        // What the lexer would have checked: no raw control character, valid UTF-8.
+        // What the lexer would have checked: no raw control character, valid UTF-8. One
+        // pass that the compiler vectorises finds whether any byte is below 0x20 or non-ASCII.
         const std::string_view content(next, size);
-        for (char ch : content)
-          if (static_cast<unsigned char>(ch) < 0x20)
-            return stop(fmt::format("is not valid JSON: the string at byte {} holds a control character",
-                                    next - st_->begin));
-        if (!hashing::is_valid_utf8(content))
+        unsigned char lowest = 0xff, any_bits = 0;
+        for (char ch : content) {
+          const auto u = static_cast<unsigned char>(ch);
+          lowest = u < lowest ? u : lowest;
+          any_bits |= u;
+        }
+        if (lowest < 0x20)
+          return stop(fmt::format("is not valid JSON: the string at byte {} holds a control character",
+                                  next - st_->begin));
+        if ((any_bits & 0x80) != 0 && !hashing::is_valid_utf8(content))
           return stop(fmt::format("is not valid JSON: the string at byte {} is not valid UTF-8",
                                   next - st_->begin));
         st_->last_string_elided = true;
@@ -111,7 +134,7 @@ class InputIt {
         st_->elided_size = size;
         next = q;  // the lexer sees the closing quote next: an empty string
       }
-      in_string_ = true;
+      string_end_ = q;
     } else if (is_space(c)) {
       token_ = 0;
       while (next < end && is_space(*next)) ++next;
@@ -127,20 +150,82 @@ class InputIt {
 
   const char* p_ = nullptr;
   ScanState* st_ = nullptr;
-  bool in_string_ = false;
-  bool escaped_ = false;
+  const char* string_end_ = nullptr;  // the closing quote while inside a string
   std::size_t token_ = 0;
 };
 
-// Builds the tree as nlohmann's SAX parser reports it, in one pass: every event costs
-// O(1) (amortised), apart from the O(log n) duplicate-key lookup in a std::map. The
-// first limit violation stops the parser at once, so nothing past it is read or
-// allocated (40 MB of '[' stops after limits::kMaxJsonDepth bytes).
-class TreeBuilder {
+// What every strict reader of nlohmann's SAX events checks: the value count, the depth,
+// overlong keys, and the wording of parse errors. The first violation stops the parser
+// at once, so nothing past it is read or allocated (40 MB of '[' stops after
+// limits::kMaxJsonDepth bytes).
+class StrictChecks {
  public:
   using string_t = Json::string_t;
 
-  TreeBuilder(std::size_t max_values, const ScanState* scan) : max_values_(max_values), scan_(scan) {}
+  StrictChecks(std::size_t max_values, const ScanState* scan) : max_values_(max_values), scan_(scan) {}
+
+  bool binary(Json::binary_t& /*v*/) { return stop("binary data, which JSON text cannot hold"); }
+
+  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
+                   const nlohmann::detail::exception& e) {
+    if (!scan_->error.empty()) return stop(scan_->error);
+    // nlohmann counts characters it read; collapsed whitespace makes that differ from the
+    // byte offset, which the iterator tracks.
+    const auto at = scan_->furthest > scan_->begin ? scan_->furthest - scan_->begin - 1 : 0;
+    error_ = fmt::format("is not valid JSON at byte {} (counting from 0): {}", at, e.what());
+    return false;
+  }
+
+  const std::string& error() const { return error_; }
+
+ protected:
+  bool stop(std::string msg) {
+    error_ = std::move(msg);
+    return false;
+  }
+
+  // One more value (object, array or scalar); false once there are too many.
+  bool count_value() {
+    if (++values_ > max_values_) {
+      error_ = fmt::format("holds more than {} JSON values; no valid document is that large", max_values_);
+      return false;
+    }
+    return true;
+  }
+
+  // A container opens inside `open` others; checked before it is counted.
+  bool depth_allows(std::size_t open) {
+    if (open >= limits::kMaxJsonDepth) {
+      error_ = fmt::format("nests JSON deeper than {} levels; no valid document nests that deep",
+                           limits::kMaxJsonDepth);
+      return false;
+    }
+    return true;
+  }
+
+  bool key_allowed() {
+    if (scan_->last_string_elided)
+      return stop(fmt::format("has a key of {} bytes; no valid document has one", scan_->elided_size));
+    return true;
+  }
+
+  std::string duplicate_key_error(const std::string& k) const {
+    return fmt::format("has the key '{}' twice in one object; readers disagree on which one counts, so "
+                       "the document is refused",
+                       k);
+  }
+
+  std::size_t max_values_;
+  const ScanState* scan_;
+  std::size_t values_ = 0;
+  std::string error_;
+};
+
+// Builds the tree as nlohmann's SAX parser reports it, in one pass: every event costs
+// O(1) (amortised), apart from the O(log n) duplicate-key lookup in a std::map.
+class TreeBuilder : public StrictChecks {
+ public:
+  using StrictChecks::StrictChecks;
 
   bool null() { return add(Json(nullptr)) != nullptr; }
   bool boolean(bool v) { return add(Json(v)) != nullptr; }
@@ -157,7 +242,6 @@ class TreeBuilder {
     }
     return add(Json(std::move(v))) != nullptr;
   }
-  bool binary(Json::binary_t& /*v*/) { return stop("binary data, which JSON text cannot hold"); }
 
   bool start_object(std::size_t /*len*/) { return open(Json::value_t::object); }
   bool start_array(std::size_t /*len*/) { return open(Json::value_t::array); }
@@ -165,46 +249,21 @@ class TreeBuilder {
   bool end_array() { return close(); }
 
   bool key(string_t& k) {
-    if (scan_->last_string_elided)
-      return stop(fmt::format("has a key of {} bytes; no valid document has one", scan_->elided_size));
+    if (!key_allowed()) return false;
     auto& obj = stack_.back()->get_ref<Json::object_t&>();
     // try_emplace leaves k untouched when the key exists, so the message can name it.
     auto [it, inserted] = obj.try_emplace(std::move(k), nullptr);
-    if (!inserted) {
-      error_ = fmt::format("has the key '{}' twice in one object; readers disagree on which one "
-                           "counts, so the document is refused",
-                           k);
-      return false;
-    }
+    if (!inserted) return stop(duplicate_key_error(k));
     slot_ = &it->second;
     return true;
   }
 
-  bool parse_error(std::size_t /*position*/, const std::string& /*last_token*/,
-                   const nlohmann::detail::exception& e) {
-    if (!scan_->error.empty()) return stop(scan_->error);
-    // nlohmann counts characters it read; collapsed whitespace makes that differ from the
-    // byte offset, which the iterator tracks.
-    const auto at = scan_->furthest > scan_->begin ? scan_->furthest - scan_->begin - 1 : 0;
-    error_ = fmt::format("is not valid JSON at byte {} (counting from 0): {}", at, e.what());
-    return false;
-  }
-
   Json& root() { return root_; }
-  const std::string& error() const { return error_; }
 
  private:
-  bool stop(std::string msg) {
-    error_ = std::move(msg);
-    return false;
-  }
-
   // Places a value in the open container (or at the root); nullptr once a limit is hit.
   Json* add(Json&& v) {
-    if (++values_ > max_values_) {
-      error_ = fmt::format("holds more than {} JSON values; no valid document is that large", max_values_);
-      return nullptr;
-    }
+    if (!count_value()) return nullptr;
     if (stack_.empty()) {
       root_ = std::move(v);
       return &root_;
@@ -220,11 +279,7 @@ class TreeBuilder {
   }
 
   bool open(Json::value_t type) {
-    if (stack_.size() >= limits::kMaxJsonDepth) {
-      error_ = fmt::format("nests JSON deeper than {} levels; no valid document nests that deep",
-                           limits::kMaxJsonDepth);
-      return false;
-    }
+    if (!depth_allows(stack_.size())) return false;
     Json* v = add(Json(type));
     if (v == nullptr) return false;
     stack_.push_back(v);
@@ -236,35 +291,137 @@ class TreeBuilder {
     return true;
   }
 
-  std::size_t max_values_;
-  const ScanState* scan_;
-  std::size_t values_ = 0;
   Json root_;
   std::vector<Json*> stack_;  // open containers; pointers stay valid while they are open
   Json* slot_ = nullptr;      // the member the last key created
-  std::string error_;
 };
 
-}  // namespace
+// The keys of the open objects, to refuse a duplicate without a tree: each object's keys
+// sit in one shared list (objects nest, so an inner object's keys follow its parent's and
+// go when it closes); an object with more than kFewKeys moves its keys into a set, so a
+// hostile object of a million keys costs O(n log n), not O(n^2).
+class OpenObjectKeys {
+ public:
+  void open() { frames_.push_back(Frame{few_.size(), nullptr}); }
+  void close() {
+    few_.resize(frames_.back().start);
+    frames_.pop_back();
+  }
+  // False when `k` is already a key of the innermost open object.
+  bool insert(const std::string& k) {
+    Frame& f = frames_.back();
+    if (f.many) return f.many->insert(k).second;
+    for (std::size_t i = f.start; i < few_.size(); ++i)
+      if (few_[i] == k) return false;
+    if (few_.size() - f.start < kFewKeys) {
+      few_.push_back(k);
+      return true;
+    }
+    f.many = std::make_unique<std::set<std::string, std::less<>>>();
+    for (std::size_t i = f.start; i < few_.size(); ++i) f.many->insert(std::move(few_[i]));
+    few_.resize(f.start);
+    return f.many->insert(k).second;
+  }
 
-Result<Json> parse_strict(std::string_view text, std::string_view what, std::size_t max_values,
-                          std::size_t max_bytes) {
+ private:
+  static constexpr std::size_t kFewKeys = 16;
+  struct Frame {
+    std::size_t start;
+    std::unique_ptr<std::set<std::string, std::less<>>> many;
+  };
+  std::vector<std::string> few_;
+  std::vector<Frame> frames_;
+};
+
+// Checks as TreeBuilder does and hands each event on instead of building a tree.
+class EventForwarder : public StrictChecks {
+ public:
+  EventForwarder(std::size_t max_values, const ScanState* scan, JsonEvents* out)
+      : StrictChecks(max_values, scan), out_(out) {}
+
+  bool null() { return scalar([&] { out_->null(); }); }
+  bool boolean(bool v) { return scalar([&] { out_->boolean(v); }); }
+  bool number_integer(Json::number_integer_t v) { return scalar([&] { out_->number_integer(v); }); }
+  bool number_unsigned(Json::number_unsigned_t v) { return scalar([&] { out_->number_unsigned(v); }); }
+  bool number_float(Json::number_float_t v, const string_t& /*text*/) {
+    return scalar([&] { out_->number_float(v); });
+  }
+  bool string(string_t& v) {
+    if (!count_value()) return false;
+    if (scan_->last_string_elided)
+      out_->long_string(std::string_view(scan_->begin + scan_->elided_offset, scan_->elided_size));
+    else
+      out_->string(std::move(v));
+    return true;
+  }
+
+  bool start_object(std::size_t /*len*/) {
+    if (!open()) return false;
+    keys_.open();
+    out_->start_object();
+    return true;
+  }
+  bool start_array(std::size_t /*len*/) {
+    if (!open()) return false;
+    out_->start_array();
+    return true;
+  }
+  bool end_object() {
+    --depth_;
+    keys_.close();
+    out_->end_object();
+    return true;
+  }
+  bool end_array() {
+    --depth_;
+    out_->end_array();
+    return true;
+  }
+
+  bool key(string_t& k) {
+    if (!key_allowed()) return false;
+    if (!keys_.insert(k)) return stop(duplicate_key_error(k));
+    out_->key(k);
+    return true;
+  }
+
+ private:
+  template <class F>
+  bool scalar(F&& forward) {
+    if (!count_value()) return false;
+    forward();
+    return true;
+  }
+
+  bool open() {
+    if (!depth_allows(depth_) || !count_value()) return false;
+    ++depth_;
+    return true;
+  }
+
+  JsonEvents* out_;
+  std::size_t depth_ = 0;
+  OpenObjectKeys keys_;
+};
+
+// Runs nlohmann's SAX parser over `text` with our input iterator and `handler`.
+template <class Handler>
+Result<void> run_strict(std::string_view text, std::string_view what, std::size_t max_bytes,
+                        ScanState& scan, Handler& handler) {
   if (text.size() > max_bytes)
     return fail(ErrorCode::kMalformed,
                 fmt::format("{} is {} bytes; the limit is {} bytes, so it cannot be a valid signature",
                             what, text.size(), max_bytes));
   try {
-    ScanState scan;
     scan.begin = scan.furthest = text.data();
     scan.end = text.data() + text.size();
-    TreeBuilder builder(max_values, &scan);
-    bool ok = Json::sax_parse(InputIt(scan.begin, &scan), InputIt(scan.end, &scan), &builder,
+    bool ok = Json::sax_parse(InputIt(scan.begin, &scan), InputIt(scan.end, &scan), &handler,
                               Json::input_format_t::json, /*strict=*/true, /*ignore_comments=*/false);
     if (!ok) {
-      std::string err = builder.error().empty() ? std::string("could not be parsed") : builder.error();
+      std::string err = handler.error().empty() ? std::string("could not be parsed") : handler.error();
       return fail(ErrorCode::kMalformed, fmt::format("{} {}", what, err));
     }
-    return std::move(builder.root());
+    return {};
   } catch (const std::bad_alloc&) {
     return fail(ErrorCode::kMalformed,
                 fmt::format("ran out of memory parsing {} ({} bytes); raise the memory limit or check "
@@ -273,6 +430,39 @@ Result<Json> parse_strict(std::string_view text, std::string_view what, std::siz
   } catch (const std::exception& e) {
     return fail(ErrorCode::kMalformed, fmt::format("{} is not valid JSON: {}", what, e.what()));
   }
+}
+
+}  // namespace
+
+Result<Json> parse_strict(std::string_view text, std::string_view what, std::size_t max_values,
+                          std::size_t max_bytes) {
+  ScanState scan;
+  TreeBuilder builder(max_values, &scan);
+  auto r = run_strict(text, what, max_bytes, scan, builder);
+  if (!r) return fail(r.error());
+  return std::move(builder.root());
+}
+
+Result<void> parse_strict_events(std::string_view text, std::string_view what, std::size_t max_values,
+                                 std::size_t max_bytes, JsonEvents& events) {
+  ScanState scan;
+  EventForwarder forwarder(max_values, &scan, &events);
+  return run_strict(text, what, max_bytes, scan, forwarder);
+}
+
+Error missing_field_error(std::string_view where, std::string_view name) {
+  return Error(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, name));
+}
+
+Error long_string_field_error(std::string_view where, std::string_view name) {
+  return Error(ErrorCode::kMalformed, fmt::format("{}: field '{}' holds a string of more than {} bytes, "
+                                                  "far longer than it can validly be",
+                                                  where, name, limits::kMaxJsonStringBytes));
+}
+
+Error field_type_error(std::string_view where, std::string_view name, std::string_view want,
+                       std::string_view found) {
+  return Error(ErrorCode::kMalformed, fmt::format("{}: field '{}' must be {}, found {}", where, name, want, found));
 }
 
 Result<const Json*> member(const Json& obj, std::initializer_list<std::string_view> names,
@@ -320,15 +510,9 @@ static Result<const Json*> typed(const Json& obj, std::initializer_list<std::str
                                  std::string_view where, Json::value_t type, std::string_view type_name) {
   auto v = member(obj, names, where);
   if (!v) return fail(v.error());
-  if (*v == nullptr)
-    return fail(ErrorCode::kMalformed, fmt::format("{}: missing field '{}'", where, first(names)));
-  if ((*v)->is_binary() && type == Json::value_t::string)
-    return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' holds a string of more than {} bytes, "
-                                                   "far longer than it can validly be",
-                                                   where, first(names), limits::kMaxJsonStringBytes));
-  if ((*v)->type() != type)
-    return fail(ErrorCode::kMalformed, fmt::format("{}: field '{}' must be {}, found {}", where,
-                                                   first(names), type_name, (*v)->type_name()));
+  if (*v == nullptr) return fail(missing_field_error(where, first(names)));
+  if ((*v)->is_binary() && type == Json::value_t::string) return fail(long_string_field_error(where, first(names)));
+  if ((*v)->type() != type) return fail(field_type_error(where, first(names), type_name, (*v)->type_name()));
   return *v;
 }
 

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <optional>
 #include <string>
@@ -22,6 +23,41 @@ using Json = nlohmann::json;
 // Never throws: running out of memory is an error value too.
 Result<Json> parse_strict(std::string_view text, std::string_view what, std::size_t max_values,
                           std::size_t max_bytes);
+
+// The events of a strict parse, for a reader that keeps only what it needs instead of a
+// tree (the statement of a million files costs its manifest, not a tree as well). When an
+// event arrives, parse_strict's checks have passed for it: limits, depth, no duplicate
+// key in the object. A string longer than limits::kMaxJsonStringBytes arrives as
+// long_string with its raw text (see long_string below); a key that long is refused.
+class JsonEvents {
+ public:
+  virtual ~JsonEvents() = default;
+  virtual void null() = 0;
+  virtual void boolean(bool v) = 0;
+  virtual void number_integer(std::int64_t v) = 0;
+  virtual void number_unsigned(std::uint64_t v) = 0;
+  virtual void number_float(double v) = 0;
+  virtual void string(std::string&& v) = 0;
+  virtual void long_string(std::string_view raw) = 0;
+  virtual void start_object() = 0;
+  virtual void key(const std::string& k) = 0;
+  virtual void end_object() = 0;
+  virtual void start_array() = 0;
+  virtual void end_array() = 0;
+};
+
+// parse_strict's single pass and checks, with events instead of a tree. The error is
+// parse_strict's for the same text; a handler that throws std::bad_alloc ends the parse
+// with parse_strict's out-of-memory error.
+Result<void> parse_strict_events(std::string_view text, std::string_view what, std::size_t max_values,
+                                 std::size_t max_bytes, JsonEvents& events);
+
+// The errors get_string, get_object and get_array fail with, for readers of events.
+// `want` is "a string", "an object" or "an array"; `found` is nlohmann's type name.
+Error missing_field_error(std::string_view where, std::string_view name);
+Error long_string_field_error(std::string_view where, std::string_view name);
+Error field_type_error(std::string_view where, std::string_view name, std::string_view want,
+                       std::string_view found);
 
 // nlohmann's lexer keeps two growing copies of the token it reads, so a string of 200 MB
 // would cost several times its size. Strings longer than limits::kMaxJsonStringBytes are

@@ -125,7 +125,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
              a.threads != 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency()),
              a.ignore_unsigned_files ? "on" : "off");
   t0 = Clock::now();
-  auto r = verify_model(a.model.model_path, *text, opts);
+  auto r = verify_model(a.model.model_path, std::move(*text), opts);  // freed once parsed
   log::debug("checked the signature and hashed the model in {:.1f} ms", ms_since(t0));
   if (!r) {
     FailureDetail d;

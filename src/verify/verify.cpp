@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <fmt/format.h>
-#include <map>
 #include <set>
 
 #include "bundle/bundle.h"
@@ -62,25 +61,48 @@ Result<std::vector<std::string>> files_under(const std::string& model_path, std:
   return out;
 }
 
+// The resources of `m` ordered by name, as a std::map keyed by name would hold them (the
+// last of equal names wins), without copying a name.
+std::vector<const Resource*> by_name(const Manifest& m) {
+  std::vector<const Resource*> v;
+  v.reserve(m.resources.size());
+  for (const auto& r : m.resources) v.push_back(&r);
+  std::stable_sort(v.begin(), v.end(), [](const Resource* a, const Resource* b) { return a->name < b->name; });
+  std::size_t out = 0;
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (out > 0 && v[out - 1]->name == v[i]->name) --out;
+    v[out++] = v[i];
+  }
+  v.resize(out);
+  return v;
+}
+
+bool same_entry(const Resource& a, const Resource& b) {
+  return a.name == b.name && a.algorithm == b.algorithm && a.digest == b.digest;
+}
+
 Result<void> compare(const Manifest& expected, const Manifest& actual, bool ignore_unsigned,
                      const std::string& model_name, VerifyMismatch* report) {
-  std::map<std::string, const Resource*> want, have;
-  for (const auto& r : expected.resources) want[r.name] = &r;
-  for (const auto& r : actual.resources) have[r.name] = &r;
+  // The usual case: the signature lists the files in the order they are hashed in
+  // (model_signing's), and nothing changed. Anything else takes the sorted comparison.
+  if (expected.resources.size() == actual.resources.size() &&
+      std::equal(expected.resources.begin(), expected.resources.end(), actual.resources.begin(), same_entry))
+    return {};
+  const std::vector<const Resource*> want = by_name(expected), have = by_name(actual);
   std::vector<std::string> extra, missing, changed, changed_names;
-  for (const auto& [name, r] : have)
-    if (!want.contains(name)) extra.push_back(name);
-  for (const auto& [name, r] : want) {
-    auto it = have.find(name);
-    if (it == have.end()) {
-      missing.push_back(name);
-      continue;
-    }
-    if (it->second->algorithm != r->algorithm || it->second->digest != r->digest) {
-      changed_names.push_back(name);
-      changed.push_back(fmt::format("Hash mismatch for '{}': Expected '{}:{}', Actual '{}:{}'", name,
-                                    r->algorithm, to_hex(r->digest), it->second->algorithm,
-                                    to_hex(it->second->digest)));
+  for (std::size_t i = 0, j = 0; i < want.size() || j < have.size();) {
+    if (j == have.size() || (i < want.size() && want[i]->name < have[j]->name)) {
+      missing.push_back(want[i++]->name);
+    } else if (i == want.size() || have[j]->name < want[i]->name) {
+      extra.push_back(have[j++]->name);
+    } else {
+      const Resource& w = *want[i++];
+      const Resource& h = *have[j++];
+      if (h.algorithm != w.algorithm || h.digest != w.digest) {
+        changed_names.push_back(w.name);
+        changed.push_back(fmt::format("Hash mismatch for '{}': Expected '{}:{}', Actual '{}:{}'", w.name,
+                                      w.algorithm, to_hex(w.digest), h.algorithm, to_hex(h.digest)));
+      }
     }
   }
   if (ignore_unsigned) extra.clear();
@@ -108,12 +130,14 @@ Result<void> compare(const Manifest& expected, const Manifest& actual, bool igno
 
 }  // namespace
 
+// `owned`, when given, holds the text of `bundle_json` and is freed once it is parsed.
 static Result<VerifyResult> verify_model_impl(const std::string& model_path,
-                                              std::string_view bundle_json,
+                                              std::string_view bundle_json, std::string* owned,
                                               const VerifyOptions& options) {
   VerifyResult out;
   // 1. Structure and media type.
   auto b = bundle::parse_bundle(bundle_json);
+  if (owned != nullptr) std::string().swap(*owned);
   if (!b) return fail(b.error());
 
   // 2–3. The verifier for the method's kind of material: it checks that the bundle
@@ -223,20 +247,31 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
                                          "were not verified: {}",
                                          out.tolerated_unsigned.size(), some_names(out.tolerated_unsigned)));
   }
-  out.signed_manifest = signed_m;
+  out.signed_manifest = std::move(st->manifest);
   return out;
 }
 
-Result<VerifyResult> verify_model(const std::string& model_path, std::string_view bundle_json,
-                                  const VerifyOptions& options) {
+static Result<VerifyResult> verify_model_guarded(const std::string& model_path, std::string_view bundle_json,
+                                                 std::string* owned, const VerifyOptions& options) {
   // The bundle is untrusted: running out of memory on it is an error, not an abort.
   try {
-    return verify_model_impl(model_path, bundle_json, options);
+    return verify_model_impl(model_path, bundle_json, owned, options);
   } catch (const std::bad_alloc&) {
     return fail(ErrorCode::kInternal,
                 "ran out of memory while verifying; raise the memory limit or check that the "
                 "signature file is the one you expect");
   }
+}
+
+Result<VerifyResult> verify_model(const std::string& model_path, std::string_view bundle_json,
+                                  const VerifyOptions& options) {
+  return verify_model_guarded(model_path, bundle_json, nullptr, options);
+}
+
+Result<VerifyResult> verify_model(const std::string& model_path, std::string&& bundle_json,
+                                  const VerifyOptions& options) {
+  std::string text = std::move(bundle_json);
+  return verify_model_guarded(model_path, text, &text, options);
 }
 
 }  // namespace modelsign
