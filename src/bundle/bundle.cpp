@@ -328,6 +328,16 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
   return b;
 }
 
+Result<TlogEntry> parse_tlog_entry(std::string_view text) {
+  auto j = parse_strict(text, "the transparency log entry", limits::kMaxBundleJsonValues, 4u << 20);
+  if (!j) return fail(j.error());
+  try {
+    return parse_tlog_entry(text, *j);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kMalformed, fmt::format("the transparency log entry could not be read: {}", e.what()));
+  }
+}
+
 Result<Bundle> parse_bundle(std::string_view text) {
   // Untrusted input must end in an error value, never an exception out of the parser.
   try {

@@ -25,6 +25,9 @@ struct SigstoreVerifyArgs {
   bool use_staging = false;
 };
 
+
+}  // namespace
+
 Result<std::string> read_trust_file(const std::string& path, std::string_view flag_name) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
@@ -40,8 +43,6 @@ Result<std::string> read_trust_file(const std::string& path, std::string_view fl
   ss << in.rdbuf();
   return ss.str();
 }
-
-}  // namespace
 
 // The identity and issuer come from the certificate: untrusted text, escaped.
 std::string sigstore_text(const SigstoreDetails& d) {

@@ -60,6 +60,10 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a);
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
                const SigstorePolicy* sigstore = nullptr);
 // `verify sigstore` (cmd_verify_sigstore.cpp).
+// A trust file (trusted root or ClientTrustConfig), size-limited; `flag_name` for messages.
+Result<std::string> read_trust_file(const std::string& path, std::string_view flag_name);
+// `sign sigstore` (cmd_sign_sigstore.cpp), under "sign".
+void register_sign_sigstore(CLI::App* sign, int* rc);
 void register_verify_sigstore(CLI::App* verify, int* rc);
 // The keyless part of the verify output: indented lines, and a JSON object.
 std::string sigstore_text(const SigstoreDetails& d);
