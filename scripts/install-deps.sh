@@ -19,6 +19,9 @@ PACKAGES=(
   python3 python3-cryptography
   # bench/hash_bench.sh: /usr/bin/time for peak RSS
   time
+  # the loopback Sigstore stack (tests/sigstore-stack): node >= 20.17 with its npm (Debian 12's
+  # own nodejs is 18: add NodeSource's node 20 repository first), curl for its readiness probe
+  nodejs curl
 )
 
 missing=()

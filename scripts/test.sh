@@ -8,6 +8,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 
 bash scripts/install-deps.sh
+# The loopback Sigstore stack's npm packages (npm ci only when missing or the lock changed).
+bash scripts/sigstore-stack.sh deps
 # Every option the tests rely on is set here: CMake caches options, so a tree configured
 # otherwise before (e.g. without tests) would silently build no tests at all.
 cmake -S . -B "$BUILD_DIR" -DMODELSIGN_WERROR=ON -DMODELSIGN_BUILD_TESTS=ON -DMODELSIGN_BUILD_BENCH=ON

@@ -95,9 +95,14 @@ Result<TlogEntry> parse_tlog_entry(std::string_view document, const Json& e) {
   constexpr std::string_view where = "tlogEntries";
   if (!e.is_object()) return fail(ErrorCode::kMalformed, "bundle: a tlogEntries item is not an object");
   TlogEntry t;
-  auto idx = int64_field(e, {"logIndex", "log_index"}, where);
-  if (!idx) return fail(idx.error());
-  t.log_index = *idx;
+  // proto3 JSON leaves out int64 fields that are 0 (entry 0 of a log, e.g. Rekor v2's first).
+  auto idm = member(e, {"logIndex", "log_index"}, where);
+  if (!idm) return fail(idm.error());
+  if (*idm != nullptr) {
+    auto idx = int64_field(e, {"logIndex", "log_index"}, where);
+    if (!idx) return fail(idx.error());
+    t.log_index = *idx;
+  }
   auto lid = get_object(e, {"logId", "log_id"}, where);
   if (!lid) return fail(lid.error());
   auto kid = b64_field(document, **lid, {"keyId", "key_id"}, "tlogEntries.logId", 64 + kPad);
@@ -136,16 +141,25 @@ Result<TlogEntry> parse_tlog_entry(std::string_view document, const Json& e) {
   if (const Json* pj = *pjm; pj != nullptr && !pj->is_null()) {
     if (!pj->is_object()) return fail(ErrorCode::kMalformed, "bundle: inclusionProof must be an object");
     InclusionProof p;
-    auto pi = int64_field(*pj, {"logIndex", "log_index"}, "inclusionProof");
-    if (!pi) return fail(pi.error());
-    p.log_index = *pi;
+    // proto3 JSON omits fields at their default value: sigstore-js writes a proof for index 0
+    // without logIndex and one in a single-entry tree without hashes.
+    auto pim = member(*pj, {"logIndex", "log_index"}, "inclusionProof");
+    if (!pim) return fail(pim.error());
+    if (*pim != nullptr) {
+      auto pi = int64_field(*pj, {"logIndex", "log_index"}, "inclusionProof");
+      if (!pi) return fail(pi.error());
+      p.log_index = *pi;
+    }
     auto ts = int64_field(*pj, {"treeSize", "tree_size"}, "inclusionProof");
     if (!ts) return fail(ts.error());
     p.tree_size = *ts;
     auto rh = b64_field(document, *pj, {"rootHash", "root_hash"}, "inclusionProof", 64 + kPad);
     if (!rh) return fail(rh.error());
     p.root_hash = std::move(*rh);
-    auto hashes = get_array(*pj, {"hashes"}, "inclusionProof");
+    static const Json kNoHashes = Json::array();
+    auto hm = member(*pj, {"hashes"}, "inclusionProof");
+    if (!hm) return fail(hm.error());
+    auto hashes = *hm == nullptr ? Result<const Json*>(&kNoHashes) : get_array(*pj, {"hashes"}, "inclusionProof");
     if (!hashes) return fail(hashes.error());
     if ((*hashes)->size() > limits::kMaxInclusionProofHashes)
       return fail(ErrorCode::kMalformed, fmt::format("bundle: inclusion proof of {} hashes (limit {})",

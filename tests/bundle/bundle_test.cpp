@@ -63,6 +63,26 @@ TEST(BundleParser, ReadsEveryUpstreamFixtureShape) {
   }
 }
 
+// proto3 JSON leaves out fields at their default: sigstore-js writes entry 0 of a one-entry
+// tree without the entry's and the proof's logIndex and without proof hashes.
+TEST(BundleParser, TlogEntryWithoutDefaultValuedFields) {
+  J b = J::parse(fixture("v1.1.0-sigstore"));
+  b["verificationMaterial"]["tlogEntries"][0].erase("logIndex");
+  J& proof = b["verificationMaterial"]["tlogEntries"][0]["inclusionProof"];
+  proof.erase("logIndex");
+  proof.erase("hashes");
+  auto parsed = parse_bundle(b.dump());
+  ASSERT_TRUE(parsed.has_value()) << parsed.error().message;
+  ASSERT_EQ(parsed->tlog.size(), 1u);
+  EXPECT_EQ(parsed->tlog[0].log_index, 0);
+  ASSERT_TRUE(parsed->tlog[0].inclusion_proof.has_value());
+  EXPECT_EQ(parsed->tlog[0].inclusion_proof->log_index, 0);
+  EXPECT_TRUE(parsed->tlog[0].inclusion_proof->hashes.empty());
+  // A field that is present must still be well-formed.
+  proof["hashes"] = "not an array";
+  expect_malformed(b.dump(), "hashes");
+}
+
 TEST(BundleParser, AcceptsKeyidNullEmptyOrAbsent) {
   for (J kid : {J(nullptr), J("")}) {
     J b = minimal_bundle();

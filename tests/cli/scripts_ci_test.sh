@@ -20,6 +20,7 @@ make_tree() {  # DIR
   cp "$SRC/scripts/test.sh" "$SRC/scripts/demo.sh" "$SRC/scripts/test-sanitizers.sh" "$1/scripts/"
   cp "$SRC/.ci/run" "$1/.ci/run"
   printf '#!/usr/bin/env bash\nexit 0\n' >"$1/scripts/install-deps.sh"
+  printf '#!/usr/bin/env bash\nexit 0\n' >"$1/scripts/sigstore-stack.sh"
   printf '#!/usr/bin/env bash\necho "demo ran with $1"\n' >"$1/softhsm-fixtures/sign-verify-demo.sh"
   cat >"$1/CMakeLists.txt" <<'EOF'
 cmake_minimum_required(VERSION 3.20)
