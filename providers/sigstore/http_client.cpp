@@ -198,7 +198,9 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& r) const {
 Result<HttpResponse> HttpClient::expect(const HttpRequest& r, long expected) const {
   auto resp = send(r);
   if (!resp) return resp;
-  if (resp->status != expected)
+  // Sigstore services answer 200 or 201 for a created entry, depending on the version.
+  const bool ok = expected / 100 == 2 ? resp->status / 100 == 2 : resp->status == expected;
+  if (!ok)
     return fail(resp->status == 401 || resp->status == 403 ? ErrorCode::kAuth : ErrorCode::kIo,
                 fmt::format("{} at {} answered HTTP {} (expected {}): {}", r.service, r.url, resp->status,
                             expected, server_message(resp->body, r.redact)));

@@ -48,8 +48,8 @@ class HttpClient {
   // Any status the server answers with is a response; connection failures and
   // exhausted retries are errors. 2xx/4xx are never retried (429 is).
   Result<HttpResponse> send(const HttpRequest& request) const;
-  // send() that also turns a status other than `expected` into an error naming the
-  // service, URL, status and the server's message.
+  // send() that also turns a status other than `expected` (any 2xx when `expected` is
+  // one) into an error naming the service, URL, status and the server's message.
   Result<HttpResponse> expect(const HttpRequest& request, long expected) const;
 
   const HttpOptions& options() const { return options_; }

@@ -129,7 +129,6 @@ Result<std::vector<Bytes>> FulcioCertificateSource::certificates(Signer& signer)
   r.redact = {token_.raw.view()};
   r.max_bytes = 1u << 20;
   auto resp = http_.expect(r, 201);
-  if (!resp && resp.error().message.find("HTTP 200 (expected 201)") != std::string::npos) resp = http_.expect(r, 200);
   if (!resp) return fail(resp.error());
   auto j = bundle::parse_strict(resp->body, "Fulcio's answer", 10'000, 1u << 20);
   if (!j || !j->is_object())
@@ -231,7 +230,6 @@ Result<void> RekorWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle
   r.body = body;
   r.max_bytes = 2 * limits::kMaxCanonicalBodyBytes + (64u << 10);
   auto resp = http_.expect(r, 201);
-  if (!resp && resp.error().message.find("HTTP 200 (expected 201)") != std::string::npos) resp = http_.expect(r, 200);
   if (!resp) return fail(resp.error());
   auto bad = [&](std::string_view why) {
     return fail(ErrorCode::kMalformed, fmt::format("{} at {} answered with {}", r.service, url, why));
