@@ -94,7 +94,7 @@ std::string no_token_message(const TokenSources& s) {
       "Sigstore; the job can reach the Sigstore services over the network",
       kTokenEnv, kGithubUrlEnv, kGithubTokenEnv, s.ambient ? "not set" : "not looked at without ambient credentials",
       kKubernetesTokenFileEnv, kKubernetesTokenPath,
-      s.interactive ? "failed" : "standard input is not a terminal");
+      !s.interactive ? "standard input is not a terminal" : "the signing config names no OIDC issuer");
 }
 
 }  // namespace

@@ -197,6 +197,46 @@ no-token)
   expect_fail "No OIDC token available"
   [[ "$err" == *"id-token: write"* && "$err" == *"network"* ]] || fail "the checklist is missing: $err"
   ;;
+oauth-loopback | oauth-oob)
+  # A person at a terminal: `script` gives modelsign a pty; curl plays the browser.
+  command -v script >/dev/null || fail "script (util-linux) is needed"
+  OOB=()
+  [[ "$CASE" == oauth-oob ]] && OOB=(--oauth-force-oob)
+  mkfifo "$work/in"
+  env -u SIGSTORE_ID_TOKEN -u ACTIONS_ID_TOKEN_REQUEST_URL -u MODELSIGN_K8S_TOKEN_FILE \
+    script -q -e -c "$(printf '%q ' "$MODELSIGN" sign sigstore --trust-config "$TRUST" --ca-file "$CA" \
+      --signature "$SIG" "${OOB[@]}" "$work/model")" /dev/null <"$work/in" >"$work/pty" 2>&1 &
+  pid=$!
+  exec 3>"$work/in"
+  url=""
+  for _ in $(seq 100); do
+    url=$(grep -ao 'https://[^[:space:]]*/authorize?[^[:space:]]*' "$work/pty" | head -1 || true)
+    [[ -n "$url" ]] && break
+    sleep 0.1
+  done
+  [[ -n "$url" ]] || { kill "$pid" 2>/dev/null; fail "no login address printed: $(cat "$work/pty")"; }
+  [[ "$url" == *code_challenge_method=S256* && "$url" == *state=* ]] || fail "not a PKCE request: $url"
+  if [[ "$CASE" == oauth-oob ]]; then
+    [[ "$url" == *redirect_uri=urn%3Aietf%3Awg%3Aoauth%3A2.0%3Aoob* ]] || fail "not an OOB request: $url"
+    code=$(ctl "$url")
+    printf '%s\n' "$code" >&3
+  else
+    loc=$(curl -sS --cacert "$CA" -o /dev/null -w '%{redirect_url}' "$url")
+    [[ "$loc" == http://localhost:*/auth/callback\?* ]] || fail "the issuer did not redirect to the loopback: $loc"
+    curl -sS "$loc" | grep -q "Signed in" || fail "the loopback listener did not answer"
+  fi
+  set +e
+  wait "$pid"
+  rc=$?
+  set -e
+  exec 3>&-
+  out=$(cat "$work/pty")
+  [[ $rc -eq 0 ]] || fail "interactive signing failed: $out"
+  OAUTH_ID=$(field oauth_identity)
+  [[ "$out" == *"Signing succeeded"* && "$out" == *"identity: $OAUTH_ID"* ]] || fail "unexpected output: $out"
+  verify --trust-config "$DIR/trust_config.json" --identity "$OAUTH_ID" --identity-provider "$ISSUER"
+  [[ $rc -eq 0 ]] || fail "the interactive login's identity does not verify: $err"
+  ;;
 expired-token)
   T=$(token "sub=alice&email=$ID&exp_in=-60")
   SIGSTORE_ID_TOKEN=$T sign
