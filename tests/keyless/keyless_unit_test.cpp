@@ -259,5 +259,29 @@ TEST(SigningConfigSelection, TrustConfigSigningConfigIsRead) {
   EXPECT_NE(missing.error().message.find("no signingConfig"), std::string::npos);
 }
 
+// ---------------------------------------------------------------- HTTP client
+
+TEST(HttpClientErrors, TheServersMessageIsQuotedPrintableBoundedAndRedacted) {
+  const std::string token = "eyJhbGciOiJFUzI1NiJ9.c2VjcmV0.c2ln";
+  EXPECT_EQ(server_message(R"({"code":400,"message":"bad token )" + token + R"("})", {token}), "bad token [redacted]");
+  EXPECT_EQ(server_message(R"({"error":"invalid_grant","error_description":"PKCE failed"})", {}), "PKCE failed");
+  EXPECT_EQ(server_message("plain text\n", {}), "plain text");
+  EXPECT_EQ(server_message("line1\nFAKE RESULT", {}), "line1\\nFAKE RESULT");  // no forged lines
+  EXPECT_EQ(server_message("", {}), "(empty body)");
+  EXPECT_LE(server_message(std::string(10000, 'x'), {}).size(), 303u);
+}
+
+TEST(HttpClientErrors, OnlyHttpsIsSpoken) {
+  HttpClient http(HttpOptions{});
+  HttpRequest r;
+  r.service = "Fulcio";
+  r.url = "http://fulcio.example/api/v2/signingCert";
+  auto resp = http.send(r);
+  ASSERT_FALSE(resp.has_value());
+  EXPECT_NE(resp.error().message.find("Fulcio URL 'http://fulcio.example/api/v2/signingCert' is not https://"),
+            std::string::npos)
+      << resp.error().message;
+}
+
 }  // namespace
 }  // namespace modelsign::sigstore

@@ -277,6 +277,23 @@ fulcio-other-key)
   SIGSTORE_ID_TOKEN=$(token "sub=alice&email=$ID") sign
   expect_fail "returned a certificate for another key"
   ;;
+rekor-429-and-tsa-reset-then-success)
+  faults '{"rekor": ["429"], "tsa": ["reset"]}'
+  SIGSTORE_ID_TOKEN=$(token "sub=alice&email=$ID") sign
+  expect_signed
+  [[ "$err" == *"Rekor at"*"HTTP 429"*"retrying"* ]] || fail "the Rekor retry is not reported: $err"
+  [[ "$err" == *"TSA at"*"retrying"* ]] || fail "the TSA retry is not reported: $err"
+  verify_as "$ID" "$ISSUER"
+  ;;
+fulcio-refuses-token)
+  # Fulcio's own 4xx (a token signed by an unknown key) is not retried and is quoted.
+  T=$(token "sub=alice&email=$ID")
+  FORGED="${T%.*}.$(printf 'forged-signature-bytes-0123456789' | base64 -w0 | tr '+/' '-_' | tr -d '=')"
+  SIGSTORE_ID_TOKEN=$FORGED sign
+  expect_fail "Fulcio at https://127.0.0.1:"
+  [[ "$err" == *"answered HTTP 4"* && "$err" != *retrying* ]] || fail "a 4xx was retried or not quoted: $err"
+  no_secret_in "$FORGED"
+  ;;
 rekor-down)
   py - "$TRUST" "$work/t.json" <<'PY'
 import json, socket, sys
