@@ -161,6 +161,12 @@ Result<std::vector<Bytes>> FulcioCertificateSource::certificates(Signer& signer)
                            leaf_key->hint().substr(0, 16), signer.public_key().hint().substr(0, 16)));
   // The chain to a CA of the trusted root now, then the SCT: as the verifier will.
   std::int64_t now = std::time(nullptr);
+  // Fulcio dates the certificate by its own clock: a leaf that starts up to 5 minutes
+  // after ours is checked at its start (the verifier later uses the log's and TSA's times).
+  if (std::tm nb{}; ASN1_TIME_to_tm(X509_get0_notBefore(leaf->get()), &nb) == 1) {
+    const std::int64_t start = timegm(&nb);
+    if (start > now && start - now <= 300) now = start;
+  }
   std::vector<Bytes> extra(chain.begin() + 1, chain.end());
   auto issuer = verify::verify_fulcio_chain(leaf->get(), extra, root_, {{now, "now"}});
   if (!issuer) return fail(issuer.error().with_context(fmt::format("the certificate from Fulcio at {}", url)));
