@@ -116,8 +116,15 @@ ephemeral-rekor-v2)
   py -c 'import json,sys; e,=json.load(open(sys.argv[1]))["verificationMaterial"]["tlogEntries"]; assert e["kindVersion"]["version"]=="0.0.2"' "$SIG" ||
     fail "not a Rekor v2 entry"
   verify_as "$ID" "$ISSUER"
-  [[ "$out" != *"Rekor integrated time"* ]] || true
   js_verify "$ID"
+  # --json: the keyless facts in a "sigstore" object.
+  rm -f "$SIG"
+  SIGSTORE_ID_TOKEN=$(token "sub=alice&email=$ID") sign --json
+  expect_ok
+  py -c 'import json,sys; j=json.loads(sys.argv[1]); s=j["sigstore"]
+assert j["method"]=="sigstore" and j["signer"]==sys.argv[2] and s["identity"]==sys.argv[2], j
+assert s["issuer"]==sys.argv[3] and len(s["rekor_log_indexes"])==1 and s["rfc3161_timestamps"]==1, j' "$out" "$ID" "$ISSUER" ||
+    fail "unexpected --json output: $out"
   ;;
 pem-key)
   ms keygen --private-key "$work/k.pem" --public-key "$work/k.pub"
