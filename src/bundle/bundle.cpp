@@ -342,6 +342,16 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
   return b;
 }
 
+Result<TlogEntry> parse_tlog_entry(std::string_view text) {
+  auto j = parse_strict(text, "the transparency log entry", limits::kMaxBundleJsonValues, 4u << 20);
+  if (!j) return fail(j.error());
+  try {
+    return parse_tlog_entry(text, *j);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::kMalformed, fmt::format("the transparency log entry could not be read: {}", e.what()));
+  }
+}
+
 Result<Bundle> parse_bundle(std::string_view text) {
   // Untrusted input must end in an error value, never an exception out of the parser.
   try {
@@ -367,6 +377,43 @@ bool may_use_compat_pae(const Bundle& b) {
   return text.find(kLegacyPredicateType) != std::string_view::npos;
 }
 
+namespace {
+
+// proto3 JSON of a TransparencyLogEntry, field order as sigstore clients write it;
+// int64 values as decimal strings.
+void append_tlog_entry(std::string& out, const TlogEntry& e) {
+  out += fmt::format("{{\"logIndex\":\"{}\",\"logId\":{{\"keyId\":\"{}\"}},\"kindVersion\":{{\"kind\":",
+                     e.log_index, base64_encode(e.log_id));
+  append_json_string(out, e.kind, false);
+  out += ",\"version\":";
+  append_json_string(out, e.version, false);
+  out += '}';
+  // Rekor v2 entries have no integrated time: the field is left out, as proto3 does for 0.
+  if (e.integrated_time != 0) out += fmt::format(",\"integratedTime\":\"{}\"", e.integrated_time);
+  if (e.signed_entry_timestamp)
+    out += fmt::format(",\"inclusionPromise\":{{\"signedEntryTimestamp\":\"{}\"}}",
+                       base64_encode(*e.signed_entry_timestamp));
+  if (e.inclusion_proof) {
+    const auto& p = *e.inclusion_proof;
+    out += fmt::format(",\"inclusionProof\":{{\"logIndex\":\"{}\",\"rootHash\":\"{}\",\"treeSize\":\"{}\",\"hashes\":[",
+                       p.log_index, base64_encode(p.root_hash), p.tree_size);
+    for (std::size_t i = 0; i < p.hashes.size(); ++i) {
+      if (i > 0) out += ',';
+      out += '"';
+      out += base64_encode(p.hashes[i]);
+      out += '"';
+    }
+    out += "],\"checkpoint\":{\"envelope\":";
+    append_json_string(out, p.checkpoint, false);
+    out += "}}";
+  }
+  out += ",\"canonicalizedBody\":\"";
+  out += base64_encode(e.canonicalized_body);
+  out += "\"}";
+}
+
+}  // namespace
+
 std::string write_bundle(const Bundle& b) { return write_bundle(b, b.payload); }
 
 // Compact JSON, member order and escaping as nlohmann's dump() of the equivalent tree
@@ -375,6 +422,8 @@ std::string write_bundle(const Bundle& b) { return write_bundle(b, b.payload); }
 std::string write_bundle(const Bundle& b, std::span<const std::uint8_t> payload) {
   std::size_t size = 512 + 4 * ((payload.size() + 2) / 3) + 4 * ((b.signature.size() + 2) / 3);
   for (const auto& c : b.certificates) size += 32 + 4 * ((c.size() + 2) / 3);
+  for (const auto& e : b.tlog) size += 4096 + 2 * e.canonicalized_body.size();
+  for (const auto& t : b.rfc3161_timestamps) size += 64 + 2 * t.size();
   std::string out;
   out.reserve(size);
   out += "{\"mediaType\":";
@@ -384,6 +433,11 @@ std::string write_bundle(const Bundle& b, std::span<const std::uint8_t> payload)
     out += "\"publicKey\":{\"hint\":";
     append_json_string(out, b.key_hint.value_or(""), false);
     out += '}';
+  } else if (b.material == Material::kSigstore && b.certificates.size() == 1) {
+    // v0.3 keyless: the Fulcio leaf alone (the chain is in the trusted root).
+    out += "\"certificate\":{\"rawBytes\":\"";
+    out += base64_encode(b.certificates.front());
+    out += "\"}";
   } else {
     out += "\"x509CertificateChain\":{\"certificates\":[";
     for (std::size_t i = 0; i < b.certificates.size(); ++i) {
@@ -394,7 +448,23 @@ std::string write_bundle(const Bundle& b, std::span<const std::uint8_t> payload)
     }
     out += "]}";
   }
-  out += ",\"tlogEntries\":[]},\"dsseEnvelope\":{\"payload\":\"";
+  out += ",\"tlogEntries\":[";
+  for (std::size_t i = 0; i < b.tlog.size(); ++i) {
+    if (i > 0) out += ',';
+    append_tlog_entry(out, b.tlog[i]);
+  }
+  out += ']';
+  if (!b.rfc3161_timestamps.empty()) {
+    out += ",\"timestampVerificationData\":{\"rfc3161Timestamps\":[";
+    for (std::size_t i = 0; i < b.rfc3161_timestamps.size(); ++i) {
+      if (i > 0) out += ',';
+      out += "{\"signedTimestamp\":\"";
+      out += base64_encode(b.rfc3161_timestamps[i]);
+      out += "\"}";
+    }
+    out += "]}";
+  }
+  out += "},\"dsseEnvelope\":{\"payload\":\"";
   // Encoded in place, in 3-byte-aligned blocks: no second copy of the payload.
   constexpr std::size_t kBlock = 3 * 16384;
   for (std::size_t off = 0; off < payload.size(); off += kBlock) {
@@ -409,7 +479,8 @@ std::string write_bundle(const Bundle& b, std::span<const std::uint8_t> payload)
   append_json_string(out, b.payload_type, false);
   out += ",\"signatures\":[{\"sig\":\"";
   out += base64_encode(b.signature);
-  out += "\",\"keyid\":\"\"}]}}";
+  // Keyless bundles carry no keyid (as upstream's keyless fixtures); key bundles "".
+  out += b.material == Material::kSigstore ? "\"}]}}" : "\",\"keyid\":\"\"}]}}";
   return out;
 }
 

@@ -62,6 +62,9 @@ Result<void> check_bundle_size(std::size_t size, std::size_t limit);
 
 // Structure and limits only; no cryptographic check.
 Result<Bundle> parse_bundle(std::string_view json);
+// One TransparencyLogEntry (proto3 JSON, as in a bundle's tlogEntries and as Rekor v2
+// answers), with the bundle parser's limits.
+Result<TlogEntry> parse_tlog_entry(std::string_view json);
 // Whether the bundle may have been signed over v0.2's compat PAE (spec §4.3): pre-1.1
 // form, a payload within limits::kMaxLegacyPayloadBytes that names the Digests/v0.1
 // predicate. Decided before any signature check, so that no other bundle makes the

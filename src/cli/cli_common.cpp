@@ -145,19 +145,6 @@ HashingOptions hashing_defaults(unsigned threads) {
   return h;
 }
 
-void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc) {
-  CLI::App* cmd = parent->add_subcommand("sigstore", "Keyless Sigstore (not supported yet)");
-  cmd->allow_extras();
-  cmd->fallthrough(false);  // its options belong to it, not to the parent
-  std::string w(what);
-  cmd->callback([w, rc] {
-    *rc = report_failure(w, Error(ErrorCode::kUnsupported,
-                                  "keyless Sigstore signing and verification are not supported by "
-                                  "modelsign yet; use a key method (key, certificate, pkcs11-key, "
-                                  "pkcs11-certificate, tpm2-key, tpm2-certificate)"));
-  });
-}
-
 int close_stdout() {
   errno = 0;
   bool ok = !std::ferror(stdout);

@@ -74,10 +74,6 @@ struct GlobalOptions {
   bool json = false;
 };
 
-// model_signing's default method, `sigstore` (keyless), is not implemented yet: the
-// subcommand exists so that `sign sigstore ...` fails with a clear message, not a usage error.
-void add_sigstore_placeholder(CLI::App* parent, std::string_view what, int* rc);
-
 // Prints "<what> failed with error: <msg>" to stderr (and the JSON failure object on
 // stdout with --json), returns 1.
 int report_failure(std::string_view what, const Error& e);

@@ -269,7 +269,7 @@ void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
                "  modelsign sign key --private-key signer.pem models/bert\n"
                "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
                "--certificate-chain intermediate.pem models/bert");
-  add_sigstore_placeholder(sign, "Signing", rc);
+  register_sign_sigstore(sign, rc);
 
   const char* key_help =
       "PEM private key file, - for standard input, or env:VAR for the PEM text in the environment "

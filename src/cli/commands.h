@@ -63,6 +63,8 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a);
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
                const SigstorePolicy* sigstore = nullptr,
                const std::function<Result<void>(SigstorePolicy&)>& resolve_trust = {});
+// `sign sigstore` (cmd_sign_sigstore.cpp), under "sign".
+void register_sign_sigstore(CLI::App* sign, int* rc);
 // `verify sigstore` (cmd_verify_sigstore.cpp).
 void register_verify_sigstore(CLI::App* verify, int* rc);
 // The keyless part of the verify output: indented lines, and a JSON object.

@@ -22,6 +22,7 @@
 #include "bundle/dsse.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "sign/staged.h"
 #include "crypto/x509.h"
 #include "hashing/enumerate.h"
 #include "common/signal_cleanup.h"
@@ -277,7 +278,56 @@ Result<void> check_verifiable(const Manifest& m) {
   return {};
 }
 
+namespace {
+
+// The certificates given with the key (sign certificate, pkcs11-certificate, ...), or
+// none (a public-key bundle). Checked before hashing: a certificate for another key,
+// expired or not for code signing would make a signature that never verifies.
+class StaticCertificates final : public sign::CertificateSource {
+ public:
+  StaticCertificates(const std::vector<Bytes>& chain, std::optional<std::chrono::system_clock::time_point> at)
+      : chain_(chain), at_(at) {}
+  Result<void> prepare(Signer& signer) override {
+    if (chain_.empty()) return {};
+    auto leaf = x509::parse_der(chain_.front());
+    if (!leaf) return fail(leaf.error().with_context("signing certificate"));
+    auto leaf_key = x509::public_key(leaf->get());
+    if (!leaf_key) return fail(leaf_key.error());
+    if (!leaf_key->equals(signer.public_key()))
+      return fail(ErrorCode::kInvalidArgument,
+                  "The public key from the certificate does not match the public key paired with "
+                  "the private key; pass the certificate issued for this key");
+    std::time_t t = at_ ? std::chrono::system_clock::to_time_t(*at_) : std::time(nullptr);
+    if (auto v = verify::check_validity(leaf->get(), t); !v)
+      return fail(ErrorCode::kInvalidArgument,
+                  v.error().message + "; a signature made with it would never verify: renew the certificate");
+    if (auto u = verify::check_signing_usage(leaf->get()); !u)
+      return fail(ErrorCode::kInvalidArgument,
+                  u.error().message + "; a signature made with it would never verify");
+    return {};
+  }
+  Result<std::vector<Bytes>> certificates(Signer&) override { return chain_; }
+  bundle::Material material() const override {
+    return chain_.empty() ? bundle::Material::kPublicKey : bundle::Material::kCertificateChain;
+  }
+  std::string describe(const std::vector<Bytes>& certs) const override {
+    auto leaf = x509::parse_der(certs.front());
+    return leaf ? x509::subject(leaf->get()) : std::string("?");
+  }
+
+ private:
+  const std::vector<Bytes>& chain_;
+  std::optional<std::chrono::system_clock::time_point> at_;
+};
+
+}  // namespace
+
 Result<SignResult> sign_model(const std::string& model_path, Signer& signer, const SignOptions& options) {
+  return sign::sign_model_staged(model_path, signer, options, {});
+}
+
+Result<SignResult> sign::sign_model_staged(const std::string& model_path, Signer& signer, const SignOptions& options,
+                                           const Stages& stages) {
   const PublicKey& key = signer.public_key();
   auto scheme = key.scheme();
   if (!scheme) return fail(scheme.error());
@@ -290,30 +340,20 @@ Result<SignResult> sign_model(const std::string& model_path, Signer& signer, con
                  "verifies files / sha256",
                  to_string(options.serialization.method), to_string(options.serialization.hash));
 
-  std::string signer_desc = key.hint();
-  if (!options.certificate_chain.empty()) {
-    auto leaf = x509::parse_der(options.certificate_chain.front());
-    if (!leaf) return fail(leaf.error().with_context("signing certificate"));
-    auto leaf_key = x509::public_key(leaf->get());
-    if (!leaf_key) return fail(leaf_key.error());
-    if (!leaf_key->equals(key))
-      return fail(ErrorCode::kInvalidArgument,
-                  "The public key from the certificate does not match the public key paired with "
-                  "the private key; pass the certificate issued for this key");
-    std::time_t at = options.signing_time ? std::chrono::system_clock::to_time_t(*options.signing_time)
-                                          : std::time(nullptr);
-    if (auto v = verify::check_validity(leaf->get(), at); !v)
-      return fail(ErrorCode::kInvalidArgument,
-                  v.error().message + "; a signature made with it would never verify: renew the certificate");
-    if (auto u = verify::check_signing_usage(leaf->get()); !u)
-      return fail(ErrorCode::kInvalidArgument,
-                  u.error().message + "; a signature made with it would never verify");
-    signer_desc = x509::subject(leaf->get());
-  }
+  StaticCertificates static_source(options.certificate_chain, options.signing_time);
+  CertificateSource& source = stages.certificate_source != nullptr ? *stages.certificate_source : static_source;
+  if (auto p = source.prepare(signer); !p) return fail(p.error());
 
   auto manifest = compute_manifest(model_path, options.serialization, options.hashing);
   if (!manifest) return fail(manifest.error());
   if (auto c = check_verifiable(*manifest); !c) return fail(c.error());
+
+  auto certificates = source.certificates(signer);
+  if (!certificates) return fail(certificates.error());
+  const bundle::Material material = source.material();
+  if (material != bundle::Material::kPublicKey && certificates->empty())
+    return fail(ErrorCode::kInternal, "the certificate source supplied no certificate");
+  std::string signer_desc = certificates->empty() ? key.hint() : source.describe(*certificates);
 
   // The PAE header goes in front of the statement in the same buffer: the statement text
   // is held once, signed in place, and base64-encoded straight into the bundle.
@@ -338,13 +378,21 @@ Result<SignResult> sign_model(const std::string& model_path, Signer& signer, con
   bundle::Bundle b;
   b.payload_type = std::string(bundle::kInTotoPayloadType);
   b.signature = std::move(*sig);
-  if (options.certificate_chain.empty()) {
-    b.material = bundle::Material::kPublicKey;
-    b.key_hint = key.hint();
-  } else {
-    b.material = bundle::Material::kCertificateChain;
-    b.certificates = options.certificate_chain;
+  b.material = material;
+  if (material == bundle::Material::kPublicKey) b.key_hint = key.hint();
+  else b.certificates = std::move(*certificates);
+
+  SignedEnvelope envelope{b.payload_type, payload, b.signature, b.certificates, key};
+  for (Witness* w : stages.witnesses)
+    if (auto r = w->witness(envelope, b); !r) return fail(r.error());
+  if (stages.final_check) {
+    // The check sees the bundle as a verifier will (payload included).
+    b.payload.assign(payload.begin(), payload.end());
+    auto c = stages.final_check(b);
+    Bytes().swap(b.payload);
+    if (!c) return fail(c.error());
   }
+
   std::string bundle_json = bundle::write_bundle(b, payload);
   std::string().swap(text);
   if (auto c = bundle::check_bundle_size(bundle_json.size(), options.max_bundle_bytes); !c)

@@ -79,6 +79,21 @@ std::vector<Row> table() {
   add("sign pkcs11-certificate", cat({model, signature, sign_common, cert, p11}));
   add("sign tpm2-key", cat({model, signature, sign_common, tpm}));
   add("sign tpm2-certificate", cat({model, signature, sign_common, cert, tpm}));
+  add("sign sigstore", cat({model, signature, sign_common, tpm,
+                            {{"", "identity-token", Kind::kValue},
+                             {"", "use-ambient-credentials", Kind::kTrue},
+                             {"", "use-staging", Kind::kTrue},
+                             {"", "trust-config", Kind::kValue},
+                             {"", "oauth-force-oob", Kind::kTrue},
+                             {"", "client-id", Kind::kValue},
+                             {"", "client-secret", Kind::kValue},
+                             {"", "private-key", Kind::kValue},
+                             {"", "password-file", Kind::kValue},
+                             {"", "pkcs11-uri", Kind::kValue},
+                             {"", "ca-file", Kind::kValue},
+                             {"", "tuf-url", Kind::kValue},
+                             {"", "tuf-root", Kind::kValue},
+                             {"", "offline", Kind::kTrue}}}));
   add("verify key", cat({model, signature, verify_common,
                          {{"", "public-key", Kind::kValue},
                           {"", "pkcs11-uri", Kind::kValue},

@@ -698,11 +698,11 @@ case_exit_codes_0_1_2_and_version() {
 }
 run_case exit_codes_0_1_2_and_version
 
-case_sigstore_method_is_refused_with_a_clear_message() {
+case_sigstore_sign_refuses_a_malformed_token_before_any_network_call() {
   new_model model
   ms sign sigstore --identity-token dummy model
   expect_rc 1
-  err_has "Signing failed with error: keyless Sigstore signing"
+  err_has "Signing failed with error: the identity token from --identity-token is not a JWT"
   [[ ! -e model.sig ]] || fail "a signature was written"
   # Keyless verification exists (tests/cli/verify_sigstore_cli_test.sh); with no
   # signature it fails on the missing file, not with a usage error.
@@ -710,7 +710,7 @@ case_sigstore_method_is_refused_with_a_clear_message() {
   expect_rc 1
   err_has "Verification failed with error: signature file 'model.sig' not found"
 }
-run_case sigstore_method_is_refused_with_a_clear_message
+run_case sigstore_sign_refuses_a_malformed_token_before_any_network_call
 
 case_json_output_of_sign_and_verify() {
   new_model model
