@@ -17,12 +17,7 @@ namespace {
 
 struct SigstoreVerifyArgs {
   VerifyArgs verify;
-  std::string identity;
-  std::string issuer;
-  bool identity_regex = false;
-  std::string trust_config;
-  std::string trusted_root;
-  bool use_staging = false;
+  SigstoreFlags flags;
 };
 
 Result<std::string> read_trust_file(const std::string& path, std::string_view flag_name) {
@@ -64,48 +59,61 @@ nlohmann::ordered_json sigstore_json(const SigstoreDetails& d) {
   return j;
 }
 
+void add_sigstore_flags(CLI::App* s, SigstoreFlags& a, bool required) {
+  auto* id = s->add_option(flag("identity"), a.identity, "The signer's identity (certificate SAN: email or URI)")
+                 ->group(kGroupKey);
+  auto* idp = s->add_option(flag("identity-provider"), a.issuer, "The OIDC issuer that vouched for the identity")
+                  ->group(kGroupKey);
+  if (required) {
+    id->required();
+    idp->required();
+  }
+  s->add_flag(flag("identity-regex"), a.identity_regex,
+              "Treat --identity as a regular expression that must match the whole SAN")
+      ->group(kGroupKey);
+  CLI::Option* tc = s->add_option(flag("trust-config"), a.trust_config,
+                                  "Sigstore ClientTrustConfig JSON file (upstream's --trust_config)")
+                        ->group(kGroupKey);
+  CLI::Option* tr = s->add_option(flag("trusted-root"), a.trusted_root, "Sigstore trusted_root.json file")
+                        ->excludes(tc)
+                        ->group(kGroupKey);
+  s->add_flag(flag("use-staging"), a.use_staging, "Use the built-in Sigstore staging root")
+      ->excludes(tc)
+      ->excludes(tr)
+      ->group(kGroupKey);
+}
+
+Result<SigstorePolicy> sigstore_policy(const SigstoreFlags& a) {
+  SigstorePolicy p;
+  p.identity = a.identity;
+  p.identity_regex = a.identity_regex;
+  p.issuer = a.issuer;
+  p.use_staging = a.use_staging;
+  if (!a.trust_config.empty() || !a.trusted_root.empty()) {
+    bool config = !a.trust_config.empty();
+    const std::string& path = config ? a.trust_config : a.trusted_root;
+    auto text = read_trust_file(path, config ? "--trust-config" : "--trusted-root");
+    if (!text) return fail(text.error());
+    p.trust_material = std::move(*text);
+    p.trust_material_is_trust_config = config;
+    p.trust_material_name = path;
+  }
+  return p;
+}
+
 void register_verify_sigstore(CLI::App* verify, int* rc) {
   auto* a = make_args<SigstoreVerifyArgs>();
   CLI::App* s = verify->add_subcommand("sigstore", "Verify a keyless Sigstore signature (offline)");
   add_verify_options(s, a->verify);
-  s->add_option(flag("identity"), a->identity, "The signer's identity (certificate SAN: email or URI)")
-      ->required()
-      ->group(kGroupKey);
-  s->add_option(flag("identity-provider"), a->issuer, "The OIDC issuer that vouched for the identity")
-      ->required()
-      ->group(kGroupKey);
-  s->add_flag(flag("identity-regex"), a->identity_regex,
-              "Treat --identity as a regular expression that must match the whole SAN")
-      ->group(kGroupKey);
-  CLI::Option* tc = s->add_option(flag("trust-config"), a->trust_config,
-                                  "Sigstore ClientTrustConfig JSON file (upstream's --trust_config)")
-                        ->group(kGroupKey);
-  CLI::Option* tr = s->add_option(flag("trusted-root"), a->trusted_root, "Sigstore trusted_root.json file")
-                        ->excludes(tc)
-                        ->group(kGroupKey);
-  s->add_flag(flag("use-staging"), a->use_staging, "Use the built-in Sigstore staging root")
-      ->excludes(tc)
-      ->excludes(tr)
-      ->group(kGroupKey);
+  add_sigstore_flags(s, a->flags, true);
   s->callback([a, rc] {
-    SigstorePolicy p;
-    p.identity = a->identity;
-    p.identity_regex = a->identity_regex;
-    p.issuer = a->issuer;
-    p.use_staging = a->use_staging;
-    if (!a->trust_config.empty() || !a->trusted_root.empty()) {
-      bool config = !a->trust_config.empty();
-      const std::string& path = config ? a->trust_config : a->trusted_root;
-      auto text = read_trust_file(path, config ? "--trust-config" : "--trusted-root");
-      if (!text) {
-        *rc = report_failure("Verification", text.error());
-        return;
-      }
-      p.trust_material = std::move(*text);
-      p.trust_material_is_trust_config = config;
-      p.trust_material_name = path;
+    auto p = sigstore_policy(a->flags);
+    if (!p) {
+      *rc = fail_operation(a->verify.record, operation_event("verify", a->verify.model, "sigstore", {}),
+                           "Verification", p.error());
+      return;
     }
-    *rc = run_verify(a->verify, VerifyMethod::kSigstore, std::nullopt, &p);
+    *rc = run_verify(a->verify, VerifyMethod::kSigstore, std::nullopt, &*p);
   });
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/record.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/verify.h"
 
@@ -39,11 +40,31 @@ struct SignArgs {
   std::string hash = "sha256";
   std::string serialization = "files";
   std::uint64_t shard_size = kDefaultShardSize;
+  RecordArgs record;  // --audit-log, --ci-dotenv
+  std::string method_reason;  // `sign MODEL_PATH`: why this method (audit log)
 };
 void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate);
+// The audit event of a sign or verify before it runs: operation, model, signature path,
+// method, and the key reference's PKCS#11 URI or TPM key (the rest is filled in as known).
+audit::Event operation_event(std::string_view operation, const ModelOptions& m, std::string_view method,
+                             std::string_view key_reference);
 // Opens the key through the registry, hashes, signs and writes the bundle atomically.
+// Records the operation (audit log, CI outputs) whatever the outcome.
 int run_sign(const SignArgs& a, std::string_view method, const std::string& key_reference,
              const ProviderOptions& provider_options, bool with_certificate);
+
+// Wipes the value of the environment variable `name` in place and unsets it: a private
+// key read from SIGNING_PRIVATE_KEY is no longer in the process, nor in any child's
+// environment, once the signer holds it.
+void wipe_environment_secret(const char* name);
+
+// `sign MODEL_PATH` / `verify MODEL_PATH` without a method: chosen from the flags and the
+// environment (cmd_sign.cpp, cmd_verify.cpp).
+// For `sign kye`: when MODEL_PATH names no file and is close to one of the command's
+// methods, the usage error saying so; else empty.
+std::string misspelt_method(const std::string& model_path, std::string_view command);
+// `audit verify FILE` (cmd_audit.cpp).
+void register_audit(CLI::App& app, int* rc);
 
 // Options every `verify <method>` shares.
 struct VerifyArgs {
@@ -55,12 +76,24 @@ struct VerifyArgs {
   bool strict_ignored = false;
   bool json = false;
   unsigned threads = 0;
+  RecordArgs record;  // --audit-log, --ci-dotenv
 };
 void add_verify_options(CLI::App* cmd, VerifyArgs& a);
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
                const SigstorePolicy* sigstore = nullptr);
 // `verify sigstore` (cmd_verify_sigstore.cpp).
 void register_verify_sigstore(CLI::App* verify, int* rc);
+// Its identity and trust flags, shared with `verify MODEL_PATH`.
+struct SigstoreFlags {
+  std::string identity;
+  std::string issuer;
+  bool identity_regex = false;
+  std::string trust_config;
+  std::string trusted_root;
+  bool use_staging = false;
+};
+void add_sigstore_flags(CLI::App* cmd, SigstoreFlags& f, bool required);
+Result<SigstorePolicy> sigstore_policy(const SigstoreFlags& f);
 // The keyless part of the verify output: indented lines, and a JSON object.
 std::string sigstore_text(const SigstoreDetails& d);
 nlohmann::ordered_json sigstore_json(const SigstoreDetails& d);
