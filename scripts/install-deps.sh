@@ -19,6 +19,9 @@ PACKAGES=(
   python3 python3-cryptography
   # bench/hash_bench.sh: /usr/bin/time for peak RSS
   time
+  # CI templates: parsed (python3-yaml) and linted (yamllint) by tests/ci; the Debian
+  # package: built by CPack (dpkg-dev: dpkg-shlibdeps) and inspected with dpkg-deb
+  python3-yaml yamllint dpkg-dev
 )
 
 missing=()
