@@ -154,6 +154,10 @@ void reject_options_of_outer_commands(const std::vector<const CLI::App*>& path) 
 
 }  // namespace
 
+const char* const kAppDescription =
+    "modelsign: sign and verify ML models (OpenSSF Model Signing format), with keys in files, PKCS#11 tokens "
+    "or TPMs";
+
 const char* const kExitCodesFooter =
     "Exit codes: 0 success, 1 signing or verification failed, 2 usage error (unknown or "
     "missing option, missing key or model).\n"
@@ -298,8 +302,7 @@ int run_cli(int argc, char** argv) {
   // Exceeding RLIMIT_FSIZE must fail the write with EFBIG, so the atomic writer can remove
   // its temporary file, instead of killing the process and leaving the temp file behind.
   std::signal(SIGXFSZ, SIG_IGN);
-  CLI::App app{"modelsign: sign and verify ML models (OpenSSF Model Signing format), with keys "
-               "in files, PKCS#11 tokens or TPMs"};
+  CLI::App app{kAppDescription};
   GlobalOptions g;
   int rc = 0;
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
