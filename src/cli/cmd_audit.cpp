@@ -23,10 +23,10 @@ int run_audit_verify(const AuditVerifyArgs& a) {
     j["result"] = r->intact ? "Audit log intact" : "Audit log tampered";
     j["file"] = a.file;
     j["lines"] = r->lines;
-    j["head"] = r->head;
+    if (r->intact) j["head"] = r->head;
     if (!r->intact) {
       j["bad_line"] = r->bad_line;
-      j["error"] = r->problem;
+      j["error"] = {{"code", "verification"}, {"message", r->problem}};
     }
     int rc = emit_json(j);
     return r->intact ? rc : kExitFailure;
