@@ -2,10 +2,11 @@
 # `cmake --install` into a scratch prefix: every file in place, a program outside the tree
 # builds against the installed package (find_package and pkg-config) and signs + verifies,
 # and the installed bash completion completes subcommands.
-# Usage: install_test.sh BUILD_DIR SOURCE_DIR
+# Usage: install_test.sh BUILD_DIR SOURCE_DIR [CONSUMER_FLAGS]
 set -euo pipefail
 BUILD=$1
 SRC=$2
+FLAGS=${3:-}  # -fsanitize=... when the installed libraries are instrumented
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 P=$W/prefix
@@ -31,6 +32,7 @@ chmod 600 "$W/key.pem"
 
 # find_package(modelsign)
 cmake -S "$SRC/tests/install/consumer" -B "$W/consumer" -DCMAKE_PREFIX_PATH="$P" -DCMAKE_BUILD_TYPE=Release \
+  -DCMAKE_CXX_FLAGS="$FLAGS" -DCMAKE_EXE_LINKER_FLAGS="$FLAGS" \
   >"$W/configure.log" 2>&1 || { cat "$W/configure.log"; fail "consumer configure"; }
 cmake --build "$W/consumer" >"$W/build.log" 2>&1 || { cat "$W/build.log"; fail "consumer build (find_package)"; }
 "$W/consumer/consumer" "$W/key.pem" "$W/model" | grep -qx "signed and verified 1 files" || fail "consumer run"
@@ -38,7 +40,7 @@ echo "ok: find_package(modelsign) consumer signs and verifies"
 
 # pkg-config
 flags=$(PKG_CONFIG_PATH="$libdir/pkgconfig" pkg-config --cflags --libs modelsign) || fail "pkg-config modelsign"
-${CXX:-c++} -std=c++23 -O1 "$SRC/tests/install/consumer/main.cpp" -o "$W/pc_consumer" $flags \
+${CXX:-c++} -std=c++23 -O1 $FLAGS "$SRC/tests/install/consumer/main.cpp" -o "$W/pc_consumer" $flags \
   || fail "consumer build (pkg-config)"
 "$W/pc_consumer" "$W/key.pem" "$W/model" | grep -qx "signed and verified 1 files" || fail "pkg-config consumer run"
 echo "ok: pkg-config consumer signs and verifies"
