@@ -236,8 +236,7 @@ Result<void> append(const std::string& path, nlohmann::ordered_json entry) {
     if (n <= 0) {
       // Leave no partial line: cut the file back to where it was (we hold the lock).
       int saved = errno;
-      if (::ftruncate(f.fd, static_cast<off_t>(size)) != 0) {
-      }
+      (void)!::ftruncate(f.fd, static_cast<off_t>(size));
       errno = saved;
       return fail(io_error("cannot write", path));
     }

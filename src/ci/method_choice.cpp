@@ -97,7 +97,7 @@ Result<VerifyChoice> choose_verify_method(bundle::Material material, const std::
                     fmt::format("the signature was made with {}: pass its public key with --public-key PEM, "
                                 "--pkcs11-uri URI or --tpm2-key REF",
                                 what));
-      return VerifyChoice{"key", fmt::format("the signature carries a public key hint and a public key was given")};
+      return VerifyChoice{"key", "the signature carries a public key hint and a public key was given"};
     }
     case bundle::Material::kCertificateChain:
       if (key_flag || id_flag)
