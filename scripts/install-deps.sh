@@ -26,6 +26,9 @@ PACKAGES=(
   # the loopback Sigstore stack (tests/sigstore-stack): node >= 20.17 with its npm (Debian 12's
   # own nodejs is 18: add NodeSource's node 20 repository first), curl for its readiness probe
   nodejs curl
+  # CI templates: parsed (python3-yaml) and linted (yamllint) by tests/ci; the Debian
+  # package: built by CPack (dpkg-dev: dpkg-shlibdeps) and inspected with dpkg-deb
+  python3-yaml yamllint dpkg-dev
 )
 
 missing=()

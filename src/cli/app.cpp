@@ -133,7 +133,30 @@ std::vector<std::string> subcommand_names(const CLI::App* app) {
   return out;
 }
 
+// `sign` and `verify` have options of their own (for `sign MODEL_PATH`); with a method
+// subcommand, an option that subcommand lacks would fall through to them and be ignored
+// silently. Given on the command line (not from the environment), it is a usage error.
+void reject_options_of_outer_commands(const std::vector<const CLI::App*>& path) {
+  if (path.size() < 2) return;
+  const std::string leaf = join_path(path);
+  for (size_t i = 0; i + 1 < path.size(); ++i)
+    for (const CLI::Option* o : path[i]->get_options()) {
+      if (o->count() == 0) continue;
+      const std::string& env = o->get_envname();
+      if (!env.empty() && std::getenv(env.c_str()) != nullptr) continue;  // set by the environment
+      if (o->get_lnames().empty())
+        throw CLI::ValidationError(fmt::format("unexpected argument '{}' for 'modelsign {}'",
+                                               log::printable(o->as<std::string>()), leaf));
+      throw CLI::ValidationError(
+          fmt::format("--{} is not an option of 'modelsign {}'", o->get_lnames().front(), leaf));
+    }
+}
+
 }  // namespace
+
+const char* const kAppDescription =
+    "modelsign: sign and verify ML models (OpenSSF Model Signing format), with keys in files, PKCS#11 tokens "
+    "or TPMs";
 
 const char* const kExitCodesFooter =
     "Exit codes: 0 success, 1 signing or verification failed, 2 usage error (unknown or "
@@ -205,6 +228,15 @@ std::string diagnose_usage(const CLI::App& app, const std::vector<std::string>& 
       sub_given = true;
       continue;
     }
+    // `sign kye m`: sign takes a MODEL_PATH too, but a word close to a method name that
+    // names no file is a misspelt method.
+    if (cur->get_require_subcommand_min() == 0 && !cur->get_subcommands({}).empty() &&
+        ::access(a.c_str(), F_OK) != 0) {
+      std::string s = closest_name(a, subcommand_names(cur));
+      if (!s.empty())
+        return fmt::format("unknown command '{}' for '{}' (did you mean '{}'?); the commands are: {}", a, path, s,
+                           fmt::join(subcommand_names(cur), ", "));
+    }
     if (cur->get_require_subcommand_min() > 0) {
       std::string s = closest_name(a, subcommand_names(cur));
       return fmt::format("unknown command '{}' for '{}'{}; the commands are: {}", a, path,
@@ -242,6 +274,7 @@ void build_app(CLI::App& app, GlobalOptions& g, int* rc) {
   register_pkcs11(app, g, rc);
   register_tpm2(app, g, rc);  // after sign: adds sign tpm2-key / tpm2-certificate
   register_trust(app, g, rc);
+  register_audit(app, rc);
   // Every --help ends with the exit codes, also where no examples were written.
   std::vector<CLI::App*> todo = app.get_subcommands({});
   while (!todo.empty()) {
@@ -254,6 +287,7 @@ void build_app(CLI::App& app, GlobalOptions& g, int* rc) {
     log::Level l;
     if (log::parse_level(g.log_level, &l)) log::set_level(l);
     auto path = parsed_path(app);
+    reject_options_of_outer_commands(path);
     output().command = join_path(path);
     output().what = path.empty() ? "modelsign" : what_for(path.front()->get_name());
     bool json = g.json;
@@ -268,8 +302,7 @@ int run_cli(int argc, char** argv) {
   // Exceeding RLIMIT_FSIZE must fail the write with EFBIG, so the atomic writer can remove
   // its temporary file, instead of killing the process and leaving the temp file behind.
   std::signal(SIGXFSZ, SIG_IGN);
-  CLI::App app{"modelsign: sign and verify ML models (OpenSSF Model Signing format), with keys "
-               "in files, PKCS#11 tokens or TPMs"};
+  CLI::App app{kAppDescription};
   GlobalOptions g;
   int rc = 0;
   std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);

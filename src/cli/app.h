@@ -11,6 +11,9 @@
 
 namespace modelsign::cli {
 
+// The App's description (first line of --help and of the man page).
+extern const char* const kAppDescription;
+
 // Adds the global options and every subcommand to `app`; callbacks store exit codes in *rc.
 void build_app(CLI::App& app, GlobalOptions& g, int* rc);
 

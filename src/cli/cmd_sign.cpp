@@ -5,11 +5,13 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fmt/format.h>
 #include <fstream>
 #include <thread>
 
 #include "cli/commands.h"
+#include "ci/method_choice.h"
 #include "cli/output.h"
 #include "common/files.h"
 #include "crypto/x509.h"
@@ -163,6 +165,7 @@ void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate) {
         ->group(kGroupKey);
   }
   add_json_flag(cmd, a.json, "Print one JSON object for every outcome (schema: docs/cli.md)");
+  add_record_options(cmd, a.record);
   add_threads_option(cmd, a.threads);
   cmd->add_option(flag("hash"), a.hash,
                   "sha256 (default) or blake2b; model_signing's CLI verifies sha256 only")
@@ -180,6 +183,23 @@ void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate) {
       ->group(kGroupAdvanced);
 }
 
+audit::Event operation_event(std::string_view operation, const ModelOptions& m, std::string_view method,
+                             std::string_view key_reference) {
+  audit::Event e;
+  e.operation = operation;
+  e.model_path = m.model_path;
+  e.signature_path = signature_path(m);
+  e.method = method;
+  if (key_reference.starts_with("pkcs11:")) e.signer.pkcs11_uri = key_reference;  // PIN dropped when written
+  else if (method.starts_with("tpm2")) e.signer.tpm2_key = key_reference;
+  return e;
+}
+
+void wipe_environment_secret(const char* name) {
+  if (char* v = std::getenv(name); v != nullptr) OPENSSL_cleanse(v, std::strlen(v));
+  ::unsetenv(name);
+}
+
 int run_sign(const SignArgs& a, std::string_view method, const std::string& key_reference,
              const ProviderOptions& provider_options, bool with_certificate) {
   using Clock = std::chrono::steady_clock;
@@ -187,23 +207,27 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
     return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
   };
   const std::string sig_path = signature_path(a.model);
-  if (auto c = check_output_path(sig_path); !c) return report_failure("Signing", c.error());
+  audit::Event ev = operation_event("sign", a.model, method, key_reference);
+  ev.method_reason = a.method_reason;
+  auto failed = [&](const Error& e) { return fail_operation(a.record, ev, "Signing", e); };
+  if (auto c = check_output_path(sig_path); !c) return failed(c.error());
   // Open the key first: a wrong PIN or a missing key fails before hours of hashing.
   auto t0 = Clock::now();
   auto signer = open_signer(key_reference, provider_options);
-  if (!signer)
-    return report_failure("Signing", explain_key_error(signer.error(), key_reference, provider_options));
+  // The key is in the signer now (or unusable): its PEM text leaves the environment.
+  if (key_reference.starts_with("env:")) wipe_environment_secret(key_reference.c_str() + 4);
+  if (!signer) return failed(explain_key_error(signer.error(), key_reference, provider_options));
   log::debug("signing key: {} ({}, public key hint {}), opened in {:.1f} ms", (*signer)->describe(),
              (*signer)->public_key().describe(), (*signer)->public_key().hint(), ms_since(t0));
 
   SignOptions opts;
   if (with_certificate) {
     auto leaf = read_pem_certificates(a.signing_certificate);
-    if (!leaf) return report_failure("Signing", leaf.error());
+    if (!leaf) return failed(leaf.error());
     opts.certificate_chain.push_back(leaf->front());
     for (const auto& f : a.certificate_chain) {
       auto certs = read_pem_certificates(f);
-      if (!certs) return report_failure("Signing", certs.error());
+      if (!certs) return failed(certs.error());
       for (auto& c : *certs) opts.certificate_chain.push_back(std::move(c));
     }
     warn_about_chain(opts.certificate_chain);
@@ -211,8 +235,8 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
   opts.serialization = serialization_from(a.model, {sig_path});
   auto method_v = parse_method(a.serialization);
   auto hash_v = parse_hash(a.hash);
-  if (!method_v) return report_failure("Signing", method_v.error());
-  if (!hash_v) return report_failure("Signing", hash_v.error());
+  if (!method_v) return failed(method_v.error());
+  if (!hash_v) return failed(hash_v.error());
   opts.serialization.method = *method_v;
   opts.serialization.hash = *hash_v;
   opts.serialization.shard_size = a.shard_size;
@@ -222,14 +246,21 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
              a.threads != 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency()));
   t0 = Clock::now();
   auto result = sign_model(a.model.model_path, **signer, opts);
-  if (!result) return report_failure("Signing", result.error());
+  if (!result) return failed(result.error());
   log::debug("hashed {} files and signed in {:.1f} ms", result->manifest.resources.size(), ms_since(t0));
+  ev.root_digest = "sha256:" + to_hex(result->manifest.root_digest());
+  ev.signer.summary = result->signer;
+  (with_certificate ? ev.signer.certificate_subject : ev.signer.key_hint) = result->signer;
   t0 = Clock::now();
-  if (auto w = write_file_atomically(sig_path, result->bundle_json); !w)
-    return report_failure("Signing", w.error());
+  if (auto w = write_file_atomically(sig_path, result->bundle_json); !w) return failed(w.error());
   log::debug("wrote '{}' ({} bytes) in {:.1f} ms", sig_path, result->bundle_json.size(), ms_since(t0));
   log::info("signed {} files of '{}' with {} -> {}", result->manifest.resources.size(),
             a.model.model_path, (*signer)->describe(), sig_path);
+  ev.ok = true;
+  if (auto rec = record_operation(a.record, ev); !rec)
+    return report_failure("Signing", Error(rec.error().code,
+                                           fmt::format("the signature was written to '{}', but {}", sig_path,
+                                                       rec.error().message)));
   return print_success(a, method, sig_path, *result);
 }
 
@@ -252,6 +283,48 @@ void add_key_options(CLI::App* c, KeyArgs& k, std::string_view key_help) {
       ->group(kGroupKey);
 }
 
+// `sign MODEL_PATH`: every key flag of every method, none required.
+struct AutoSignArgs {
+  KeyArgs key;  // key.sign: the shared options; key.private_key etc.
+  std::string pkcs11_uri;
+  Tpm2Options tpm;
+};
+
+int run_auto_sign(AutoSignArgs& a) {
+  if (a.key.sign.model.model_path.empty())
+    return usage_error("'modelsign sign' needs MODEL_PATH (the method is then chosen from the flags and the "
+                       "environment), or a method: key, certificate, pkcs11-key, pkcs11-certificate, tpm2-key, "
+                       "tpm2-certificate, sigstore");
+  if (std::string m = misspelt_method(a.key.sign.model.model_path, "sign"); !m.empty()) return usage_error(m);
+  ci::SignFlags f;
+  f.private_key = !a.key.private_key.empty();
+  f.pkcs11_uri = !a.pkcs11_uri.empty();
+  f.tpm2_key = !a.tpm.key.empty();
+  f.signing_certificate = !a.key.sign.signing_certificate.empty();
+  auto choice = ci::choose_sign_method(f, audit::process_env());
+  if (!choice) {
+    audit::Event ev = operation_event("sign", a.key.sign.model, "", {});
+    ev.exit_code = kExitUsage;
+    ev.error = choice.error().message;
+    if (auto rec = record_operation(a.key.sign.record, ev); !rec)
+      log::warning("the failure could not be recorded: {}", rec.error().message);
+    return usage_error(choice.error().message);
+  }
+  // Said whatever the log level: a CI log must show which identity signed and why.
+  std::fprintf(stderr, "modelsign: signing method: %s (%s)\n", choice->method.c_str(),
+               log::printable(choice->reason).c_str());
+  a.key.sign.method_reason = choice->reason;
+  const bool with_certificate = f.signing_certificate;
+  if (choice->method == "sigstore") return run_keyless_sign(a.key.sign);
+  if (f.pkcs11_uri) return run_sign(a.key.sign, choice->method, a.pkcs11_uri, pkcs11_provider_options(), with_certificate);
+  if (f.tpm2_key) {
+    if (auto p = tpm2_provider_for(a.tpm.key); !p) return report_failure("Signing", p.error());
+    return run_sign(a.key.sign, choice->method, a.tpm.key, tpm2_provider_options(a.tpm), with_certificate);
+  }
+  const std::string ref = f.private_key ? a.key.private_key : choice->key_reference;
+  return run_sign(a.key.sign, choice->method, ref, key_provider_options(a.key), with_certificate);
+}
+
 int run_key_sign(const KeyArgs& k, std::string_view method, bool with_certificate) {
   std::string why;
   std::string ref = private_key_reference(k, &why);
@@ -263,13 +336,54 @@ int run_key_sign(const KeyArgs& k, std::string_view method, bool with_certificat
 
 void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* sign = app.add_subcommand("sign", "Sign a model");
-  sign->require_subcommand(1);
-  set_footer(sign, "Examples:\n"
+  // A method subcommand, or none: `sign MODEL_PATH` chooses from the flags and the environment.
+  sign->require_subcommand(0, 1);
+  set_footer(sign, "Without a method, the method is chosen: a key flag (--private-key, --pkcs11-uri, --tpm2-key) "
+               "picks its provider; else an OIDC identity (SIGSTORE_ID_TOKEN, or GitHub Actions' "
+               "ACTIONS_ID_TOKEN_REQUEST_URL and ACTIONS_ID_TOKEN_REQUEST_TOKEN) picks keyless (sigstore); else "
+               "the PEM key in SIGNING_PRIVATE_KEY picks key.\n\n"
+               "Examples:\n"
+               "  SIGNING_PRIVATE_KEY=\"$(cat signer.pem)\" modelsign sign models/bert\n"
                "  modelsign keygen --private-key signer.pem --public-key signer.pub\n"
                "  modelsign sign key --private-key signer.pem models/bert\n"
                "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
                "--certificate-chain intermediate.pem models/bert");
   register_sign_sigstore(sign, rc);
+
+  auto* autosign = make_args<AutoSignArgs>();
+  add_sign_options(sign, autosign->key.sign, false);
+  sign->get_option("MODEL_PATH")->required(false);
+  sign->add_option(flag("signing-certificate"), autosign->key.sign.signing_certificate,
+                   "PEM certificate of the signing key (signs as certificate, pkcs11-certificate or "
+                   "tpm2-certificate)")
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  sign->add_option(flag("certificate-chain"), autosign->key.sign.certificate_chain,
+                   "PEM file with the intermediate certificates to embed (repeatable)")
+      ->take_all()
+      ->allow_extra_args(false)
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  sign->add_option(flag("private-key"), autosign->key.private_key,
+                   "PEM private key file, - for standard input, or env:VAR (default when no OIDC identity "
+                   "is available: env:SIGNING_PRIVATE_KEY)")
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  sign->add_option(flag("password-file"), autosign->key.password_file,
+                   "File holding the password of an encrypted key (or set MODELSIGN_KEY_PASSWORD)")
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  sign->add_flag(flag("allow-insecure-key-permissions"), autosign->key.allow_insecure_key_permissions,
+                 "Accept a private key file readable by group or others (a read-only CI secret mount)")
+      ->group(kGroupKey);
+  sign->add_option(flag("pkcs11-uri"), autosign->pkcs11_uri, "pkcs11: URI of a key in a PKCS#11 token")
+      ->option_text("URI")
+      ->group(kGroupKey);
+  add_tpm2_options(sign, autosign->tpm, false, true);
+  sign->callback([sign, autosign, rc] {
+    if (!sign->get_subcommands().empty()) return;  // a method subcommand ran
+    *rc = run_auto_sign(*autosign);
+  });
 
   const char* key_help =
       "PEM private key file, - for standard input, or env:VAR for the PEM text in the environment "

@@ -94,7 +94,11 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
   wipe(a.client_secret);
 
   const std::string sig_path = signature_path(a.sign.model);
-  if (auto c = check_output_path(sig_path); !c) return report_failure("Signing", c.error());
+  audit::Event ev = operation_event("sign", a.sign.model, "sigstore",
+                                    !a.pkcs11_uri.empty() ? a.pkcs11_uri : a.tpm.key);
+  ev.method_reason = a.sign.method_reason;
+  auto failed = [&](const Error& e) { return fail_operation(a.sign.record, ev, "Signing", e); };
+  if (auto c = check_output_path(sig_path); !c) return failed(c.error());
 
   // The token is checked locally before any network call, TUF included. Only the
   // interactive login needs the signing config first (it names the OIDC issuer).
@@ -114,19 +118,19 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
   std::optional<sigstore::IdentityToken> token;
   if (!interactive) {
     auto t = sigstore::find_token(ts, http, now);
-    if (!t) return report_failure("Signing", t.error());
+    if (!t) return failed(t.error());
     token = std::move(*t);
   }
 
   auto trust = load_signing_trust(a.trust);
-  if (!trust) return report_failure("Signing", trust.error());
+  if (!trust) return failed(trust.error());
   auto plan = sigstore::plan_services(trust->config, now);
-  if (!plan) return report_failure("Signing", plan.error());
+  if (!plan) return failed(plan.error());
 
   if (!token) {
     ts.oidc_url = plan->oidc_url;
     auto t = sigstore::find_token(ts, http, now);
-    if (!t) return report_failure("Signing", t.error());
+    if (!t) return failed(t.error());
     token = std::move(*t);
   }
   log::warning("signing as {} (issuer {}; identity token from {}); the identity is recorded publicly in the "
@@ -134,23 +138,33 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
                token->identity, token->issuer, token->source);
 
   auto signer = open_keyless_signer(a);
-  if (!signer) return report_failure("Signing", signer.error());
+  if (!signer) return failed(signer.error());
   log::debug("signing key: {} ({})", (*signer)->describe(), (*signer)->public_key().describe());
 
   SignOptions opts;
   opts.serialization = serialization_from(a.sign.model, {sig_path});
   auto method_v = parse_method(a.sign.serialization);
   auto hash_v = parse_hash(a.sign.hash);
-  if (!method_v) return report_failure("Signing", method_v.error());
-  if (!hash_v) return report_failure("Signing", hash_v.error());
+  if (!method_v) return failed(method_v.error());
+  if (!hash_v) return failed(hash_v.error());
   opts.serialization.method = *method_v;
   opts.serialization.hash = *hash_v;
   opts.serialization.shard_size = a.sign.shard_size;
   opts.hashing = hashing_defaults(a.sign.threads);
 
   auto r = sigstore::sign_keyless(a.sign.model.model_path, **signer, opts, *trust, *plan, *token, http);
-  if (!r) return report_failure("Signing", r.error());
-  if (auto w = write_file_atomically(sig_path, r->sign.bundle_json); !w) return report_failure("Signing", w.error());
+  if (!r) return failed(r.error());
+  if (auto w = write_file_atomically(sig_path, r->sign.bundle_json); !w) return failed(w.error());
+  ev.root_digest = "sha256:" + to_hex(r->sign.manifest.root_digest());
+  ev.signer.summary = r->identity;
+  ev.signer.identity = r->identity;
+  ev.signer.issuer = r->issuer;
+  if (!r->log_indexes.empty()) ev.rekor_log_index = r->log_indexes.front();
+  ev.ok = true;
+  if (auto rec = record_operation(a.sign.record, ev); !rec)
+    return report_failure("Signing", Error(rec.error().code,
+                                           fmt::format("the signature was written to '{}', but {}", sig_path,
+                                                       rec.error().message)));
   log::info("signed {} files of '{}' as {} -> {}", r->sign.manifest.resources.size(), a.sign.model.model_path,
             r->identity, sig_path);
 
@@ -182,6 +196,12 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
 }
 
 }  // namespace
+
+int run_keyless_sign(const SignArgs& sign) {
+  auto* a = make_args<SigstoreSignArgs>();
+  a->sign = sign;
+  return run_sign_sigstore(*a);
+}
 
 void register_sign_sigstore(CLI::App* sign, int* rc) {
   auto* a = make_args<SigstoreSignArgs>();

@@ -10,6 +10,8 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "bundle/bundle.h"
+#include "ci/method_choice.h"
 #include "cli/output.h"
 #include "common/files.h"
 #include "modelsign/log.h"
@@ -70,6 +72,57 @@ struct KeyVerifyArgs {
   Tpm2Options tpm;  // --tpm2-key: the public key is read from the TPM (or the key file)
 };
 
+int run_key_verify(const KeyVerifyArgs& key) {
+  int given = !key.public_key.empty() + !key.pkcs11_uri.empty() + !key.tpm.key.empty();
+  if (given != 1) return usage_error("no public key given: pass --public-key PEM, --pkcs11-uri URI or --tpm2-key REF");
+  if (!key.public_key.empty()) warn_if_private_key(key.public_key);
+  // The source of the key, never the URI itself (it may carry a PIN).
+  log::debug("public key source: {}", !key.pkcs11_uri.empty() ? "the PKCS#11 token named by --pkcs11-uri"
+                                      : !key.tpm.key.empty()  ? "the TPM key named by --tpm2-key"
+                                                              : "the PEM file '" + key.public_key + "'");
+  auto pk = !key.pkcs11_uri.empty() ? load_public_key(key.pkcs11_uri, pkcs11_provider_options())
+            : !key.tpm.key.empty()  ? tpm2_public_key(key.tpm)
+                                    : load_public_key(key.public_key, {});
+  if (!pk)
+    return fail_operation(key.verify.record, operation_event("verify", key.verify.model, "key", {}), "Verification",
+                          pk.error());
+  return run_verify(key.verify, VerifyMethod::kKey, std::move(*pk));
+}
+
+// `verify MODEL_PATH`: every flag of every method, none required.
+struct AutoVerifyArgs {
+  KeyVerifyArgs key;  // key.verify: the shared options, with certificate_chain etc.
+  SigstoreFlags sigstore;
+};
+
+int run_auto_verify(const AutoVerifyArgs& a) {
+  const VerifyArgs& v = a.key.verify;
+  if (v.model.model_path.empty())
+    return usage_error("'modelsign verify' needs MODEL_PATH (the method is then read from the signature), or a "
+                       "method: key, certificate, sigstore");
+  if (std::string m = misspelt_method(v.model.model_path, "verify"); !m.empty()) return usage_error(m);
+  audit::Event ev = operation_event("verify", v.model, "", {});
+  auto text = read_signature(ev.signature_path);
+  if (!text) return fail_operation(v.record, ev, "Verification", text.error());
+  auto b = bundle::parse_bundle(*text);
+  if (!b) return fail_operation(v.record, ev, "Verification", b.error());
+  ci::VerifyFlags f;
+  f.public_key = !a.key.public_key.empty();
+  f.pkcs11_uri = !a.key.pkcs11_uri.empty();
+  f.tpm2_key = !a.key.tpm.key.empty();
+  f.certificate_chain = !v.certificate_chain.empty();
+  f.use_system_trust_store = v.use_system_trust_store;
+  f.identity = !a.sigstore.identity.empty();
+  f.identity_provider = !a.sigstore.issuer.empty();
+  auto choice = ci::choose_verify_method(b->material, b->key_hint.value_or(""), f);
+  if (!choice) return usage_error(choice.error().message);
+  log::info("verification method: {} ({})", choice->method, choice->reason);
+  if (choice->method == "key") return run_key_verify(a.key);
+  if (choice->method == "certificate") return run_verify(v, VerifyMethod::kCertificate, std::nullopt);
+  SigstorePolicy p = sigstore_policy(a.sigstore);
+  return run_verify(v, VerifyMethod::kSigstore, std::nullopt, &p, sigstore_trust_resolver(a.sigstore));
+}
+
 }  // namespace
 
 void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
@@ -84,6 +137,7 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
                 "a default git path (they are not verified)")
       ->group(kGroupModel);
   add_json_flag(cmd, a.json, "Print one JSON object for every outcome (schema: docs/cli.md)");
+  add_record_options(cmd, a.record);
   add_threads_option(cmd, a.threads);
 }
 
@@ -95,9 +149,14 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   };
   const bool json = json_mode(a.json);
   const std::string sig_path = signature_path(a.model);
+  const char* method_name = method == VerifyMethod::kKey        ? "key"
+                            : method == VerifyMethod::kSigstore ? "sigstore"
+                                                                : "certificate";
+  audit::Event ev = operation_event("verify", a.model, method_name, {});
+  auto failed = [&](const Error& e) { return fail_operation(a.record, ev, "Verification", e); };
   auto t0 = Clock::now();
   auto text = read_signature(sig_path);
-  if (!text) return report_failure("Verification", text.error());
+  if (!text) return failed(text.error());
   log::debug("read the signature '{}' ({} bytes) in {:.1f} ms", sig_path, text->size(), ms_since(t0));
   VerifyOptions opts;
   opts.method = method;
@@ -117,7 +176,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   opts.mismatch = &mismatch;
   for (const auto& f : a.certificate_chain) {
     auto certs = read_pem_certificates(f);
-    if (!certs) return report_failure("Verification", certs.error());
+    if (!certs) return failed(certs.error());
     log::debug("trust anchors: {} certificate(s) from '{}'", certs->size(), f);
     for (auto& c : *certs) opts.trust_anchors.push_back(std::move(c));
   }
@@ -135,8 +194,26 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
       d.missing = mismatch.missing;
       d.changed = mismatch.changed;
     }
+    ev.error = r.error().message;
+    ev.exit_code = kExitFailure;
+    if (auto rec = record_operation(a.record, ev); !rec) {
+      Error both = r.error();
+      both.message += fmt::format("; and the operation could not be recorded: {}", rec.error().message);
+      return report_failure_detail("Verification", both, d);
+    }
     return report_failure_detail("Verification", r.error(), d);
   }
+  ev.ok = true;
+  ev.root_digest = "sha256:" + to_hex(r->signed_manifest.root_digest());
+  ev.signer.summary = r->signer;
+  if (r->sigstore) {
+    ev.signer.identity = r->sigstore->identity;
+    ev.signer.issuer = r->sigstore->issuer;
+    ev.rekor_log_index = r->sigstore->rekor_log_index;
+  } else {
+    (method == VerifyMethod::kKey ? ev.signer.key_hint : ev.signer.certificate_subject) = r->signer;
+  }
+  if (auto rec = record_operation(a.record, ev); !rec) return report_failure("Verification", rec.error());
   log::debug("{} files match the signature; signer {}", r->signed_manifest.resources.size(), r->signer);
   std::string out;
   std::vector<std::string> warnings;
@@ -152,9 +229,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   if (json) {
     auto j = json_header(true, kExitOk);
     j["result"] = "Verification succeeded";
-    j["method"] = method == VerifyMethod::kKey        ? "key"
-                  : method == VerifyMethod::kSigstore ? "sigstore"
-                                                      : "certificate";
+    j["method"] = method_name;
     j["model_name"] = r->signed_manifest.model_name;
     j["root_digest"] = "sha256:" + to_hex(r->signed_manifest.root_digest());
     j["signature"] = sig_path;
@@ -178,11 +253,42 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
 
 void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
   CLI::App* verify = app.add_subcommand("verify", "Verify a model against its signature");
-  set_footer(verify, "Examples:\n"
+  set_footer(verify, "Without a method, it is read from the signature: a public key hint needs --public-key, "
+                 "--pkcs11-uri or --tpm2-key; a certificate chain needs --certificate-chain; a keyless signature "
+                 "needs --identity and --identity-provider.\n\n"
+                 "Examples:\n"
+                 "  modelsign verify --public-key signer.pub models/bert\n"
                  "  modelsign verify key --public-key signer.pub models/bert\n"
                  "  modelsign verify certificate --certificate-chain root-ca.pem models/bert");
-  verify->require_subcommand(1);
+  // A method subcommand, or none: `verify MODEL_PATH` reads the method from the signature.
+  verify->require_subcommand(0, 1);
   register_verify_sigstore(verify, rc);
+
+  auto* autov = make_args<AutoVerifyArgs>();
+  add_verify_options(verify, autov->key.verify);
+  verify->get_option("MODEL_PATH")->required(false);
+  verify->add_option(flag("public-key"), autov->key.public_key, "PEM public key of the signer (key signatures)")
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  verify->add_option(flag("pkcs11-uri"), autov->key.pkcs11_uri,
+                     "pkcs11: URI of the signing key: verify with the public key read from the token")
+      ->option_text("URI")
+      ->group(kGroupKey);
+  add_tpm2_options(verify, autov->key.tpm, false, false);
+  verify->add_option(flag("certificate-chain"), autov->key.verify.certificate_chain,
+                     "PEM file of trusted certificates (certificate signatures; repeatable)")
+      ->take_all()
+      ->allow_extra_args(false)
+      ->option_text("PATH")
+      ->group(kGroupKey);
+  verify->add_flag(flag("use-system-trust-store"), autov->key.verify.use_system_trust_store,
+                   "Trust the system CA store (certificate signatures)")
+      ->group(kGroupKey);
+  add_sigstore_flags(verify, autov->sigstore, false);
+  verify->callback([verify, autov, rc] {
+    if (!verify->get_subcommands().empty()) return;  // a method subcommand ran
+    *rc = run_auto_verify(*autov);
+  });
 
   auto* key = make_args<KeyVerifyArgs>();
   CLI::App* k = verify->add_subcommand("key", "Verify a signature made with a key (PEM, PKCS#11, TPM)");
@@ -202,26 +308,7 @@ void register_verify(CLI::App& app, GlobalOptions&, int* rc) {
       "  modelsign verify key --public-key signer.pub models/bert\n"
       "  modelsign verify key --public-key signer.pub --signature bert.sig --json models/bert\n"
       "  modelsign verify key --pkcs11-uri \"pkcs11:token=prod;object=model-key\" models/bert");
-  k->callback([key, rc] {
-    int given = !key->public_key.empty() + !key->pkcs11_uri.empty() + !key->tpm.key.empty();
-    if (given != 1) {
-      *rc = usage_error("no public key given: pass --public-key PEM, --pkcs11-uri URI or --tpm2-key REF");
-      return;
-    }
-    if (!key->public_key.empty()) warn_if_private_key(key->public_key);
-    // The source of the key, never the URI itself (it may carry a PIN).
-    log::debug("public key source: {}", !key->pkcs11_uri.empty() ? "the PKCS#11 token named by --pkcs11-uri"
-                                        : !key->tpm.key.empty()  ? "the TPM key named by --tpm2-key"
-                                                                 : "the PEM file '" + key->public_key + "'");
-    auto pk = !key->pkcs11_uri.empty() ? load_public_key(key->pkcs11_uri, pkcs11_provider_options())
-              : !key->tpm.key.empty()  ? tpm2_public_key(key->tpm)
-                                       : load_public_key(key->public_key, {});
-    if (!pk) {
-      *rc = report_failure("Verification", pk.error());
-      return;
-    }
-    *rc = run_verify(key->verify, VerifyMethod::kKey, std::move(*pk));
-  });
+  k->callback([key, rc] { *rc = run_key_verify(*key); });
 
   auto* cert = make_args<VerifyArgs>();
   CLI::App* c = verify->add_subcommand("certificate", "Verify a signature made with an X.509 certificate");

@@ -16,10 +16,7 @@ namespace {
 
 struct SigstoreVerifyArgs {
   VerifyArgs verify;
-  std::string identity;
-  std::string issuer;
-  bool identity_regex = false;
-  SigstoreTrustOptions trust;
+  SigstoreFlags flags;
 };
 
 }  // namespace
@@ -45,21 +42,50 @@ nlohmann::ordered_json sigstore_json(const SigstoreDetails& d) {
   return j;
 }
 
+void add_sigstore_flags(CLI::App* s, SigstoreFlags& a, bool required) {
+  auto* id = s->add_option(flag("identity"), a.identity, "The signer's identity (certificate SAN: email or URI)")
+                 ->group(kGroupKey);
+  auto* idp = s->add_option(flag("identity-provider"), a.issuer, "The OIDC issuer that vouched for the identity")
+                  ->group(kGroupKey);
+  if (required) {
+    id->required();
+    idp->required();
+  }
+  s->add_flag(flag("identity-regex"), a.identity_regex,
+              "Treat --identity as a regular expression that must match the whole SAN")
+      ->group(kGroupKey);
+  add_sigstore_trust_options(s, a.trust);
+}
+
+SigstorePolicy sigstore_policy(const SigstoreFlags& a) {
+  SigstorePolicy p;
+  p.identity = a.identity;
+  p.identity_regex = a.identity_regex;
+  p.issuer = a.issuer;
+  return p;
+}
+
+std::function<Result<void>(SigstorePolicy&)> sigstore_trust_resolver(const SigstoreFlags& a) {
+  return [&a](SigstorePolicy& policy) -> Result<void> {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto trust = resolve_sigstore_trust(a.trust);
+    if (!trust) return std::unexpected(trust.error());
+    log::debug("trusted root in {:.1f} ms: {}",
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
+               trust->trusted_root_source);
+    policy.trust_material = std::move(trust->trusted_root_json);
+    policy.trust_material_is_trust_config = false;
+    policy.trust_material_name = std::move(trust->trusted_root_source);
+    return {};
+  };
+}
+
 void register_verify_sigstore(CLI::App* verify, int* rc) {
   auto* a = make_args<SigstoreVerifyArgs>();
   CLI::App* s = verify->add_subcommand(
       "sigstore", "Verify a keyless Sigstore signature (trust from Sigstore's TUF repository, cached)");
   add_verify_options(s, a->verify);
-  s->add_option(flag("identity"), a->identity, "The signer's identity (certificate SAN: email or URI)")
-      ->required()
-      ->group(kGroupKey);
-  s->add_option(flag("identity-provider"), a->issuer, "The OIDC issuer that vouched for the identity")
-      ->required()
-      ->group(kGroupKey);
-  s->add_flag(flag("identity-regex"), a->identity_regex,
-              "Treat --identity as a regular expression that must match the whole SAN")
-      ->group(kGroupKey);
-  add_sigstore_trust_options(s, a->trust);
+  add_sigstore_flags(s, a->flags, true);
   set_footer(s,
              "The trusted root comes from Sigstore's TUF repository (production; --use-staging for staging;\n"
              "--tuf-url/--tuf-root for a private one), cached under $XDG_CACHE_HOME/modelsign/tuf (else\n"
@@ -71,23 +97,8 @@ void register_verify_sigstore(CLI::App* verify, int* rc) {
              "  modelsign verify sigstore --identity ... --identity-provider ... --trusted-root trusted_root.json "
              "models/bert");
   s->callback([a, rc] {
-    SigstorePolicy p;
-    p.identity = a->identity;
-    p.identity_regex = a->identity_regex;
-    p.issuer = a->issuer;
-    auto resolve = [a](SigstorePolicy& policy) -> Result<void> {
-      const auto t0 = std::chrono::steady_clock::now();
-      auto trust = resolve_sigstore_trust(a->trust);
-      if (!trust) return std::unexpected(trust.error());
-      log::debug("trusted root in {:.1f} ms: {}",
-                 std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count(),
-                 trust->trusted_root_source);
-      policy.trust_material = std::move(trust->trusted_root_json);
-      policy.trust_material_is_trust_config = false;
-      policy.trust_material_name = std::move(trust->trusted_root_source);
-      return {};
-    };
-    *rc = run_verify(a->verify, VerifyMethod::kSigstore, std::nullopt, &p, resolve);
+    SigstorePolicy p = sigstore_policy(a->flags);
+    *rc = run_verify(a->verify, VerifyMethod::kSigstore, std::nullopt, &p, sigstore_trust_resolver(a->flags));
   });
 }
 

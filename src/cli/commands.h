@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "cli/cli_common.h"
+#include "cli/record.h"
+#include "cli/sigstore_trust.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/verify.h"
 
@@ -40,11 +42,31 @@ struct SignArgs {
   std::string hash = "sha256";
   std::string serialization = "files";
   std::uint64_t shard_size = kDefaultShardSize;
+  RecordArgs record;  // --audit-log, --ci-dotenv
+  std::string method_reason;  // `sign MODEL_PATH`: why this method (audit log)
 };
 void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate);
+// The audit event of a sign or verify before it runs: operation, model, signature path,
+// method, and the key reference's PKCS#11 URI or TPM key (the rest is filled in as known).
+audit::Event operation_event(std::string_view operation, const ModelOptions& m, std::string_view method,
+                             std::string_view key_reference);
 // Opens the key through the registry, hashes, signs and writes the bundle atomically.
+// Records the operation (audit log, CI outputs) whatever the outcome.
 int run_sign(const SignArgs& a, std::string_view method, const std::string& key_reference,
              const ProviderOptions& provider_options, bool with_certificate);
+
+// Wipes the value of the environment variable `name` in place and unsets it: a private
+// key read from SIGNING_PRIVATE_KEY is no longer in the process, nor in any child's
+// environment, once the signer holds it.
+void wipe_environment_secret(const char* name);
+
+// `sign MODEL_PATH` / `verify MODEL_PATH` without a method: chosen from the flags and the
+// environment (cmd_sign.cpp, cmd_verify.cpp).
+// For `sign kye`: when MODEL_PATH names no file and is close to one of the command's
+// methods, the usage error saying so; else empty.
+std::string misspelt_method(const std::string& model_path, std::string_view command);
+// `audit verify FILE` (cmd_audit.cpp).
+void register_audit(CLI::App& app, int* rc);
 
 // Options every `verify <method>` shares.
 struct VerifyArgs {
@@ -56,6 +78,7 @@ struct VerifyArgs {
   bool strict_ignored = false;
   bool json = false;
   unsigned threads = 0;
+  RecordArgs record;  // --audit-log, --ci-dotenv
 };
 void add_verify_options(CLI::App* cmd, VerifyArgs& a);
 // `resolve_trust`, when given, completes the Sigstore policy once the signature file has
@@ -65,8 +88,25 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
                const std::function<Result<void>(SigstorePolicy&)>& resolve_trust = {});
 // `sign sigstore` (cmd_sign_sigstore.cpp), under "sign".
 void register_sign_sigstore(CLI::App* sign, int* rc);
+// `sign MODEL_PATH` when the environment chose keyless: `sign sigstore` with its defaults
+// (ambient identity token, Sigstore production trust over TUF).
+int run_keyless_sign(const SignArgs& sign);
 // `verify sigstore` (cmd_verify_sigstore.cpp).
 void register_verify_sigstore(CLI::App* verify, int* rc);
+// Its identity and trust flags, shared with `verify MODEL_PATH`.
+// The keyless verification flags: the identity policy and where the trust comes from
+// (sigstore_trust.h). `verify sigstore` requires the identity; `verify MODEL_PATH` does not.
+struct SigstoreFlags {
+  std::string identity;
+  std::string issuer;
+  bool identity_regex = false;
+  SigstoreTrustOptions trust;
+};
+void add_sigstore_flags(CLI::App* cmd, SigstoreFlags& f, bool required);
+// The identity policy; its trust material is filled in by sigstore_trust_resolver once the
+// signature file has been read (run_verify's `resolve_trust`).
+SigstorePolicy sigstore_policy(const SigstoreFlags& f);
+std::function<Result<void>(SigstorePolicy&)> sigstore_trust_resolver(const SigstoreFlags& f);
 // The keyless part of the verify output: indented lines, and a JSON object.
 std::string sigstore_text(const SigstoreDetails& d);
 nlohmann::ordered_json sigstore_json(const SigstoreDetails& d);

@@ -49,7 +49,9 @@ std::vector<Row> table() {
                                         {"", "threads", Kind::kValue, "3"},
                                         {"", "hash", Kind::kValue, "blake2b"},
                                         {"", "serialization", Kind::kValue, "shards"},
-                                        {"", "shard-size", Kind::kValue, "5"}};
+                                        {"", "shard-size", Kind::kValue, "5"},
+                                        {"", "audit-log", Kind::kValue},
+                                        {"", "ci-dotenv", Kind::kValue}};
   const std::vector<Row> cert = {{"", "signing-certificate", Kind::kValue},
                                  {"", "certificate-chain", Kind::kValue}};
   const std::vector<Row> pem_key = {{"", "private-key", Kind::kValue},
@@ -65,7 +67,9 @@ std::vector<Row> table() {
                                           {"", "no-ignore-unsigned-files", Kind::kFalse},
                                           {"", "strict-ignored", Kind::kTrue},
                                           {"", "json", Kind::kTrue},
-                                          {"", "threads", Kind::kValue, "3"}};
+                                          {"", "threads", Kind::kValue, "3"},
+                                          {"", "audit-log", Kind::kValue},
+                                          {"", "ci-dotenv", Kind::kValue}};
   auto cat = [](std::initializer_list<std::vector<Row>> parts) {
     std::vector<Row> out;
     for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
@@ -73,6 +77,31 @@ std::vector<Row> table() {
   };
 
   add("", {{"", "log-level", Kind::kValue, "debug"}, {"", "json", Kind::kTrue}});
+  // `sign MODEL_PATH` / `verify MODEL_PATH`: the method is chosen, so every key flag is there.
+  add("sign", cat({model, signature, sign_common, cert,
+                   {{"", "private-key", Kind::kValue},
+                    {"", "password-file", Kind::kValue},
+                    {"", "allow-insecure-key-permissions", Kind::kTrue}},
+                   p11, tpm}));
+  const std::vector<Row> sigstore_identity = {{"", "identity", Kind::kValue},
+                                              {"", "identity-provider", Kind::kValue},
+                                              {"", "identity-regex", Kind::kTrue},
+                                              {"", "trust-config", Kind::kValue},
+                                              {"", "trusted-root", Kind::kValue},
+                                              {"", "use-staging", Kind::kTrue},
+                                              {"", "tuf-url", Kind::kValue},
+                                              {"", "tuf-root", Kind::kValue},
+                                              {"", "offline", Kind::kTrue}};
+  add("verify", cat({model, signature, verify_common,
+                     {{"", "public-key", Kind::kValue},
+                      {"", "pkcs11-uri", Kind::kValue},
+                      {"", "tpm2-key", Kind::kValue},
+                      {"", "tcti", Kind::kValue},
+                      {"", "tpm2-timeout", Kind::kValue, "5"},
+                      {"", "certificate-chain", Kind::kValue},
+                      {"", "use-system-trust-store", Kind::kTrue}},
+                     sigstore_identity}));
+  add("audit verify", {{"", "json", Kind::kTrue}});
   add("sign key", cat({model, signature, sign_common, pem_key}));
   add("sign certificate", cat({model, signature, sign_common, cert, pem_key}));
   add("sign pkcs11-key", cat({model, signature, sign_common, p11}));
@@ -206,6 +235,7 @@ const CLI::Option* parse(ParsedApp& p, const Row& row, const std::string& spelli
       args.push_back("filler");
     }
   if (cmd->get_option_no_throw("MODEL_PATH") != nullptr) args.push_back("model");
+  if (cmd->get_option_no_throw("FILE") != nullptr) args.push_back("file");
   if (row.path.empty()) args.insert(args.end(), {"digest", "model"});  // a global option
   parse_forward(p.app, args);
   return opt;
@@ -276,6 +306,26 @@ TEST(CliFlagTable, GlobalOptionsAfterTheSubcommandAreAccepted) {
   parse_forward(q.app, {"--json", "verify", "key", "--public-key", "k", "model"});
   EXPECT_TRUE(q.g.json);
   EXPECT_TRUE(output().json);
+}
+
+// `sign` and `verify` have options for running without a method; with a method
+// subcommand, an option only the outer command has must not be accepted and ignored.
+TEST(CliFlagTable, AnOptionOfSignGivenToAMethodThatLacksItIsAUsageError) {
+  ParsedApp p;
+  try {
+    parse_forward(p.app, {"sign", "key", "--private-key", "k", "--pkcs11-uri", "pkcs11:token=t", "model"});
+    FAIL() << "accepted --pkcs11-uri for sign key";
+  } catch (const CLI::ParseError& e) {
+    EXPECT_NE(std::string(e.what()).find("--pkcs11-uri is not an option of 'modelsign sign key'"), std::string::npos)
+        << e.what();
+  }
+  ParsedApp q;
+  EXPECT_THROW(parse_forward(q.app, {"verify", "certificate", "--public-key", "k", "model"}), CLI::ParseError);
+  ParsedApp r;
+  EXPECT_THROW(parse_forward(r.app, {"sign", "key", "--private-key", "k", "model", "extra"}), CLI::ParseError);
+  ParsedApp ok;
+  EXPECT_NO_THROW(parse_forward(ok.app, {"sign", "--private-key", "k", "model"}));
+  EXPECT_EQ(ok.at("sign")->get_option("MODEL_PATH")->as<std::string>(), "model");
 }
 
 TEST(CliTypos, SuggestionsUseEditDistance) {
