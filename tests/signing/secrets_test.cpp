@@ -34,13 +34,9 @@ std::string q(const std::string& s) {
 Run cli(const std::string& args, const std::string& env = "") {
   Run r;
   std::string cmd = env + " " + q(MODELSIGN_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  auto run = test::run_shell(cmd);
+  r.rc = run.rc;
+  r.output = std::move(run.output);
   return r;
 }
 
