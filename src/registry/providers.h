@@ -1,5 +1,6 @@
-// Implemented by the generated builtin_providers.cpp: adds one instance of every
-// provider compiled into this build, most specific first.
+// Implemented by builtin_providers.cpp (hand-written; one #ifdef per provider, defined
+// by providers/*/CMakeLists.txt through MODELSIGN_PROVIDER_DEFS): adds one instance of
+// every provider compiled into this build, most specific first.
 #pragma once
 
 #include <memory>
