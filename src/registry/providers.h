@@ -10,4 +10,10 @@
 
 namespace modelsign {
 void register_builtin_providers(std::vector<std::unique_ptr<KeyProvider>>& out);
+
+namespace detail {
+// Test hook: puts `p` first in the registry (before the built-in providers) for the
+// rest of the process; tests use it to route "fake:" references to a test double.
+void add_provider_for_testing(std::unique_ptr<KeyProvider> p);
+}  // namespace detail
 }
