@@ -1,6 +1,7 @@
 // sign_model and the registry with the test doubles of fake_key_provider.h: no token,
 // no TPM.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
 
 #include "fake_key_provider.h"
 #include "modelsign/key_provider.h"
@@ -55,6 +56,20 @@ TEST(FakeSigner, BackendErrorIsPassedOn) {
   EXPECT_EQ(r.error().code, ErrorCode::kBackend);
   EXPECT_NE(r.error().describe().find("the fake signer refuses to sign"), std::string::npos)
       << r.error().describe();
+}
+
+// from_pkey copies the public half: the key it was made from can go (a borrowed
+// X509_get0_pubkey key is freed with its certificate) and a private key stays out.
+TEST(PublicKeyFromPkey, CopiesThePublicHalfAndLeavesThePkeyToTheCaller) {
+  EvpPkeyPtr priv(EVP_EC_gen("P-256"));
+  ASSERT_TRUE(priv);
+  auto pub = PublicKey::from_pkey(priv.get());
+  ASSERT_TRUE(pub) << pub.error().describe();
+  EXPECT_NE(pub->get(), priv.get());
+  EXPECT_EQ(EVP_PKEY_get_bn_param(pub->get(), "priv", nullptr), 0) << "the private half was kept";
+  priv.reset();
+  EXPECT_EQ(pub->describe(), "EC P-256");
+  EXPECT_EQ(pub->to_pem().rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
 }
 
 // The registry routes by the provider's claim, ahead of the PEM provider that claims
