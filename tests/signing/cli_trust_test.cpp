@@ -15,24 +15,11 @@ namespace {
 using test::TempDir;
 using test::write_file;
 
-struct Run {
-  int rc = -1;
-  std::string output;  // stdout and stderr
-};
-
-std::string q(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using Run = test::ShellRun;  // output: stdout and stderr
+std::string q(const std::string& s) { return test::shell_quote(s); }
 
 Run cli(const std::string& env, const std::string& args) {
-  Run r;
-  std::string cmd = env + " " + q(MODELSIGN_CLI_PATH) + " " + args + " 2>&1";
-  auto run = test::run_shell(cmd);
-  r.rc = run.rc;
-  r.output = std::move(run.output);
-  return r;
+  return test::run_shell(env + " " + q(MODELSIGN_CLI_PATH) + " " + args + " 2>&1");
 }
 
 bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }

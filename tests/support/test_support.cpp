@@ -145,6 +145,12 @@ TestCert Pki::make(const CertSpec& spec, const char* curve, const TestCert* issu
   return TestCert{key, cert};
 }
 
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 ShellRun run_shell(const std::string& command) {
   ShellRun r;
   FILE* p = popen(command.c_str(), "r");

@@ -40,6 +40,8 @@ struct ShellRun {
 };
 // Runs `command` with /bin/sh (popen); stdout only, unless the command redirects.
 ShellRun run_shell(const std::string& command);
+// `s` as one single-quoted shell word.
+std::string shell_quote(const std::string& s);
 
 // A child process's wait status, peak RSS (wait4: that child only) and output.
 struct ChildRun {
