@@ -11,15 +11,9 @@ MODELSIGN=${1:-$ROOT/build/modelsign}
 RUNS=${2:-30}
 [ -x "$MODELSIGN" ] || { echo "no modelsign binary at $MODELSIGN (build first)" >&2; exit 1; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelsign-bench.XXXXXX")
-HSM_DIR=""
-cleanup() {
-  if [ -n "$HSM_DIR" ]; then "$ROOT/softhsm-fixtures/softhsm-teardown.sh" "$HSM_DIR"; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-eval "$("$ROOT/softhsm-fixtures/softhsm-setup.sh" --keys ec-p256)"
-HSM_DIR=$MODELSIGN_SOFTHSM_DIR
+. "$ROOT/softhsm-fixtures/lib.sh"
+softhsm_begin bench
+softhsm_token --keys ec-p256
 
 # A small model: three files, 64 KiB in all.
 mkdir -p "$WORK/model"

@@ -13,17 +13,11 @@ MODELSIGN=${1:-$HERE/../build/modelsign}
 MODEL=${2:-}
 [ -x "$MODELSIGN" ] || { echo "no modelsign binary at $MODELSIGN (build first)" >&2; exit 1; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelsign-demo.XXXXXX")
-HSM_DIR=""
-cleanup() {
-  if [ -n "$HSM_DIR" ]; then "$HERE/softhsm-teardown.sh" "$HSM_DIR"; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
+. "$HERE/lib.sh"
+softhsm_begin demo
 
 echo "== provisioning a private SoftHSM token with a P-256 key"
-eval "$("$HERE/softhsm-setup.sh" --label demo-token --keys ec-p256)"
-HSM_DIR=$MODELSIGN_SOFTHSM_DIR
+softhsm_token --label demo-token --keys ec-p256
 "$MODELSIGN" pkcs11 list --pkcs11-uri "pkcs11:token=demo-token?pin-source=file:$MODELSIGN_PKCS11_PIN_FILE" \
   | grep -A1 'type=private'
 

@@ -54,7 +54,8 @@ class PublicKey {
   static Result<PublicKey> from_pem(std::string_view pem);
   static Result<PublicKey> from_pem_file(const std::string& path);
   static Result<PublicKey> from_spki_der(std::span<const std::uint8_t> der);
-  // Takes ownership; extracts the public half only.
+  // Copies the public half of `pkey` (through its SubjectPublicKeyInfo); the caller
+  // keeps `pkey`, which may be borrowed (X509_get0_pubkey) or a private key.
   static Result<PublicKey> from_pkey(const EVP_PKEY* pkey);
 
   PublicKey(const PublicKey& other);

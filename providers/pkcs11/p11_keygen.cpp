@@ -3,6 +3,7 @@
 #include <openssl/rand.h>
 
 #include <fmt/format.h>
+#include <utility>
 
 #include "modelsign/log.h"
 #include "pkcs11/p11_call.h"
@@ -62,36 +63,25 @@ Error keygen_error(CK_RV rv, const Token& t, KeyType type) {
   return call_error(rv, t, "generating a key", std::move(message));
 }
 
-}  // namespace
-
-Result<GeneratedKey> generate_key(std::string_view reference, KeyType type,
-                                  const ProviderOptions& options) {
-  auto op = open_token(reference, options, true);
-  if (!op) return fail(op.error());
-  if (!op->uri.label || op->uri.label->empty())
-    return fail(ErrorCode::kInvalidArgument,
-                fmt::format("keygen needs the new key's label: add object=LABEL to '{}'",
-                            op->uri.redacted));
-  const std::string label = *op->uri.label;
-  KeySpec spec = key_spec(type);
-  if (auto ok = check_mechanism(op->token, spec.gen, CKF_GENERATE_KEY_PAIR,
+// The token can make and use keys of this type.
+Result<void> check_token_can(const Token& t, const KeySpec& spec, KeyType type) {
+  if (auto ok = check_mechanism(t, spec.gen, CKF_GENERATE_KEY_PAIR,
                                 fmt::format("generating a {} key", to_string(type)));
       !ok)
-    return fail(ok.error());
-  if (auto ok = check_mechanism(op->token, spec.sign, CKF_SIGN,
-                                fmt::format("signing with a {} key", to_string(type)));
-      !ok)
-    return fail(ok.error());
-  if (auto ok = ensure_login(*op->session, op->token, *op->pin, true); !ok)
-    return fail(ok.error());
+    return ok;
+  return check_mechanism(t, spec.sign, CKF_SIGN, fmt::format("signing with a {} key", to_string(type)));
+}
 
+// The new key's CKA_ID: the URI's id=, or 16 random bytes; refused when the label or
+// the id is taken.
+Result<Bytes> choose_free_id(Opened& op, const std::string& label) {
   Template by_label;
   by_label.add_string(CKA_LABEL, label);
-  if (auto ok = refuse_existing(*op, by_label, fmt::format("label '{}'", label)); !ok)
+  if (auto ok = refuse_existing(op, by_label, fmt::format("label '{}'", label)); !ok)
     return fail(ok.error());
   Bytes id;
-  if (op->uri.id && !op->uri.id->empty()) {
-    id = *op->uri.id;
+  if (op.uri.id && !op.uri.id->empty()) {
+    id = *op.uri.id;
   } else {
     id.resize(16);
     if (RAND_bytes(id.data(), static_cast<int>(id.size())) != 1)
@@ -99,9 +89,15 @@ Result<GeneratedKey> generate_key(std::string_view reference, KeyType type,
   }
   Template by_id;
   by_id.add_bytes(CKA_ID, id);
-  if (auto ok = refuse_existing(*op, by_id, fmt::format("id {}", to_hex(id))); !ok)
+  if (auto ok = refuse_existing(op, by_id, fmt::format("id {}", to_hex(id))); !ok)
     return fail(ok.error());
+  return id;
+}
 
+// The public and private key templates: the private key signs only and never leaves
+// the token.
+std::pair<Template, Template> key_templates(const KeySpec& spec, const std::string& label,
+                                            const Bytes& id) {
   Template pub, priv;
   pub.add_ulong(CKA_CLASS, CKO_PUBLIC_KEY)
       .add_ulong(CKA_KEY_TYPE, spec.type)
@@ -118,7 +114,6 @@ Result<GeneratedKey> generate_key(std::string_view reference, KeyType type,
   } else {
     pub.add_bytes(CKA_EC_PARAMS, spec.ec_params);
   }
-  // Sign-only, never leaves the token.
   priv.add_ulong(CKA_CLASS, CKO_PRIVATE_KEY)
       .add_ulong(CKA_KEY_TYPE, spec.type)
       .add_bool(CKA_TOKEN, true)
@@ -131,26 +126,54 @@ Result<GeneratedKey> generate_key(std::string_view reference, KeyType type,
       .add_bool(CKA_DERIVE, false)
       .add_string(CKA_LABEL, label)
       .add_bytes(CKA_ID, id);
-  CK_MECHANISM mech{spec.gen, nullptr, 0};
-  CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
-  const Session& s = *op->session;
-  CK_RV rv = CK_CALL(s.f(), C_GenerateKeyPair, s.handle(), &mech, pub.data(), pub.size(), priv.data(),
-                                      priv.size(), &hpub, &hpriv);
-  if (rv != CKR_OK) return fail(keygen_error(rv, op->token, type));
-  // Trust but verify: a token that ignored the template must not hand out the key.
+  return {std::move(pub), std::move(priv)};
+}
+
+// Trust but verify: a token that ignored the template must not hand out the key (it
+// is deleted). The new public key.
+Result<PublicKey> check_generated(const Session& s, const Token& t, CK_OBJECT_HANDLE hpub,
+                                  CK_OBJECT_HANDLE hpriv) {
   bool sensitive = get_bool(s, hpriv, CKA_SENSITIVE).value_or(false);
   bool extractable = get_bool(s, hpriv, CKA_EXTRACTABLE).value_or(true);
   auto key = public_key_from_object(s, hpub);
-  if (!sensitive || extractable || !key) {
-    CK_CALL(s.f(), C_DestroyObject, s.handle(), hpriv);
-    CK_CALL(s.f(), C_DestroyObject, s.handle(), hpub);
-    if (!key) return fail(key.error().with_context("reading the new public key"));
-    return fail(ErrorCode::kBackend,
-                fmt::format("token {} created the key with CKA_SENSITIVE={} and "
-                            "CKA_EXTRACTABLE={} despite the template; the key was deleted",
-                            op->token.describe(), sensitive, extractable));
-  }
-  std::string uri = object_uri(op->token.info, id, label, CKO_PRIVATE_KEY, op->module_query);
+  if (sensitive && !extractable && key) return key;
+  CK_CALL(s.f(), C_DestroyObject, s.handle(), hpriv);
+  CK_CALL(s.f(), C_DestroyObject, s.handle(), hpub);
+  if (!key) return fail(key.error().with_context("reading the new public key"));
+  return fail(ErrorCode::kBackend,
+              fmt::format("token {} created the key with CKA_SENSITIVE={} and "
+                          "CKA_EXTRACTABLE={} despite the template; the key was deleted",
+                          t.describe(), sensitive, extractable));
+}
+
+}  // namespace
+
+Result<GeneratedKey> generate_key(std::string_view reference, KeyType type,
+                                  const ProviderOptions& options) {
+  auto op = open_token(reference, options, true);
+  if (!op) return fail(op.error());
+  if (!op->uri.label || op->uri.label->empty())
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("keygen needs the new key's label: add object=LABEL to '{}'",
+                            op->uri.redacted));
+  const std::string label = *op->uri.label;
+  const KeySpec spec = key_spec(type);
+  if (auto ok = check_token_can(op->token, spec, type); !ok) return fail(ok.error());
+  if (auto ok = ensure_login(*op->session, op->token, *op->pin, true); !ok)
+    return fail(ok.error());
+  auto id = choose_free_id(*op, label);
+  if (!id) return fail(id.error());
+
+  auto [pub, priv] = key_templates(spec, label, *id);
+  CK_MECHANISM mech{spec.gen, nullptr, 0};
+  CK_OBJECT_HANDLE hpub = CK_INVALID_HANDLE, hpriv = CK_INVALID_HANDLE;
+  const Session& s = *op->session;
+  CK_RV rv = CK_CALL(s.f(), C_GenerateKeyPair, s.handle(), &mech, pub.data(), pub.size(),
+                     priv.data(), priv.size(), &hpub, &hpriv);
+  if (rv != CKR_OK) return fail(keygen_error(rv, op->token, type));
+  auto key = check_generated(s, op->token, hpub, hpriv);
+  if (!key) return fail(key.error());
+  std::string uri = object_uri(op->token.info, *id, label, CKO_PRIVATE_KEY, op->module_query);
   log::info("pkcs11: generated {} key {}", to_string(type), uri);
   return GeneratedKey{std::move(uri), std::move(*key)};
 }

@@ -85,7 +85,7 @@ Result<std::vector<std::string>> list(std::string_view reference, const Provider
   auto it = options.params.find(kPkcs11ModuleOption);
   auto path = resolve_module(*u, it == options.params.end() ? std::string_view() : it->second);
   if (!path) return fail(path.error());
-  auto mods = Modules::open(*path);
+  auto mods = Modules::open(*path, init_args(options));
   if (!mods) return fail(mods.error());
   if (!u->names_token && !u->id && !u->label) return list_tokens(**mods);
   return list_objects(ref, options);

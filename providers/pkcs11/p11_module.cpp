@@ -147,12 +147,26 @@ std::map<std::string, std::weak_ptr<Modules>>& cache() {
 }
 }  // namespace
 
-Result<std::shared_ptr<Modules>> Modules::open(const std::string& path) {
+CK_RV Modules::initialize(CK_FUNCTION_LIST* f) {
+  if (init_args_.empty()) return p11_kit_module_initialize(f);
+  CK_C_INITIALIZE_ARGS args{};
+  args.flags = CKF_OS_LOCKING_OK;
+  args.pReserved = init_args_.data();
+  return CK_CALL(f, C_Initialize, &args);
+}
+
+Result<std::shared_ptr<Modules>> Modules::open(const std::string& path, const std::string& init_args) {
+  if (path.empty() && !init_args.empty())
+    return fail(ErrorCode::kInvalidArgument,
+                "PKCS#11 initialisation arguments need a module: name it with "
+                "module-path=/path/to/module.so");
+  const std::string key = init_args.empty() ? path : path + '\n' + init_args;
   std::lock_guard lock(g_cache_mu);
-  if (auto existing = cache()[path].lock()) return existing;
+  if (auto existing = cache()[key].lock()) return existing;
 
   std::shared_ptr<Modules> m(new Modules());
   m->path_ = path;
+  m->init_args_ = init_args;
   m->pid_ = getpid();
   if (path.empty()) {
     m->registry_ = p11_kit_modules_load_and_initialize(0);
@@ -177,7 +191,7 @@ Result<std::shared_ptr<Modules>> Modules::open(const std::string& path) {
                   fmt::format("cannot load the PKCS#11 module '{}': {}. Check that it is a "
                               "PKCS#11 library for this architecture",
                               path, p11_kit_reason()));
-    CK_RV rv = p11_kit_module_initialize(m->single_);
+    CK_RV rv = m->initialize(m->single_);
     if (rv != CKR_OK) {
       p11_kit_module_release(m->single_);
       m->single_ = nullptr;
@@ -190,7 +204,7 @@ Result<std::shared_ptr<Modules>> Modules::open(const std::string& path) {
     m->filenames_.push_back(path);
     log::debug("pkcs11: loaded module {}", path);
   }
-  cache()[path] = m;
+  cache()[key] = m;
   return m;
 }
 
@@ -212,7 +226,7 @@ Result<void> Modules::ensure_initialized() {
   std::vector<CK_FUNCTION_LIST*> kept;
   std::vector<std::string> kept_names;
   for (std::size_t i = 0; i < lists_.size(); ++i) {
-    CK_RV rv = CK_CALL(lists_[i], C_Initialize, nullptr);
+    CK_RV rv = init_args_.empty() ? CK_CALL(lists_[i], C_Initialize, nullptr) : initialize(lists_[i]);
     if (rv == CKR_OK || rv == CKR_CRYPTOKI_ALREADY_INITIALIZED) {
       kept.push_back(lists_[i]);
       kept_names.push_back(filenames_[i]);

@@ -28,8 +28,12 @@ Result<std::string> resolve_module(const KeyUri& u, std::string_view option);
 class Modules {
  public:
   // Loads and initialises the module at `path`, or every module registered with p11-kit
-  // when `path` is empty. Shared while in use: opening the same path again reuses it.
-  static Result<std::shared_ptr<Modules>> open(const std::string& path);
+  // when `path` is empty. Shared while in use: opening the same path (with the same
+  // init_args) again reuses it. `init_args`, when not empty, is passed to the module's
+  // C_Initialize as CK_C_INITIALIZE_ARGS.pReserved (NSS's softoken reads its database
+  // directory from there); only with a module path.
+  static Result<std::shared_ptr<Modules>> open(const std::string& path,
+                                               const std::string& init_args = {});
   Modules(const Modules&) = delete;
   Modules& operator=(const Modules&) = delete;
   ~Modules();
@@ -45,7 +49,10 @@ class Modules {
 
  private:
   Modules() = default;
+  // C_Initialize with init_args_ (when set) or p11-kit's defaults.
+  CK_RV initialize(CK_FUNCTION_LIST* f);
   std::string path_;
+  std::string init_args_;
   CK_FUNCTION_LIST* single_ = nullptr;
   CK_FUNCTION_LIST** registry_ = nullptr;
   std::vector<CK_FUNCTION_LIST*> lists_;

@@ -100,6 +100,11 @@ Result<void> check_mechanism(const Token& t, CK_MECHANISM_TYPE m, CK_FLAGS need,
       CKR_MECHANISM_INVALID));
 }
 
+std::string init_args(const ProviderOptions& o) {
+  auto it = o.params.find(kPkcs11InitArgsOption);
+  return it == o.params.end() ? std::string() : it->second;
+}
+
 Result<Opened> open_token(std::string_view reference, const ProviderOptions& o, bool rw) {
   Opened op;
   auto u = parse_uri(reference);
@@ -108,7 +113,7 @@ Result<Opened> open_token(std::string_view reference, const ProviderOptions& o, 
   auto it = o.params.find(kPkcs11ModuleOption);
   auto path = resolve_module(op.uri, it == o.params.end() ? std::string_view() : it->second);
   if (!path) return fail(path.error());
-  auto mods = Modules::open(*path);
+  auto mods = Modules::open(*path, init_args(o));
   if (!mods) return fail(mods.error());
   op.modules = std::move(*mods);
   auto tok = select_token(*op.modules, op.uri);
@@ -124,7 +129,7 @@ Result<Opened> open_token(std::string_view reference, const ProviderOptions& o, 
     RAND_bytes(reinterpret_cast<unsigned char*>(&jitter), sizeof(jitter));
     std::this_thread::sleep_for(std::chrono::milliseconds(20 * static_cast<unsigned>(attempt) + jitter % 40));
     log::debug("pkcs11: no token matched; loading the module again (attempt {})", attempt + 1);
-    mods = Modules::open(*path);
+    mods = Modules::open(*path, init_args(o));
     if (!mods) return fail(mods.error());
     op.modules = std::move(*mods);
     tok = select_token(*op.modules, op.uri);

@@ -44,6 +44,9 @@ struct Opened {
   std::string module_query;
 };
 
+// The provider's init-args option, or "".
+std::string init_args(const ProviderOptions& o);
+
 // Parses the URI, loads its module (or the provider's "module" option) and opens a
 // session on the one token it names.
 Result<Opened> open_token(std::string_view reference, const ProviderOptions& o, bool rw);

@@ -17,6 +17,9 @@ namespace modelsign {
 
 // The ProviderOptions::params key for the module used when a URI names none.
 inline constexpr const char* kPkcs11ModuleOption = "module";
+// The ProviderOptions::params key for the module's initialisation arguments
+// (CK_C_INITIALIZE_ARGS.pReserved), e.g. NSS softoken's "configdir='sql:DIR' ...".
+inline constexpr const char* kPkcs11InitArgsOption = "init-args";
 
 std::unique_ptr<KeyProvider> make_pkcs11_provider();
 

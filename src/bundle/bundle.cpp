@@ -131,9 +131,9 @@ Result<TlogEntry> parse_tlog_entry(std::string_view document, const Json& e) {
   if (const Json* ip = *ipm; ip != nullptr && !ip->is_null()) {
     if (!ip->is_object()) return fail(ErrorCode::kMalformed, "bundle: inclusionPromise must be an object");
     auto set = b64_field(document, *ip, {"signedEntryTimestamp", "signed_entry_timestamp"}, "inclusionPromise",
-                         1024 + kPad);
+                         limits::kMaxSignedEntryTimestampBytes + kPad);
     if (!set) return fail(set.error());
-    if (set->empty() || set->size() > 1024) return fail(ErrorCode::kMalformed, "bundle: signedEntryTimestamp has a bad size");
+    if (set->empty() || set->size() > limits::kMaxSignedEntryTimestampBytes) return fail(ErrorCode::kMalformed, "bundle: signedEntryTimestamp has a bad size");
     t.signed_entry_timestamp = std::move(*set);
   }
   auto pjm = member(e, {"inclusionProof", "inclusion_proof"}, where);

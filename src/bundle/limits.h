@@ -29,6 +29,7 @@ inline constexpr std::size_t kMaxTimestamps = 16;                // RFC 3161 tim
 inline constexpr std::size_t kMaxTimestampBytes = 64u << 10;     // one RFC 3161 response
 inline constexpr std::size_t kMaxScts = 16;                      // SCTs embedded in one certificate
 inline constexpr std::size_t kMaxIdentityBytes = 4096;           // one SAN or issuer value
+inline constexpr std::size_t kMaxSignedEntryTimestampBytes = 1024;  // a Rekor SET (DER ECDSA)
 
 // TUF metadata and target files (src/tuf). A download stops at the limit for its role;
 // Sigstore's own files are a few KiB, so the limits leave room to grow without letting

@@ -17,13 +17,13 @@
 #include "crypto/x509.h"
 #include "modelsign/log.h"
 #include "modelsign/sign.h"
+#include "pem/pem_provider.h"
 
 namespace modelsign::cli {
 
 namespace {
 
 constexpr const char* kPrivateKeyEnv = "SIGNING_PRIVATE_KEY";  // as CI platforms store it
-constexpr const char* kKeyPasswordEnv = "MODELSIGN_KEY_PASSWORD";
 
 struct KeyArgs {
   SignArgs sign;

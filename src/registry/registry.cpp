@@ -9,8 +9,8 @@
 namespace modelsign {
 
 namespace {
-const std::vector<std::unique_ptr<KeyProvider>>& registry() {
-  static const auto* providers = [] {
+std::vector<std::unique_ptr<KeyProvider>>& registry() {
+  static auto* providers = [] {
     auto* v = new std::vector<std::unique_ptr<KeyProvider>>();
     register_builtin_providers(*v);
     return v;
@@ -24,6 +24,10 @@ std::string built_in_names() {
   return fmt::format("{}", fmt::join(names, ", "));
 }
 }  // namespace
+
+void detail::add_provider_for_testing(std::unique_ptr<KeyProvider> p) {
+  registry().insert(registry().begin(), std::move(p));
+}
 
 std::vector<const KeyProvider*> all_providers() {
   std::vector<const KeyProvider*> out;

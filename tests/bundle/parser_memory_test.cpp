@@ -36,35 +36,12 @@ struct Run {
 
 // Runs the CLI with stderr captured; address_space_kib > 0 sets RLIMIT_AS in the child.
 Run run_cli(const std::vector<std::string>& args, long address_space_kib = 0) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDERR_FILENO);
-    ::dup2(fds[1], STDOUT_FILENO);
-    if (address_space_kib > 0) {
-      rlimit rl{static_cast<rlim_t>(address_space_kib) * 1024, static_cast<rlim_t>(address_space_kib) * 1024};
-      ::setrlimit(RLIMIT_AS, &rl);
-    }
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  Run r;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    if (r.err.size() < 65536) r.err.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  rusage ru{};
-  ::wait4(pid, &r.status, 0, &ru);
-  r.max_rss_kib = ru.ru_maxrss;
-  return r;
+  test::ChildOptions o;
+  o.merge_stderr = true;
+  o.address_space_kib = address_space_kib;
+  o.max_output = 65536;
+  auto c = test::run_child(args, o);
+  return Run{c.status, c.max_rss_kib, std::move(c.output)};
 }
 
 // Streams a file of `size` bytes: prefix, then fill bytes, then suffix.

@@ -49,30 +49,8 @@ struct CliRun {
 
 // Runs the CLI and reports its own peak RSS (wait4 rusage of that child only).
 CliRun run_cli(const std::vector<std::string>& args) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  CliRun r;
-  char buf[65536];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    r.out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  rusage ru{};
-  ::wait4(pid, &r.status, 0, &ru);
-  r.max_rss_kib = ru.ru_maxrss;
-  return r;
+  auto c = test::run_child(args);
+  return CliRun{c.status, c.max_rss_kib, std::move(c.output)};
 }
 
 TEST(SlowMemory, PeakRssStaysUnder150MiBHashing20GiBSparseFileWith8Threads) {

@@ -31,43 +31,15 @@
 
 #include "modelsign/crypto.h"
 #include "modelsign/manifest.h"
+#include "test_support.h"
 
 namespace modelsign::testing {
 
 namespace fs = std::filesystem;
 
 // A fresh directory under the system temp dir (honours TMPDIR), removed with everything
-// in it on destruction.
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (fs::temp_directory_path() / "modelsign-test-XXXXXX").string();
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
-  }
-  ~TempDir() {
-    // Give back permissions a test removed, so everything can be deleted.
-    chmod_tree_writable(path_);
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const fs::path& path() const { return path_; }
-  std::string str() const { return path_.string(); }
-  fs::path operator/(const std::string& rel) const { return path_ / rel; }
-
- private:
-  static void chmod_tree_writable(const fs::path& dir) {
-    std::error_code ec;
-    if (fs::is_symlink(dir, ec) || !fs::is_directory(dir, ec)) return;
-    fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
-    for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-      chmod_tree_writable(it->path());
-  }
-  fs::path path_;
-};
+// in it on destruction: the shared test-support one.
+using TempDir = test::TempDir;
 
 // Changes the working directory for the lifetime of the object.
 class ScopedCwd {

@@ -11,21 +11,9 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 # The independent model_signing-style verifier (tests/interop), sharing no code with us.
 interop() { /usr/bin/python3 "$SRC/tests/interop/verify_like_model_signing.py" "$@"; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/modelsign-e2e.XXXXXX")
-HSM_DIR=""
-cleanup() {
-  if [ -n "$HSM_DIR" ]; then "$SRC/softhsm-fixtures/softhsm-teardown.sh" "$HSM_DIR"; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-setup_token() {
-  local env
-  env=$("$SRC/softhsm-fixtures/softhsm-setup.sh" "$@")
-  eval "$env"
-  HSM_DIR=$MODELSIGN_SOFTHSM_DIR
-  unset MODELSIGN_PKCS11_PIN
-}
+. "$SRC/softhsm-fixtures/lib.sh"
+softhsm_begin e2e
+setup_token() { softhsm_token "$@"; }
 
 make_model() {
   mkdir -p "$1/sub"

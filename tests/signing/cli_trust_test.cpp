@@ -15,28 +15,11 @@ namespace {
 using test::TempDir;
 using test::write_file;
 
-struct Run {
-  int rc = -1;
-  std::string output;  // stdout and stderr
-};
-
-std::string q(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+using Run = test::ShellRun;  // output: stdout and stderr
+std::string q(const std::string& s) { return test::shell_quote(s); }
 
 Run cli(const std::string& env, const std::string& args) {
-  Run r;
-  std::string cmd = env + " " + q(MODELSIGN_CLI_PATH) + " " + args + " 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  if (p == nullptr) return r;
-  std::array<char, 4096> buf{};
-  size_t n;
-  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
-  int status = pclose(p);
-  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
+  return test::run_shell(env + " " + q(MODELSIGN_CLI_PATH) + " " + args + " 2>&1");
 }
 
 bool contains(const std::string& s, const std::string& what) { return s.find(what) != std::string::npos; }

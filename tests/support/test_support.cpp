@@ -2,7 +2,15 @@
 
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
+#include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdio>
 
 #include <fstream>
 #include <random>
@@ -17,13 +25,19 @@ TempDir::TempDir() {
   path_ = tmpl;
 }
 
-TempDir::~TempDir() {
+// Gives back the permissions a test removed from directories (each before it is
+// entered), so that everything below can be deleted; symlinks are not followed.
+static void chmod_tree_writable(const fs::path& dir) {
   std::error_code ec;
-  // Restore permissions that tests may have removed, then delete.
-  for (auto it = fs::recursive_directory_iterator(path_, fs::directory_options::skip_permission_denied, ec);
-       it != fs::recursive_directory_iterator(); it.increment(ec)) {
-    if (!it->is_symlink(ec)) fs::permissions(it->path(), fs::perms::owner_all, fs::perm_options::add, ec);
-  }
+  if (fs::is_symlink(dir, ec) || !fs::is_directory(dir, ec)) return;
+  fs::permissions(dir, fs::perms::owner_all, fs::perm_options::add, ec);
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
+    chmod_tree_writable(it->path());
+}
+
+TempDir::~TempDir() {
+  chmod_tree_writable(path_);
+  std::error_code ec;
   fs::remove_all(path_, ec);
 }
 
@@ -129,6 +143,58 @@ TestCert Pki::make(const CertSpec& spec, const char* curve, const TestCert* issu
   keys_.push_back(key);
   certs_.push_back(cert);
   return TestCert{key, cert};
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+ShellRun run_shell(const std::string& command) {
+  ShellRun r;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return r;
+  std::array<char, 4096> buf{};
+  std::size_t n;
+  while ((n = std::fread(buf.data(), 1, buf.size(), p)) > 0) r.output.append(buf.data(), n);
+  int status = pclose(p);
+  r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
+}
+
+ChildRun run_child(const std::vector<std::string>& args, const ChildOptions& options) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(fds[1], STDOUT_FILENO);
+    if (options.merge_stderr) ::dup2(fds[1], STDERR_FILENO);
+    if (options.address_space_kib > 0) {
+      rlim_t bytes = static_cast<rlim_t>(options.address_space_kib) * 1024;
+      rlimit rl{bytes, bytes};
+      ::setrlimit(RLIMIT_AS, &rl);
+    }
+    std::vector<char*> argv;
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(fds[1]);
+  ChildRun r;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) break;
+    if (r.output.size() < options.max_output)
+      r.output.append(buf, std::min(static_cast<std::size_t>(n), options.max_output - r.output.size()));
+  }
+  ::close(fds[0]);
+  rusage ru{};
+  ::wait4(pid, &r.status, 0, &ru);
+  r.max_rss_kib = ru.ru_maxrss;
+  return r;
 }
 
 }  // namespace modelsign::test

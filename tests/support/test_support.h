@@ -32,6 +32,30 @@ class TempDir {
 };
 
 void write_file(const fs::path& p, std::string_view content, unsigned mode = 0644);
+
+// A shell command's exit code (-1 when it did not exit) and its output.
+struct ShellRun {
+  int rc = -1;
+  std::string output;
+};
+// Runs `command` with /bin/sh (popen); stdout only, unless the command redirects.
+ShellRun run_shell(const std::string& command);
+// `s` as one single-quoted shell word.
+std::string shell_quote(const std::string& s);
+
+// A child process's wait status, peak RSS (wait4: that child only) and output.
+struct ChildRun {
+  int status = 0;
+  long max_rss_kib = 0;
+  std::string output;
+};
+struct ChildOptions {
+  bool merge_stderr = false;           // capture stderr into `output` too
+  long address_space_kib = 0;          // > 0: RLIMIT_AS of the child
+  std::size_t max_output = SIZE_MAX;   // bytes kept of the output (the rest is read and dropped)
+};
+// Runs argv[0] (a path) with execv, no shell.
+ChildRun run_child(const std::vector<std::string>& argv, const ChildOptions& options = {});
 std::string read_file(const fs::path& p);
 fs::path testdata();          // tests/testdata
 fs::path upstream_fixtures(); // tests/testdata/model-transparency/scripts/tests
