@@ -17,8 +17,10 @@ PACKAGES=(
   # test scripts (JSON and base64 checks), the test PKI (openssl CLI) and the independent
   # verifier (tests/interop/verify_like_model_signing.py) on Debian's python3
   python3 python3-cryptography
-  # bench/hash_bench.sh: /usr/bin/time for peak RSS
-  time
+  # bench/hash_bench.sh: /usr/bin/time for peak RSS, fio for the disk's sequential speed
+  time fio
+  # io_uring for reading uncached model data (optional at build time)
+  liburing-dev
 )
 
 missing=()
