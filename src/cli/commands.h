@@ -36,6 +36,7 @@ struct SignArgs {
   std::vector<std::string> certificate_chain;
   bool json = false;
   unsigned threads = 0;
+  unsigned io_depth = 0;
   std::string hash = "sha256";
   std::string serialization = "files";
   std::uint64_t shard_size = kDefaultShardSize;
@@ -55,6 +56,7 @@ struct VerifyArgs {
   bool strict_ignored = false;
   bool json = false;
   unsigned threads = 0;
+  unsigned io_depth = 0;
 };
 void add_verify_options(CLI::App* cmd, VerifyArgs& a);
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
