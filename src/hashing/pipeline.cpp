@@ -190,34 +190,7 @@ class Hasher {
 
   Result<Bytes> hash(const WorkUnit& u) {
     const FileEntry& f = files_[u.file];
-    // Files of a directory model are opened relative to their folder's descriptor, which
-    // the worker keeps while the following files are in the same folder (work order is
-    // path order): one path walk fewer per file.
-    int at_fd = AT_FDCWD;
-    std::string_view leaf;
-    int opened = 0;
-    if (root_fd_ >= 0 && f.name != ".") {
-      std::string_view name = f.name;
-      size_t slash = name.rfind('/');
-      leaf = slash == std::string_view::npos ? name : name.substr(slash + 1);
-      at_fd = root_fd_;
-      if (slash != std::string_view::npos) {
-        std::string_view dir = name.substr(0, slash);
-        if (!dir_fd_ || dir != dir_name_) {
-          dir_fd_ = UniqueFd();
-          int d = open_beneath(root_fd_, dir, O_PATH | O_DIRECTORY, false);
-          if (d < 0) return fail(open_error(f, d));
-          dir_fd_ = UniqueFd(d);
-          dir_name_.assign(dir);
-        }
-        at_fd = dir_fd_.get();
-      }
-      leaf_.assign(leaf);
-      opened = ::openat(at_fd, leaf_.c_str(), kOpenFlags | O_CLOEXEC | (f.via_symlink ? 0 : O_NOFOLLOW));
-      if (opened < 0) opened = -errno;
-    } else {
-      opened = open_entry(root_fd_, f, kOpenFlags);
-    }
+    int opened = open_entry(root_fd_, f, kOpenFlags);
     if (opened < 0) return fail(open_error(f, opened));
     UniqueFd fd(opened);
     struct stat st {};
@@ -243,10 +216,8 @@ class Hasher {
     // through the descriptor opened beneath the model; this only looks for a change.)
     struct stat now {};
     int at = f.via_symlink ? 0 : AT_SYMLINK_NOFOLLOW;
-    // From the model root, not the kept folder: a folder replaced since it was opened
-    // must show here.
-    int src = at_fd != AT_FDCWD ? ::fstatat(root_fd_, f.name.c_str(), &now, at)
-                                : ::fstatat(AT_FDCWD, f.os_path.c_str(), &now, at);
+    int src = root_fd_ >= 0 && f.name != "." ? ::fstatat(root_fd_, f.name.c_str(), &now, at)
+                                             : ::fstatat(AT_FDCWD, f.os_path.c_str(), &now, at);
     if (src != 0) return fail(changed(f, "it was removed"));
     if (auto c = check_same(f, now); !c) return fail(c.error());
     // The manifest covers the size stat reported; a file that holds more than that
@@ -561,9 +532,6 @@ class Hasher {
   const std::atomic<bool>* stop_;
   bool nowait_ = true;
   bool direct_ok_ = true;  // cleared when O_DIRECT or io_uring is refused
-  UniqueFd dir_fd_;        // the folder of the last file hashed (see hash)
-  std::string dir_name_;
-  std::string leaf_;
   bool eof_seen_ = false;  // the unit's last read found the file's end (see hash_read)
   bool missed_ = false;
   ossl::MdPtr md_;
