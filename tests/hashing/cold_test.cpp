@@ -3,8 +3,10 @@
 // (buffered read(), readahead, O_DIRECT with several reads in flight).
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 
 #include <atomic>
 #include <string>
@@ -39,6 +41,13 @@ size_t resident_pages(const fs::path& p, size_t from, size_t len) {
     for (unsigned char c : v) n += c & 1;
   ::munmap(a, len);
   return n;
+}
+
+std::string read_file_or_empty(const std::string& p) {
+  std::ifstream in(p);
+  std::string s;
+  std::getline(in, s);
+  return s;
 }
 
 const char* name_of(ColdRead c) {
@@ -148,6 +157,43 @@ INSTANTIATE_TEST_SUITE_P(ColdReads, Cold,
                          ::testing::Values(ColdRead::kAuto, ColdRead::kBuffered, ColdRead::kReadahead,
                                            ColdRead::kDirect),
                          [](const ::testing::TestParamInfo<ColdRead>& p) { return std::string(name_of(p.param)); });
+
+// ---- defaults chosen from the machine ------------------------------------------------
+
+TEST(Defaults, ThreadsFollowTheAffinityMaskNotTheOnlineCpus) {
+  auto r = run_in_child(
+      [](int fd) {
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        int cpu = ::sched_getcpu();
+        if (cpu < 0) return 77;
+        CPU_SET(static_cast<size_t>(cpu), &one);
+        if (::sched_setaffinity(0, sizeof(one), &one) != 0) return 77;
+        write_all(fd, std::to_string(default_threads()));
+        return 0;
+      },
+      std::chrono::seconds(10));
+  ASSERT_FALSE(r.timed_out);
+  if (r.exit_code == 77) GTEST_SKIP() << "sched_setaffinity refused";
+  EXPECT_EQ(r.output, "1");
+  cpu_set_t all;
+  ASSERT_EQ(::sched_getaffinity(0, sizeof(all), &all), 0);
+  EXPECT_EQ(default_threads(), static_cast<unsigned>(CPU_COUNT(&all)));
+}
+
+TEST(Defaults, IoDepthFollowsTheModelsDevice) {
+  EXPECT_EQ(default_io_depth("/nonexistent/model"), 16u) << "unknown device";
+  TempDir tmp;
+  struct stat st {};
+  ASSERT_EQ(::stat(tmp.str().c_str(), &st), 0);
+  const std::string dev = fmt::format("/sys/dev/block/{}:{}", ::major(st.st_dev), ::minor(st.st_dev));
+  std::string rot = read_file_or_empty(dev + "/queue/rotational");
+  if (rot.empty()) rot = read_file_or_empty(dev + "/../queue/rotational");  // a partition
+  unsigned got = default_io_depth(tmp.str());
+  if (::major(st.st_dev) == 0 || rot.empty()) EXPECT_EQ(got, 16u) << "no block device behind " << tmp.str();
+  else if (rot[0] == '1') EXPECT_EQ(got, 4u) << "rotational";
+  else EXPECT_TRUE(got == 32u || got == 64u) << got;
+}
 
 #ifdef MODELSIGN_HAVE_LIBURING
 TEST(ColdDirect, ReadsBypassThePageCache) {
