@@ -2,7 +2,8 @@
 // by measurement (see docs/performance.md).
 //
 //   modelsign_pipeline_tune MODEL [--threads N] [--mmap-threshold B] [--mmap-window B]
-//                           [--read-buffer B] [--runs N]
+//                           [--read-buffer B] [--io-depth N] [--cold-read auto|buffered|readahead|direct]
+//                           [--runs N]
 //
 // Prints, per run, wall time, CPU time (user + sys of the whole process), throughput and
 // throughput per CPU-second. The last figure is what the pipeline controls; wall-clock
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr,
                  "usage: %s MODEL [--threads N] [--mmap-threshold B] [--mmap-window B] "
-                 "[--read-buffer B] [--runs N]\n",
+                 "[--read-buffer B] [--io-depth N] [--cold-read auto|buffered|readahead|direct] "
+                 "[--runs N]\n",
                  argv[0]);
     return 2;
   }
@@ -59,11 +61,21 @@ int main(int argc, char** argv) {
   int runs = 3;
   for (int i = 2; i + 1 < argc; i += 2) {
     std::string_view k = argv[i];
+    if (k == "--cold-read") {
+      std::string_view m = argv[i + 1];
+      using modelsign::ColdRead;
+      h.cold_read = m == "buffered" ? ColdRead::kBuffered
+                    : m == "readahead" ? ColdRead::kReadahead
+                    : m == "direct"    ? ColdRead::kDirect
+                                       : ColdRead::kAuto;
+      continue;
+    }
     std::uint64_t v = parse(argv[i + 1]);
     if (k == "--threads") h.threads = static_cast<unsigned>(v);
     else if (k == "--mmap-threshold") h.mmap_threshold = v;
     else if (k == "--mmap-window") h.mmap_window = v;
     else if (k == "--read-buffer") h.read_buffer = v;
+    else if (k == "--io-depth") h.io_depth = static_cast<unsigned>(v);
     else if (k == "--runs") runs = static_cast<int>(v);
     else {
       std::fprintf(stderr, "unknown option %s\n", argv[i]);

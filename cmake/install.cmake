@@ -16,6 +16,12 @@ foreach(lib ${MODELSIGN_INSTALLED_LIBS})
   string(APPEND MODELSIGN_PC_LIBS " -l${lib}")
 endforeach()
 
+# The core links liburing when the build found it (src/CMakeLists.txt): consumers need it too.
+set(MODELSIGN_PC_REQUIRES_EXTRA "")
+if(MODELSIGN_HAVE_LIBURING)
+  set(MODELSIGN_PC_REQUIRES_EXTRA ", liburing")
+endif()
+
 set(MODELSIGN_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/modelsign)
 configure_package_config_file(${PROJECT_SOURCE_DIR}/cmake/modelsignConfig.cmake.in
   ${PROJECT_BINARY_DIR}/modelsignConfig.cmake

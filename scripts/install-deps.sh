@@ -23,8 +23,10 @@ PACKAGES=(
   # install . through scikit-build in a venv)
   python3-dev python3-pybind11 pybind11-dev python3-pytest python3-skbuild python3-venv
   python3-setuptools python3-wheel python3-pip
-  # bench/hash_bench.sh: /usr/bin/time for peak RSS
-  time
+  # bench/hash_bench.sh: /usr/bin/time for peak RSS, fio for the disk's sequential speed
+  time fio
+  # io_uring for reading uncached model data (optional at build time)
+  liburing-dev
   # the loopback Sigstore stack (tests/sigstore-stack): node >= 20.17 with its npm (Debian 12's
   # own nodejs is 18: add NodeSource's node 20 repository first), curl for its readiness probe
   nodejs curl

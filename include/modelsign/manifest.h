@@ -50,9 +50,20 @@ struct HashObserver {
   std::atomic<bool> cancel{false};
 };
 inline constexpr const char* kHashingCancelled = "hashing was cancelled";
+// How data that is not in the page cache is read (see docs/performance.md).
+enum class ColdRead {
+  kAuto,       // the measured best: kDirect where it works, else kBuffered
+  kBuffered,   // read() in 1 MiB requests; the kernel's readahead keeps the disk busy
+  kReadahead,  // kBuffered plus readahead(2) of the next io_depth MiB ahead of the reader
+  kDirect,     // O_DIRECT reads, io_depth of them in flight (io_uring), bypassing the cache
+};
 
 struct HashingOptions {
-  unsigned threads = 0;                 // 0 = online CPUs
+  unsigned threads = 0;                 // 0 = the CPUs this process may run on
+  // Reads in flight, all threads together, for data not in the page cache; 0 = chosen
+  // from the model's device (default_io_depth).
+  unsigned io_depth = 0;
+  ColdRead cold_read = ColdRead::kAuto;
   bool progress = false;                // progress bar on stderr
   std::uint64_t mmap_threshold = 1 << 20;  // files at least this big are hashed from mmap windows
   std::uint64_t mmap_window = 32 << 20;    // bytes mapped at once per worker (read() if not cached)
@@ -93,6 +104,12 @@ struct Manifest {
 // Compute the manifest of the model at `model_path` (a directory or a single file).
 Result<Manifest> compute_manifest(const std::string& model_path, const SerializationOptions& ser,
                                   const HashingOptions& hashing = {});
+
+// The defaults of HashingOptions::threads (the CPUs this process may run on) and
+// HashingOptions::io_depth (from the block device holding `model_path`: 4 when it is
+// rotational, 64 for NVMe, 32 for other non-rotational disks, 16 when it cannot be told).
+unsigned default_threads();
+unsigned default_io_depth(const std::string& model_path);
 
 // The model name (subject name) model_signing derives from a model path.
 std::string model_name_for(const std::string& model_path);

@@ -41,6 +41,8 @@ void set_footer(CLI::App* cmd, const std::string& text);
 
 // --threads N: N >= 1; the error says "at least 1", not a numeric range.
 CLI::Option* add_threads_option(CLI::App* cmd, unsigned& threads);
+// --io-depth N: reads in flight for uncached data, 1 to 1024.
+CLI::Option* add_io_depth_option(CLI::App* cmd, unsigned& io_depth);
 // --json on a subcommand (the global --json before the subcommand works as well).
 CLI::Option* add_json_flag(CLI::App* cmd, bool& json, std::string_view description);
 // Whether JSON output is on: the subcommand's flag or the global one.
@@ -67,7 +69,7 @@ std::string signature_path(const ModelOptions& o);
 SerializationOptions serialization_from(const ModelOptions& o,
                                         const std::vector<std::string>& extra_ignores);
 
-HashingOptions hashing_defaults(unsigned threads);
+HashingOptions hashing_defaults(unsigned threads, unsigned io_depth);
 
 struct GlobalOptions {
   std::string log_level = "warning";

@@ -16,6 +16,7 @@ struct DigestArgs {
   std::string serialization = "files";
   std::uint64_t shard_size = kDefaultShardSize;
   unsigned threads = 0;
+  unsigned io_depth = 0;
   bool json = false;
 };
 
@@ -56,7 +57,7 @@ int run(const DigestArgs& a) {
   ser.method = *method;
   ser.hash = *hash;
   ser.shard_size = a.shard_size;
-  auto m = compute_manifest(a.model.model_path, ser, hashing_defaults(a.threads));
+  auto m = compute_manifest(a.model.model_path, ser, hashing_defaults(a.threads, a.io_depth));
   if (!m) return fail_digest(m.error());
   log::debug("hashed {} files of '{}' with {} thread(s)", m->resources.size(), a.model.model_path,
              a.threads);
@@ -87,6 +88,7 @@ void register_digest(CLI::App& app, GlobalOptions&, int* rc) {
       ->option_text("BYTES")
       ->group(kGroupAdvanced);
   add_threads_option(cmd, args->threads);
+  add_io_depth_option(cmd, args->io_depth);
   add_json_flag(cmd, args->json, "Print the whole manifest as JSON (schema: docs/cli.md)");
   set_footer(cmd, "Examples:\n"
               "  modelsign digest models/bert\n"

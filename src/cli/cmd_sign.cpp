@@ -167,6 +167,7 @@ void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate) {
   add_json_flag(cmd, a.json, "Print one JSON object for every outcome (schema: docs/cli.md)");
   add_record_options(cmd, a.record);
   add_threads_option(cmd, a.threads);
+  add_io_depth_option(cmd, a.io_depth);
   cmd->add_option(flag("hash"), a.hash,
                   "sha256 (default) or blake2b; model_signing's CLI verifies sha256 only")
       ->check(CLI::IsMember({"sha256", "blake2b", "blake2"}))
@@ -240,10 +241,10 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
   opts.serialization.method = *method_v;
   opts.serialization.hash = *hash_v;
   opts.serialization.shard_size = a.shard_size;
-  opts.hashing = hashing_defaults(a.threads);
+  opts.hashing = hashing_defaults(a.threads, a.io_depth);
 
   log::debug("hashing '{}' ({} {}) with {} thread(s)", a.model.model_path, a.serialization, a.hash,
-             a.threads != 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency()));
+             a.threads != 0 ? a.threads : default_threads());
   t0 = Clock::now();
   auto result = sign_model(a.model.model_path, **signer, opts);
   if (!result) return failed(result.error());

@@ -150,7 +150,7 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
   opts.serialization.method = *method_v;
   opts.serialization.hash = *hash_v;
   opts.serialization.shard_size = a.sign.shard_size;
-  opts.hashing = hashing_defaults(a.sign.threads);
+  opts.hashing = hashing_defaults(a.sign.threads, a.sign.io_depth);
 
   auto r = sigstore::sign_keyless(a.sign.model.model_path, **signer, opts, *trust, *plan, *token, http);
   if (!r) return failed(r.error());

@@ -139,6 +139,7 @@ void add_verify_options(CLI::App* cmd, VerifyArgs& a) {
   add_json_flag(cmd, a.json, "Print one JSON object for every outcome (schema: docs/cli.md)");
   add_record_options(cmd, a.record);
   add_threads_option(cmd, a.threads);
+  add_io_depth_option(cmd, a.io_depth);
 }
 
 int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey> key,
@@ -171,7 +172,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
   opts.strict_ignored = a.strict_ignored;
   opts.serialization = serialization_from(a.model, {sig_path});
   opts.signature_in_model = resolve_ignore_path(sig_path, a.model.model_path);
-  opts.hashing = hashing_defaults(a.threads);
+  opts.hashing = hashing_defaults(a.threads, a.io_depth);
   VerifyMismatch mismatch;
   opts.mismatch = &mismatch;
   for (const auto& f : a.certificate_chain) {
@@ -181,7 +182,7 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
     for (auto& c : *certs) opts.trust_anchors.push_back(std::move(c));
   }
   log::debug("hashing '{}' with {} thread(s), ignore-unsigned-files {}", a.model.model_path,
-             a.threads != 0 ? a.threads : std::max(1u, std::thread::hardware_concurrency()),
+             a.threads != 0 ? a.threads : default_threads(),
              a.ignore_unsigned_files ? "on" : "off");
   t0 = Clock::now();
   auto r = verify_model(a.model.model_path, std::move(*text), opts);  // freed once parsed

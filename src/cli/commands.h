@@ -39,6 +39,7 @@ struct SignArgs {
   std::vector<std::string> certificate_chain;
   bool json = false;
   unsigned threads = 0;
+  unsigned io_depth = 0;
   std::string hash = "sha256";
   std::string serialization = "files";
   std::uint64_t shard_size = kDefaultShardSize;
@@ -79,6 +80,7 @@ struct VerifyArgs {
   bool json = false;
   unsigned threads = 0;
   RecordArgs record;  // --audit-log, --ci-dotenv
+  unsigned io_depth = 0;
 };
 void add_verify_options(CLI::App* cmd, VerifyArgs& a);
 // `resolve_trust`, when given, completes the Sigstore policy once the signature file has

@@ -1,6 +1,9 @@
 #include "hashing/pipeline.h"
 
 #include <fcntl.h>
+#ifdef MODELSIGN_HAVE_LIBURING
+#include <liburing.h>
+#endif
 #include <openssl/evp.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -38,8 +41,13 @@ namespace {
 // Bytes all workers together keep mapped at once (see hash_units).
 constexpr std::uint64_t kMappedBudget = 64 << 20;
 constexpr std::uint64_t kMinWindow = 1 << 20;
-// read() size for windows of big units that are not cached (see hash_mapped).
+// Request size for big units that are not cached (see read_range).
 constexpr size_t kColdReadSize = 1 << 20;
+// Bytes of O_DIRECT buffers all workers together hold at once (see ColdPlan).
+constexpr std::uint64_t kColdBudget = 32 << 20;
+// O_DIRECT offsets, lengths and buffers are aligned to this (the largest logical block
+// size in common use; a device with bigger blocks fails with EINVAL and is read buffered).
+constexpr std::uint64_t kDirectAlign = 4096;
 // Small units read ahead of the workers once the cache is found cold.
 constexpr size_t kReadAheadUnits = 32;
 // Claims after a read that missed the cache during which workers keep reading ahead.
@@ -124,11 +132,60 @@ Error open_error(const FileEntry& f, int neg_errno) {
   return Error(ErrorCode::kIo, fmt::format("cannot open '{}': {}", f.os_path, std::strerror(-neg_errno)));
 }
 
+// How a worker reads a big unit that is not cached: `depth` requests of `chunk` bytes in
+// flight (O_DIRECT), or that much read ahead (readahead).
+struct ColdPlan {
+  ColdRead how = ColdRead::kBuffered;
+  size_t depth = 1;
+  size_t chunk = kColdReadSize;
+};
+
+// Page-aligned anonymous memory for O_DIRECT reads, unmapped when done so that it never
+// adds to the memory held by the mapped windows for longer than one cold range.
+class AnonBuffer {
+ public:
+  explicit AnonBuffer(size_t n) : n_(n) {
+    void* p = ::mmap(nullptr, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    p_ = p == MAP_FAILED ? nullptr : static_cast<unsigned char*>(p);
+  }
+  ~AnonBuffer() {
+    if (p_ != nullptr) ::munmap(p_, n_);
+  }
+  AnonBuffer(const AnonBuffer&) = delete;
+  AnonBuffer& operator=(const AnonBuffer&) = delete;
+  unsigned char* get() const { return p_; }
+
+ private:
+  unsigned char* p_ = nullptr;
+  size_t n_;
+};
+
+// Sets O_DIRECT on a descriptor for as long as it lives (check_eof's 1-byte read needs
+// it cleared again).
+class DirectMode {
+ public:
+  explicit DirectMode(int fd) : fd_(fd), flags_(::fcntl(fd, F_GETFL)) {
+    ok_ = flags_ >= 0 && ::fcntl(fd, F_SETFL, flags_ | O_DIRECT) == 0;
+  }
+  ~DirectMode() {
+    if (ok_) ::fcntl(fd_, F_SETFL, flags_);
+  }
+  DirectMode(const DirectMode&) = delete;
+  DirectMode& operator=(const DirectMode&) = delete;
+  bool ok() const { return ok_; }
+
+ private:
+  int fd_;
+  int flags_;
+  bool ok_ = false;
+};
+
 class Hasher {
  public:
   Hasher(int root_fd, const std::vector<FileEntry>& files, HashAlgorithm hash,
-         const HashingOptions& opt, std::atomic<std::uint64_t>* done, const std::atomic<bool>* stop)
-      : root_fd_(root_fd), files_(files), opt_(opt), done_(done), stop_(stop) {
+         const HashingOptions& opt, const ColdPlan& plan, std::atomic<std::uint64_t>* done,
+         const std::atomic<bool>* stop)
+      : root_fd_(root_fd), files_(files), opt_(opt), plan_(plan), done_(done), stop_(stop) {
     md_.reset(EVP_MD_fetch(nullptr, hash == HashAlgorithm::kSha256 ? "SHA256" : "BLAKE2B-512", nullptr));
     ctx_.reset(EVP_MD_CTX_new());
     buffer_.resize(std::max<std::uint64_t>(opt.read_buffer, 4096));
@@ -276,13 +333,145 @@ class Hasher {
     return ::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) < end;
   }
 
-  // Hash [pos, end) of a big unit with read(), in requests large enough for the kernel's
-  // readahead to reach its full window.
+#ifdef MODELSIGN_HAVE_LIBURING
+  // Hash [pos, end) of a big unit from O_DIRECT reads with plan_.depth of them in flight,
+  // in file order. Returns how far it got: `end`, or less when the file system or the
+  // kernel refuses (then direct_ok_ is cleared) or a read came back short, and the
+  // caller reads the rest with read(), which reports a file that became shorter.
+  Result<std::uint64_t> read_direct(int fd, const FileEntry& f, std::uint64_t pos, std::uint64_t end,
+                                    EVP_MD_CTX* ctx) {
+    DirectMode direct(fd);
+    if (!direct.ok()) {
+      direct_ok_ = false;
+      return pos;
+    }
+    const size_t depth = plan_.depth, chunk = plan_.chunk;
+    AnonBuffer buf(depth * chunk);
+    io_uring ring{};
+    if (buf.get() == nullptr || ::io_uring_queue_init(static_cast<unsigned>(depth), &ring, 0) < 0) {
+      direct_ok_ = false;  // io_uring refused (seccomp, old kernel): read()'s readahead instead
+      return pos;
+    }
+    struct Ring {
+      io_uring* r;
+      ~Ring() { ::io_uring_queue_exit(r); }
+    } ring_guard{&ring};
+
+    struct Slot {
+      std::uint64_t off = 0;
+      size_t len = 0;
+      int res = 0;
+      bool done = false;
+    };
+    std::vector<Slot> slots(depth);
+    size_t head = 0, queued = 0, pending = 0;  // slots [head, head + queued) are in use
+    std::uint64_t next = pos / kDirectAlign * kDirectAlign;
+    const std::uint64_t last = (end + kDirectAlign - 1) / kDirectAlign * kDirectAlign;
+    auto reap = [&](bool wait) -> bool {
+      io_uring_cqe* cqe = nullptr;
+      int rc = wait ? ::io_uring_wait_cqe(&ring, &cqe) : ::io_uring_peek_cqe(&ring, &cqe);
+      if (rc == -EINTR || rc == -EAGAIN) return true;
+      if (rc < 0) return false;
+      Slot& s = slots[static_cast<size_t>(::io_uring_cqe_get_data64(cqe))];
+      s.res = cqe->res;
+      s.done = true;
+      --pending;
+      ::io_uring_cqe_seen(&ring, cqe);
+      return true;
+    };
+    // Wait for every read still in flight before `buf` goes away. (Should waiting itself
+    // fail, unmapping is still safe: the kernel holds its own references to the pages of
+    // an O_DIRECT read until it completes.)
+    auto drain = [&] {
+      while (pending > 0)
+        if (!reap(true)) break;
+    };
+    std::uint64_t hashed = pos;
+    std::optional<Error> error;
+    while (hashed < end) {
+      bool added = false;
+      while (queued < depth && next < last) {
+        size_t i = (head + queued) % depth;
+        size_t len = static_cast<size_t>(std::min<std::uint64_t>(chunk, last - next));
+        io_uring_sqe* sqe = ::io_uring_get_sqe(&ring);
+        if (sqe == nullptr) break;
+        ::io_uring_prep_read(sqe, fd, buf.get() + i * chunk, static_cast<unsigned>(len), next);
+        ::io_uring_sqe_set_data64(sqe, i);
+        slots[i] = Slot{next, len, 0, false};
+        next += len;
+        ++queued;
+        ++pending;
+        added = true;
+      }
+      if (added && ::io_uring_submit(&ring) < 0) {
+        error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': io_uring submission failed", f.os_path));
+        break;
+      }
+      Slot& s = slots[head];
+      bool lost = false;
+      while (!s.done)
+        if (!reap(true)) {
+          lost = true;
+          break;
+        }
+      if (lost) {
+        error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': io_uring completion failed", f.os_path));
+        break;
+      }
+      if (s.res < 0) {
+        // EINVAL: the file system or device does not take these aligned O_DIRECT reads.
+        if (s.res == -EINVAL) direct_ok_ = false;
+        else if (s.res != -EAGAIN && s.res != -EINTR)
+          error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(-s.res)));
+        break;
+      }
+      const std::uint64_t got = s.off + static_cast<std::uint64_t>(s.res);
+      const std::uint64_t to = std::min(got, end);
+      if (to > hashed) {
+        size_t len = static_cast<size_t>(to - hashed);
+        EVP_DigestUpdate(ctx, buf.get() + head * chunk + (hashed - s.off), len);
+        done_->fetch_add(len, std::memory_order_relaxed);
+        hashed = to;
+      }
+      head = (head + 1) % depth;
+      --queued;
+      if (got < std::min<std::uint64_t>(s.off + s.len, end)) break;  // short: read() goes on
+      if (stop_->load(std::memory_order_relaxed)) {
+        error = Error(ErrorCode::kInternal, "cancelled");
+        break;
+      }
+    }
+    drain();
+    if (error) return fail(*error);
+    return hashed;
+  }
+#endif
+
+  // Hash [pos, end) of a big unit that is not cached: O_DIRECT reads with several in
+  // flight where the plan says so and the system allows it, else read() in requests large
+  // enough for the kernel's readahead to reach its full window.
   Result<void> read_range(int fd, const FileEntry& f, std::uint64_t pos, std::uint64_t end,
                           EVP_MD_CTX* ctx) {
-    if (cold_buffer_.empty()) cold_buffer_.resize(kColdReadSize);
     missed_ = true;  // the cache is cold: small units after this one are read ahead
+#ifdef MODELSIGN_HAVE_LIBURING
+    if (plan_.how == ColdRead::kDirect && direct_ok_) {
+      auto r = read_direct(fd, f, pos, end, ctx);
+      if (!r) return fail(r.error());
+      pos = *r;
+    }
+#endif
+    if (pos >= end) return {};
+    if (cold_buffer_.empty()) cold_buffer_.resize(kColdReadSize);
+    // kReadahead: ask for the next depth x chunk bytes ahead of the reader, a chunk at a
+    // time, on top of the kernel's own readahead.
+    const std::uint64_t ahead = plan_.how == ColdRead::kReadahead ? plan_.depth * plan_.chunk : 0;
+    std::uint64_t asked = pos;
     while (pos < end) {
+      if (ahead > 0 && asked < end && asked < pos + ahead) {
+        std::uint64_t upto = std::min(end, asked + std::max<std::uint64_t>(plan_.chunk, pos + ahead - asked));
+        ::readahead(fd, static_cast<off_t>(asked), static_cast<size_t>(upto - asked));
+        asked = upto;
+      }
       size_t want = static_cast<size_t>(std::min<std::uint64_t>(cold_buffer_.size(), end - pos));
       ssize_t n = ::pread(fd, cold_buffer_.data(), want, static_cast<off_t>(pos));
       if (n < 0) {
@@ -302,7 +491,6 @@ class Hasher {
     std::uint64_t window = std::max<std::uint64_t>(opt_.mmap_window / page_ * page_, page_);
     std::uint64_t pos = u.start;
     bool first = true;
-    bool cold = false;
     while (pos < u.end) {
       std::uint64_t map_off = pos / page_ * page_;
       std::uint64_t map_end = std::min<std::uint64_t>(map_off + window, u.end);
@@ -322,17 +510,19 @@ class Hasher {
       // made the next, warm run 15% slower. Switching back and forth between the two
       // would restart the readahead. A file that shrank keeps to the mapped path, which
       // reports it (SIGBUS).
-      bool mapped = (!cold && resident(addr, map_len)) || shrank(fd, map_end);
-      cold = cold || !mapped;
+      bool mapped = resident(addr, map_len) || shrank(fd, map_end);
       bool faulted = mapped && !guarded_update(ctx, base, len);
       ::munmap(addr, map_len);
       if (faulted) return fail(changed(f, "it was truncated while mapped"));
       if (mapped) {
         done_->fetch_add(len, std::memory_order_relaxed);
-      } else if (auto r = read_range(fd, f, pos, map_end, ctx); !r) {
-        return r;
+        pos = map_end;
+      } else {
+        // The rest of the unit in one stream, so the reads in flight never stop at a
+        // window's end.
+        if (auto r = read_range(fd, f, pos, u.end, ctx); !r) return r;
+        pos = u.end;
       }
-      pos = map_end;
       if (first && detail::g_after_first_chunk) detail::g_after_first_chunk(f.name);
       first = false;
       if (stop_->load(std::memory_order_relaxed)) return fail(ErrorCode::kInternal, "cancelled");
@@ -343,9 +533,11 @@ class Hasher {
   int root_fd_;
   const std::vector<FileEntry>& files_;
   const HashingOptions& opt_;
+  const ColdPlan& plan_;
   std::atomic<std::uint64_t>* done_;
   const std::atomic<bool>* stop_;
   bool nowait_ = true;
+  bool direct_ok_ = true;  // cleared when O_DIRECT or io_uring is refused
   bool eof_seen_ = false;  // the unit's last read found the file's end (see hash_read)
   bool missed_ = false;
   ossl::MdPtr md_;
@@ -374,7 +566,7 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   }
 
   unsigned threads = options.threads;
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = default_threads();
   threads = static_cast<unsigned>(std::min<size_t>(threads, units.size()));
 
   std::uint64_t total = 0;
@@ -399,6 +591,27 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   HashingOptions opt = options;
   opt.mmap_window = std::min<std::uint64_t>(
       options.mmap_window, std::max<std::uint64_t>(kMappedBudget / threads, kMinWindow));
+
+  // Uncached big units: io_depth reads in flight over the workers that read big units at
+  // the same time, in chunks that keep all O_DIRECT buffers within kColdBudget.
+  ColdPlan plan;
+#ifdef MODELSIGN_HAVE_LIBURING
+  plan.how = options.cold_read == ColdRead::kAuto ? ColdRead::kDirect : options.cold_read;
+#else
+  plan.how = options.cold_read == ColdRead::kAuto || options.cold_read == ColdRead::kDirect
+                 ? ColdRead::kBuffered
+                 : options.cold_read;
+#endif
+  {
+    size_t big_units = static_cast<size_t>(std::count_if(units.begin(), units.end(), [&](const WorkUnit& u) {
+      return u.end - u.start >= opt.mmap_threshold;
+    }));
+    const size_t readers = std::clamp<size_t>(big_units, 1, threads);
+    const size_t io_depth = options.io_depth != 0 ? options.io_depth : default_io_depth(model_path);
+    plan.depth = std::max<size_t>(io_depth / readers, 1);
+    plan.chunk = static_cast<size_t>(std::clamp<std::uint64_t>(
+        kColdBudget / (readers * plan.depth) / kDirectAlign * kDirectAlign, kDirectAlign, kColdReadSize));
+  }
 
   // An observer sees the byte count, and its cancel flag is the workers' stop flag.
   std::atomic<std::uint64_t> own_done{0};
@@ -428,7 +641,7 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   };
 
   auto work = [&] {
-    Hasher h(root.get(), files, hash, opt, &done, &stop);
+    Hasher h(root.get(), files, hash, opt, plan, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;

@@ -47,6 +47,7 @@ std::vector<Row> table() {
   const std::vector<Row> signature = {{"", "signature", Kind::kValue}};
   const std::vector<Row> sign_common = {{"", "json", Kind::kTrue},
                                         {"", "threads", Kind::kValue, "3"},
+                                        {"", "io-depth", Kind::kValue, "8"},
                                         {"", "hash", Kind::kValue, "blake2b"},
                                         {"", "serialization", Kind::kValue, "shards"},
                                         {"", "shard-size", Kind::kValue, "5"},
@@ -69,7 +70,8 @@ std::vector<Row> table() {
                                           {"", "json", Kind::kTrue},
                                           {"", "threads", Kind::kValue, "3"},
                                           {"", "audit-log", Kind::kValue},
-                                          {"", "ci-dotenv", Kind::kValue}};
+                                          {"", "ci-dotenv", Kind::kValue},
+                                          {"", "io-depth", Kind::kValue, "8"}};
   auto cat = [](std::initializer_list<std::vector<Row>> parts) {
     std::vector<Row> out;
     for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
@@ -148,6 +150,7 @@ std::vector<Row> table() {
                       {"", "serialization", Kind::kValue, "shards"},
                       {"", "shard-size", Kind::kValue, "5"},
                       {"", "threads", Kind::kValue, "3"},
+                      {"", "io-depth", Kind::kValue, "8"},
                       {"", "json", Kind::kTrue}}}));
   add("keygen", {{"", "private-key", Kind::kValue},
                  {"", "public-key", Kind::kValue},

@@ -162,6 +162,10 @@ digest_ok "digest --threads 1 $M" --threads 1 "$M"; A=$OUT
 digest_ok "digest --threads 7 $M" --threads 7 "$M"; B=$OUT
 expect_eq "--threads does not change the digest" "$A" "$B"
 expect_eq "--threads 1 equals the default" "$PLAIN" "$A"
+digest_ok "digest --io-depth 1 $M" --io-depth 1 "$M"; A=$OUT
+digest_ok "digest --io_depth 64 $M" --io_depth 64 "$M"; B=$OUT
+expect_eq "--io-depth does not change the digest" "$A" "$B"
+expect_eq "--io-depth 1 equals the default" "$PLAIN" "$A"
 
 # ---- exit codes ----
 run digest "$TMP/does-not-exist"
@@ -178,7 +182,8 @@ mkfifo "$TMP/empty/pipe"
 run digest "$TMP/empty"
 expect_eq "FIFO in model: exit 1 without hanging" 1 "$RC"
 for args in "digest --bogus $M" "digest" "digest --hash md5 $M" "digest --serialization tree $M" \
-            "digest --threads 0 $M" "digest --shard-size 0 $M" "" "nosuchcommand"; do
+            "digest --threads 0 $M" "digest --io-depth 0 $M" "digest --io-depth 1025 $M" \
+            "digest --shard-size 0 $M" "" "nosuchcommand"; do
   # shellcheck disable=SC2086
   run $args
   expect_eq "usage error exits 2: modelsign $args" 2 "$RC"
