@@ -329,6 +329,32 @@ tsa-wrong-imprint)
   SIGSTORE_ID_TOKEN=$(token "sub=alice&email=$ID") sign
   expect_fail "a message imprint that is not the hash of this signature"
   ;;
+trust-from-tuf-offline)
+  # Without --trust-config the trust comes from the TUF cache (sigstore_trust.h); --offline
+  # with an empty cache must fail before any signing, saying how to bring trust material.
+  T=$(token "sub=alice&email=$ID")
+  SIGSTORE_ID_TOKEN=$T XDG_CACHE_HOME="$work/empty-cache" \
+    ms sign sigstore --offline --ca-file "$CA" --signature "$SIG" "$work/model"
+  expect_fail "--offline"
+  [[ "$err" == *"TUF"* && "$err" == *"--trusted-root"* ]] || fail "the error does not explain the TUF cache: $err"
+  no_secret_in "$T"
+  ;;
+audit-log-and-ci-outputs)
+  # Keyless signing leaves the audit line and the CI step outputs every sign path leaves,
+  # with the keyless identity and the Rekor log index.
+  T=$(token "sub=alice&email=$ID")
+  SIGSTORE_ID_TOKEN=$T GITHUB_OUTPUT="$work/gh_out" sign --audit-log "$work/audit.log"
+  expect_signed
+  grep -qx 'method=sigstore' "$work/gh_out" || fail "no method in the outputs: $(cat "$work/gh_out")"
+  grep -qE '^rekor_log_index=[0-9]+$' "$work/gh_out" || fail "no Rekor log index in the outputs: $(cat "$work/gh_out")"
+  grep -qx "signer=$ID" "$work/gh_out" || fail "the signer is not the identity: $(cat "$work/gh_out")"
+  line=$(tail -1 "$work/audit.log")
+  [[ "$line" == *'"result":"success"'* && "$line" == *"\"identity\":\"$ID\""* && "$line" == *'"rekor_log_index":'[0-9]* ]] ||
+    fail "the audit line lacks the keyless facts: $line"
+  "$MODELSIGN" audit verify "$work/audit.log" >/dev/null || fail "the audit log does not verify"
+  no_secret_in "$T"
+  [[ "$(cat "$work/audit.log" "$work/gh_out")" != *"$T"* ]] || fail "the token is in the audit log or outputs"
+  ;;
 *) fail "unknown case $CASE" ;;
 esac
 ctl -X POST "$BASE/control/reset" >/dev/null
