@@ -16,7 +16,7 @@ case "$MODE" in
 pip)
   # A copy: pip builds in the tree it is given, and the source tree stays clean.
   mkdir "$WORK/src"
-  cp -r "$SRC"/{CMakeLists.txt,setup.py,pyproject.toml,include,src,providers,python} "$WORK/src/"
+  cp -r "$SRC"/{CMakeLists.txt,setup.py,pyproject.toml,cmake,include,src,providers,python} "$WORK/src/"
   "$PY" -m venv --system-site-packages "$WORK/venv"
   # This checks that pip can build and install the package, not its speed: -O0 without
   # debug information compiles the library in a fraction of the Release time.
