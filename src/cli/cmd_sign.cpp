@@ -289,6 +289,8 @@ struct AutoSignArgs {
   KeyArgs key;  // key.sign: the shared options; key.private_key etc.
   std::string pkcs11_uri;
   Tpm2Options tpm;
+  SigstoreTrustOptions trust;  // keyless only: where the trust comes from
+  std::string ca_file;         // keyless only: CA for the Sigstore services' TLS
 };
 
 int run_auto_sign(AutoSignArgs& a) {
@@ -316,7 +318,13 @@ int run_auto_sign(AutoSignArgs& a) {
                log::printable(choice->reason).c_str());
   a.key.sign.method_reason = choice->reason;
   const bool with_certificate = f.signing_certificate;
-  if (choice->method == "sigstore") return run_keyless_sign(a.key.sign);
+  if (choice->method == "sigstore") return run_keyless_sign(a.key.sign, a.trust, a.ca_file);
+  if (!a.trust.trust_config.empty() || a.trust.use_staging || !a.trust.tuf_url.empty() || !a.trust.tuf_root.empty() ||
+      a.trust.offline || !a.ca_file.empty())
+    return usage_error(fmt::format("the Sigstore options (--trust-config, --use-staging, --tuf-url, --tuf-root, "
+                                   "--offline, --ca-file) apply to keyless signing only, and the method chosen is "
+                                   "{} ({})",
+                                   choice->method, choice->reason));
   if (f.pkcs11_uri) return run_sign(a.key.sign, choice->method, a.pkcs11_uri, pkcs11_provider_options(), with_certificate);
   if (f.tpm2_key) {
     if (auto p = tpm2_provider_for(a.tpm.key); !p) return report_failure("Signing", p.error());
@@ -381,6 +389,11 @@ void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
       ->option_text("URI")
       ->group(kGroupKey);
   add_tpm2_options(sign, autosign->tpm, false, true);
+  add_sigstore_trust_options(sign, autosign->trust, /*with_trusted_root=*/false, kGroupAdvanced);
+  sign->add_option(flag("ca-file"), autosign->ca_file,
+                   "Keyless: CA certificates (PEM) for the Sigstore services' TLS (a private deployment)")
+      ->option_text("PATH")
+      ->group(kGroupAdvanced);
   sign->callback([sign, autosign, rc] {
     if (!sign->get_subcommands().empty()) return;  // a method subcommand ran
     *rc = run_auto_sign(*autosign);

@@ -197,9 +197,11 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
 
 }  // namespace
 
-int run_keyless_sign(const SignArgs& sign) {
+int run_keyless_sign(const SignArgs& sign, const SigstoreTrustOptions& trust, const std::string& ca_file) {
   auto* a = make_args<SigstoreSignArgs>();
   a->sign = sign;
+  a->trust = trust;
+  a->ca_file = ca_file;
   return run_sign_sigstore(*a);
 }
 

@@ -91,8 +91,8 @@ int run_verify(const VerifyArgs& a, VerifyMethod method, std::optional<PublicKey
 // `sign sigstore` (cmd_sign_sigstore.cpp), under "sign".
 void register_sign_sigstore(CLI::App* sign, int* rc);
 // `sign MODEL_PATH` when the environment chose keyless: `sign sigstore` with its defaults
-// (ambient identity token, Sigstore production trust over TUF).
-int run_keyless_sign(const SignArgs& sign);
+// (ambient identity token, an ephemeral key), with the trust options `sign` was given.
+int run_keyless_sign(const SignArgs& sign, const SigstoreTrustOptions& trust, const std::string& ca_file);
 // `verify sigstore` (cmd_verify_sigstore.cpp).
 void register_verify_sigstore(CLI::App* verify, int* rc);
 // Its identity and trust flags, shared with `verify MODEL_PATH`.

@@ -355,6 +355,16 @@ audit-log-and-ci-outputs)
   no_secret_in "$T"
   [[ "$(cat "$work/audit.log" "$work/gh_out")" != *"$T"* ]] || fail "the token is in the audit log or outputs"
   ;;
+auto-method-keyless)
+  # `sign MODEL_PATH` with an OIDC identity in the environment chooses keyless and signs.
+  T=$(token "sub=alice&email=$ID")
+  SIGSTORE_ID_TOKEN=$T ms sign --trust-config "$TRUST" --ca-file "$CA" --signature "$SIG" "$work/model"
+  expect_signed
+  [[ "$err" == *"signing method: sigstore (an OIDC identity token is in SIGSTORE_ID_TOKEN"* ]] ||
+    fail "the chosen method is not announced: $err"
+  verify_as "$ID" "$ISSUER"
+  no_secret_in "$T"
+  ;;
 *) fail "unknown case $CASE" ;;
 esac
 ctl -X POST "$BASE/control/reset" >/dev/null
