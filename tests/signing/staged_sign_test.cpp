@@ -83,8 +83,7 @@ struct Fixture {
   std::unique_ptr<Signer> signer;
   Bytes leaf;
   Fixture() {
-    EVP_PKEY* key = nullptr;
-    auto path = test::write_ec_key(keys / "k.pem", "P-256", &key);
+    auto path = test::write_ec_key(keys / "k.pem", "P-256");
     auto s = open_signer(path, {});
     EXPECT_TRUE(s.has_value());
     signer = std::move(*s);
