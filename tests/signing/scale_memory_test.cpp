@@ -4,15 +4,9 @@
 // file for both (before the statement was read without a JSON tree, verify spent ~1.4).
 // Speed is bench/scale_bench.sh's business, not a test's.
 #include <gtest/gtest.h>
-#include <sys/resource.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
-#include <fcntl.h>
-
-#include <cerrno>
 #include <filesystem>
-#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -29,41 +23,12 @@ constexpr std::size_t kSmall = 2'000;
 constexpr std::size_t kLarge = 20'000;
 constexpr double kMaxBytesPerFile = 1024;
 
-struct CliRun {
-  int status = 0;
-  long max_rss_kib = 0;
-  std::string out;
-};
-
-CliRun run_cli(const std::vector<std::string>& args) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2");
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::dup2(fds[1], STDOUT_FILENO);
-    ::dup2(fds[1], STDERR_FILENO);
-    std::vector<char*> argv;
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    ::_exit(127);
-  }
-  ::close(fds[1]);
-  CliRun r;
-  char buf[4096];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) != 0;) {
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) break;
-    if (r.out.size() < 65536) r.out.append(buf, static_cast<std::size_t>(n));
-  }
-  ::close(fds[0]);
-  rusage ru{};
-  ::wait4(pid, &r.status, 0, &ru);
-  r.max_rss_kib = ru.ru_maxrss;
-  return r;
+// The CLI as a child of its own: its peak RSS is that child's alone (wait4).
+test::ChildRun run_cli(const std::vector<std::string>& args) {
+  return test::run_child(args, {.merge_stderr = true, .max_output = 65536});
 }
 
-bool ok(const CliRun& r) { return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0; }
+bool ok(const test::ChildRun& r) { return WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0; }
 
 // Files of 0-15 bytes, 1000 to a folder, with names as long as bench/scale_bench.sh's.
 void make_model(const fs::path& dir, std::size_t count) {
@@ -82,20 +47,20 @@ Peaks sign_and_verify(const test::TempDir& tmp, const std::string& name, std::si
   fs::path model = tmp / name;
   make_model(model, count);
   const std::string sig = (tmp / (name + ".sig")).string();
-  CliRun s = run_cli({MODELSIGN_CLI_PATH, "sign", "key", "--threads", "2", "--private-key", (tmp / "key.pem").string(),
+  test::ChildRun s = run_cli({MODELSIGN_CLI_PATH, "sign", "key", "--threads", "2", "--private-key", (tmp / "key.pem").string(),
                    "--signature", sig, model.string()});
-  EXPECT_TRUE(ok(s)) << s.out;
-  CliRun v = run_cli({MODELSIGN_CLI_PATH, "verify", "key", "--threads", "2", "--public-key", (tmp / "key.pub").string(),
+  EXPECT_TRUE(ok(s)) << s.output;
+  test::ChildRun v = run_cli({MODELSIGN_CLI_PATH, "verify", "key", "--threads", "2", "--public-key", (tmp / "key.pub").string(),
                    "--signature", sig, model.string()});
-  EXPECT_TRUE(ok(v)) << v.out;
+  EXPECT_TRUE(ok(v)) << v.output;
   return {s.max_rss_kib, v.max_rss_kib};
 }
 
 TEST(ScaleMemory, SignAndVerifyPeakRssGrowsByLessThan1KiBPerFile) {
   test::TempDir tmp;
-  CliRun k = run_cli({MODELSIGN_CLI_PATH, "keygen", "--private-key", (tmp / "key.pem").string(), "--public-key",
+  test::ChildRun k = run_cli({MODELSIGN_CLI_PATH, "keygen", "--private-key", (tmp / "key.pem").string(), "--public-key",
                    (tmp / "key.pub").string()});
-  ASSERT_TRUE(ok(k)) << k.out;
+  ASSERT_TRUE(ok(k)) << k.output;
   Peaks small = sign_and_verify(tmp, "small", kSmall);
   Peaks large = sign_and_verify(tmp, "large", kLarge);
   auto per_file = [](long small_kib, long large_kib) {
