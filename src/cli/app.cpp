@@ -1,3 +1,5 @@
+#include <CLI/CLI.hpp>
+
 #include "cli/app.h"
 
 #include <unistd.h>

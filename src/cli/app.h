@@ -2,7 +2,7 @@
 // driver that parses, runs and maps every outcome to an exit code.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.h"
 
 #include <string>
 #include <vector>

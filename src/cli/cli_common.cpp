@@ -1,3 +1,5 @@
+#include <CLI/CLI.hpp>
+
 #include "cli/cli_common.h"
 
 #include <sys/stat.h>

@@ -1,7 +1,7 @@
 // Shared CLI plumbing: flag spellings, model/ignore options, output conventions.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.h"
 
 #include <memory>
 #include <string>

@@ -1,4 +1,5 @@
 // `audit verify FILE`: checks the hash chain of an audit log (--audit-log).
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"

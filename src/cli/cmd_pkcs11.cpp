@@ -1,5 +1,6 @@
 // PKCS#11 commands: sign pkcs11-key / pkcs11-certificate, pkcs11 list, and the PIN
 // prompt the other commands use for tokens.
+#include <CLI/CLI.hpp>
 #include <fcntl.h>
 #include <termios.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 #include <openssl/crypto.h>
 #include <unistd.h>

@@ -2,6 +2,7 @@
 // certificate for the signing key (an ephemeral one by default, or a PEM / PKCS#11 / TPM
 // key that stays where it is), the signature is timestamped and logged in Rekor, and
 // the bundle is verified before it is written.
+#include <CLI/CLI.hpp>
 #include <openssl/crypto.h>
 #include <unistd.h>
 

@@ -1,5 +1,6 @@
 // TPM 2.0 commands. The key stays in the TPM; these only route references and options to
 // the TPM provider and reuse the common sign / verify flow.
+#include <CLI/CLI.hpp>
 #include <termios.h>
 #include <unistd.h>
 

@@ -1,5 +1,6 @@
 // `modelsign trust update` and `modelsign trust show`: Sigstore's trust material over TUF
 // (src/tuf), cached per repository.
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <cstdio>

@@ -1,6 +1,7 @@
 // `verify sigstore`: keyless verification. The trust material comes from Sigstore's TUF
 // repository (cached; no network while the cache is valid), or from a file
 // (sigstore_trust.h); the verification itself is offline and links no network client.
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include <chrono>

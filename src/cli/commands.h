@@ -1,6 +1,6 @@
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.h"
 #include <nlohmann/json.hpp>
 
 #include <functional>

@@ -2,7 +2,7 @@
 // text, its subcommands and options), so neither can drift from the command line.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.h"
 
 #include <string>
 

@@ -1,5 +1,6 @@
 // Build-time generator: `modelsign_gendoc man|bash-completion` prints the man page or
 // the completion script of the App that `modelsign` runs.
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
 

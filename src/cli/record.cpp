@@ -1,3 +1,5 @@
+#include <CLI/CLI.hpp>
+
 #include "cli/record.h"
 
 #include <fmt/format.h>

@@ -3,7 +3,7 @@
 // failure, with what it knows by then.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.h"
 
 #include "audit/audit_log.h"
 #include "modelsign/error.h"

@@ -1,3 +1,5 @@
+#include <CLI/CLI.hpp>
+
 #include "cli/sigstore_trust.h"
 
 #include <sys/stat.h>

@@ -28,7 +28,7 @@
 // and only receives the resolved JSON text.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "cli/cli11_fwd.h"
 
 #include <cstdint>
 #include <optional>

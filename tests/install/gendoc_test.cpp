@@ -1,5 +1,6 @@
 // The man page and the bash completion the build generated list every command and every
 // option of the App that `modelsign` runs.
+#include <CLI/CLI.hpp>
 #include <gtest/gtest.h>
 
 #include <fstream>
