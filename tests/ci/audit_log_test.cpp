@@ -12,12 +12,14 @@
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
+#include "env_map.h"
 #include "test_support.h"
 
 namespace modelsign::audit {
 namespace {
 
 using modelsign::test::TempDir;
+using modelsign::test::env_of;
 using modelsign::test::read_file;
 using modelsign::test::write_file;
 
@@ -208,14 +210,6 @@ TEST(AuditLog, Pkcs11UriLosesItsPinValueOnly) {
   EXPECT_EQ(without_pin("pkcs11:token=t?pin-value=9&module-name=softhsm2"), "pkcs11:token=t?module-name=softhsm2");
   EXPECT_EQ(without_pin("pkcs11:token=t?pin-source=file:/p"), "pkcs11:token=t?pin-source=file:/p");
   EXPECT_EQ(without_pin("pkcs11:token=t?pin-value=9"), "pkcs11:token=t");
-}
-
-EnvLookup env_of(std::map<std::string, std::string> m) {
-  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(m));
-  return [shared](const char* n) -> const char* {
-    auto it = shared->find(n);
-    return it == shared->end() ? nullptr : it->second.c_str();
-  };
 }
 
 TEST(AuditLog, CiFactsOfGithubAndGitlab) {
