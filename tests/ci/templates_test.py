@@ -19,6 +19,7 @@ independently with `modelsign verify`.
 
 Usage: templates_test.py SOURCE_DIR MODELSIGN key|keyless
 """
+import contextlib
 import json
 import os
 import re
@@ -133,18 +134,20 @@ def base_env(work):
     return env
 
 
-def make_workspace(work):
-    os.makedirs(os.path.join(work, "model"))
-    with open(os.path.join(work, "model", "weights.bin"), "wb") as f:
-        f.write(os.urandom(4096))
-    with open(os.path.join(work, "model", "config.json"), "w") as f:
-        f.write('{"layers": 2}\n')
-
-
-def no_secret_leaked(where, secrets, work):
-    files = [os.path.join(work, f) for f in os.listdir(work) if os.path.isfile(os.path.join(work, f))]
-    text = "".join(transcript) + "".join(open(f, errors="replace").read() for f in files)
-    check(f"{where}: no secret in the logs, outputs, summary or audit log", not any(s in text for s in secrets))
+@contextlib.contextmanager
+def workspace(prefix, how):
+    """A checked-out repository: the model, and what `how` needs committed next to it."""
+    work = tempfile.mkdtemp(prefix=prefix)
+    try:
+        os.makedirs(os.path.join(work, "model"))
+        with open(os.path.join(work, "model", "weights.bin"), "wb") as f:
+            f.write(os.urandom(4096))
+        with open(os.path.join(work, "model", "config.json"), "w") as f:
+            f.write('{"layers": 2}\n')
+        how.setup(work)
+        yield work
+    finally:
+        shutil.rmtree(work)
 
 
 # ---- How the pipeline signs: a key from the CI secret, or keyless against the stack ----
@@ -279,9 +282,10 @@ def check_signed(where, how, work, outs, identity):
     check(f"{where}: the signature verifies independently", r.returncode == 0, r.stderr)
 
 
-def check_audit_log(where, work, lines, ci_facts, outs):
+def check_records(where, how, work, ci_facts, outs):
+    """The audit log (a sign and a verify line), and no secret in any log or file."""
     r = subprocess.run([MODELSIGN, "audit", "verify", "modelsign-audit.log"], cwd=work, capture_output=True, text=True)
-    check(f"{where}: audit log intact ({lines} lines)", r.returncode == 0 and f" {lines} line(s)" in r.stdout,
+    check(f"{where}: audit log intact (2 lines)", r.returncode == 0 and " 2 line(s)" in r.stdout,
           r.stdout + r.stderr)
     sign = json.loads(open(os.path.join(work, "modelsign-audit.log")).read().splitlines()[0])
     check(f"{where}: audit line has the CI facts", all(sign["ci"].get(k) == v for k, v in ci_facts.items()), sign["ci"])
@@ -289,6 +293,9 @@ def check_audit_log(where, work, lines, ci_facts, outs):
           sign["signer"]["summary"] == outs.get("signer")
           and str(sign["rekor_log_index"] if sign["rekor_log_index"] is not None else "") == outs.get("rekor_log_index", ""),
           sign)
+    files = [os.path.join(work, f) for f in os.listdir(work) if os.path.isfile(os.path.join(work, f))]
+    text = "".join(transcript) + "".join(open(f, errors="replace").read() for f in files)
+    check(f"{where}: no secret in the logs, outputs, summary or audit log", not any(s in text for s in how.secrets))
 
 
 # ---- GitHub Actions ----
@@ -316,10 +323,7 @@ def run_composite(action, inputs_given, step_env, ctx, env, work):
 
 def github(how):
     where = f"github ({how.github_method})"
-    work = tempfile.mkdtemp(prefix="gh-")
-    try:
-        make_workspace(work)
-        how.setup(work)
+    with workspace("gh-", how) as work:
         wf = yaml.safe_load(open(os.path.join(SRC, ".github", "workflows", "sign-model.yml")))
         action = yaml.safe_load(open(os.path.join(SRC, "action.yml")))
         on = wf.get("on", wf.get(True))  # YAML 1.1 reads a bare `on` as true
@@ -387,18 +391,12 @@ def github(how):
         check(f"{where}: step summary table has the sign outputs",
               first.startswith("### modelsign: signed model") and sign_raw and rows == sign_raw, text)
         check(f"{where}: step summary has the verify table", "\n### modelsign: verified model" in text, text)
-        check_audit_log(where, work, 2, {"platform": "github-actions", "commit_sha": "0123456789abcdef"}, sign_raw)
-        no_secret_leaked(where, how.secrets, work)
-    finally:
-        shutil.rmtree(work)
+        check_records(where, how, work, {"platform": "github-actions", "commit_sha": "0123456789abcdef"}, sign_raw)
 
 
 # ---- GitLab CI ----
 def gitlab(how):
-    work = tempfile.mkdtemp(prefix="gl-")
-    try:
-        make_workspace(work)
-        how.setup(work)
+    with workspace("gl-", how) as work:
         tpl = yaml.safe_load(open(os.path.join(SRC, "templates", "gitlab", "modelsign.gitlab-ci.yml")))
         job = tpl[".modelsign-sign"]
         check("gitlab: id_tokens SIGSTORE_ID_TOKEN aud sigstore", job["id_tokens"]["SIGSTORE_ID_TOKEN"]["aud"] == "sigstore")
@@ -430,18 +428,12 @@ def gitlab(how):
             venv.update(how.pipeline_env())
         r = run_shell("\n".join(vjob.get("before_script", []) + vjob["script"]), venv, work)
         check("gitlab: the verify job succeeds", r.returncode == 0, r.stderr)
-        check_audit_log("gitlab", work, 2, {"platform": "gitlab-ci", "commit_sha": "feedbeef"}, outs)
-        no_secret_leaked("gitlab", how.secrets, work)
-    finally:
-        shutil.rmtree(work)
+        check_records("gitlab", how, work, {"platform": "gitlab-ci", "commit_sha": "feedbeef"}, outs)
 
 
 # ---- Generic ----
 def generic(how):
-    work = tempfile.mkdtemp(prefix="generic-")
-    try:
-        make_workspace(work)
-        how.setup(work)
+    with workspace("generic-", how) as work:
         env = dict(base_env(work), MODEL_PATH="model")
         identity = "release-bot@example.com"
         if how.method == "key":
@@ -451,11 +443,9 @@ def generic(how):
                        **how.pipeline_env())
         r = run_shell("", env, work, ["bash", os.path.join(SRC, "templates", "generic", "sign-model.sh")])
         check("generic: the script succeeds", r.returncode == 0, r.stderr)
-        check_signed("generic", how, work, read_outputs(os.path.join(work, "modelsign.env")), identity)
-        check_audit_log("generic", work, 2, {"platform": "generic"}, read_outputs(os.path.join(work, "modelsign.env")))
-        no_secret_leaked("generic", how.secrets, work)
-    finally:
-        shutil.rmtree(work)
+        outs = read_outputs(os.path.join(work, "modelsign.env"))
+        check_signed("generic", how, work, outs, identity)
+        check_records("generic", how, work, {"platform": "generic"}, outs)
 
 
 def not_installed():
