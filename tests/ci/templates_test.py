@@ -9,8 +9,9 @@ job's SIGSTORE_ID_TOKEN. Generic: templates/generic/sign-model.sh. Each run's ou
 file, step summary, audit log and signature are then checked; the signature is verified
 independently with `modelsign verify`.
 
-  key      signing_method=private_key (SIGNING_PRIVATE_KEY); the ambient OIDC variables
-           are set too, and the explicit key method must win. No network.
+  key      signing_method=private_key (SIGNING_PRIVATE_KEY), pkcs11 (a SoftHSM token) and
+           tpm2 (a swtpm); the ambient OIDC variables are set too, and the explicit method
+           must win. No network.
   keyless  signing_method=oidc against the loopback Sigstore stack (tests/sigstore-stack):
            GitHub's token endpoint of the stack, a token minted by the stack as GitLab's
            SIGSTORE_ID_TOKEN, the stack trusted through its trust config and TLS CA (the
@@ -219,6 +220,42 @@ class Pkcs11Signing:
         runner.update(ACTIONS_ID_TOKEN_REQUEST_URL="https://127.0.0.1:1/token", ACTIONS_ID_TOKEN_REQUEST_TOKEN="x")
         return (runner, {"MODELSIGN_PKCS11_PIN": self.pin}, {"PKCS11_URI": self.uri},
                 "octo/model/.github/workflows/sign-model.yml@refs/heads/main")
+
+
+class Tpm2Signing:
+    """signing_method=tpm2 as on a self-hosted runner with a TPM: a private swtpm, and a
+    TPM-wrapped key file made by `modelsign keygen --tpm2` on that runner."""
+    method = "tpm2-key"
+    github_method = "tpm2"
+
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="tpm-")
+        self.swtpm = os.path.join(SRC, "tests", "tpm2", "swtpm.sh")
+        tcti = subprocess.run(["bash", self.swtpm, "start", os.path.join(self.dir, "swtpm")], check=True,
+                              capture_output=True, text=True).stdout.strip()
+        self.runner = {"TSS2_TCTI": tcti, "TPM2TOOLS_TCTI": tcti}
+        self.key, self.pub = os.path.join(self.dir, "model.tss2.pem"), os.path.join(self.dir, "model.pub")
+        subprocess.run([MODELSIGN, "keygen", "--tpm2", "--key-file", self.key, "--public-key", self.pub],
+                       env=dict(os.environ, **self.runner), check=True, capture_output=True)
+        self.secrets = []
+
+    def close(self):
+        subprocess.run(["bash", self.swtpm, "stop", os.path.join(self.dir, "swtpm")], capture_output=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def setup(self, work):
+        pass
+
+    def signer_ok(self, signer, identity):
+        return bool(signer)
+
+    def verify_args(self, identity):
+        return ["key", "--public-key", self.pub]
+
+    def github(self):
+        runner = dict(self.runner, ACTIONS_ID_TOKEN_REQUEST_URL="https://127.0.0.1:1/token",
+                      ACTIONS_ID_TOKEN_REQUEST_TOKEN="x")
+        return runner, {}, {"TPM2_KEY": self.key}, "octo/model/.github/workflows/sign-model.yml@refs/heads/main"
 
 
 class KeylessSigning:
@@ -470,11 +507,12 @@ if SUITE == "key":
     gitlab(key)
     generic(key)
     not_installed()
-    hsm = Pkcs11Signing()
-    try:
-        github(hsm)
-    finally:
-        hsm.close()
+    for make in (Pkcs11Signing, Tpm2Signing):  # the self-hosted runner methods
+        hardware = make()
+        try:
+            github(hardware)
+        finally:
+            hardware.close()
 elif SUITE == "keyless":
     state = os.environ.get("MODELSIGN_SIGSTORE_STACK", "")
     if not state or not os.path.exists(os.path.join(state, "stack.json")):
