@@ -24,7 +24,7 @@ namespace modelsign::cli {
 
 namespace {
 
-constexpr const char* kPrivateKeyEnv = "SIGNING_PRIVATE_KEY";  // as CI platforms store it
+using ci::kPrivateKeyEnv;  // SIGNING_PRIVATE_KEY, as CI platforms store it
 
 struct KeyArgs {
   SignArgs sign;

@@ -7,17 +7,20 @@
 #include <map>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "audit/audit_log.h"
+#include "env_map.h"
 #include "test_support.h"
 
 namespace modelsign::audit {
 namespace {
 
 using modelsign::test::TempDir;
+using modelsign::test::env_of;
 using modelsign::test::read_file;
 using modelsign::test::write_file;
 
@@ -48,6 +51,23 @@ std::string make_log(const TempDir& d, int n) {
     EXPECT_TRUE(append(path, e).has_value());
   }
   return read_file(path);
+}
+
+// `audit verify` on the tampered lines names `bad_line` as the first bad one, saying `problem`.
+void expect_named(const std::vector<std::string>& lines, std::size_t bad_line, std::string_view problem) {
+  Report r = verify_text(join_lines(lines));
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.bad_line, bad_line);
+  EXPECT_NE(r.problem.find(problem), std::string::npos) << r.problem;
+}
+
+// A forged entry linked to the hash of lines[1] with sequence number `seq`, put at line 3.
+void insert_forged_third_line(std::vector<std::string>& lines, int seq) {
+  nlohmann::ordered_json forged;
+  forged["seq"] = seq;
+  forged["prev"] = line_hash(lines[1]);
+  forged["operation"] = "sign";
+  lines.insert(lines.begin() + 2, forged.dump());
 }
 
 TEST(AuditLog, AppendChainsEachLineToTheHashOfThePreviousOne) {
@@ -109,68 +129,42 @@ TEST(AuditLog, AnEditedLineIsNamed) {
   auto lines = split_lines(make_log(d, 6));
   auto pos = lines[2].find("m2");
   lines[2].replace(pos, 2, "mX");
-  Report r = verify_text(join_lines(lines));
-  EXPECT_FALSE(r.intact);
-  EXPECT_EQ(r.bad_line, 3u);
-  EXPECT_NE(r.problem.find("line 3 was edited"), std::string::npos) << r.problem;
+  expect_named(lines, 3, "line 3 was edited");
 }
 
 TEST(AuditLog, ARemovedLineIsNamed) {
   TempDir d;
   auto lines = split_lines(make_log(d, 6));
   lines.erase(lines.begin() + 3);  // seq 4
-  Report r = verify_text(join_lines(lines));
-  EXPECT_FALSE(r.intact);
-  EXPECT_EQ(r.bad_line, 4u);
-  EXPECT_NE(r.problem.find("removed before line 4"), std::string::npos) << r.problem;
+  expect_named(lines, 4, "removed before line 4");
 }
 
 TEST(AuditLog, RemovedFirstLinesAreNamed) {
   TempDir d;
   auto lines = split_lines(make_log(d, 4));
   lines.erase(lines.begin(), lines.begin() + 2);
-  Report r = verify_text(join_lines(lines));
-  EXPECT_FALSE(r.intact);
-  EXPECT_EQ(r.bad_line, 1u);
-  EXPECT_NE(r.problem.find("first 2 line(s) were removed"), std::string::npos) << r.problem;
+  expect_named(lines, 1, "first 2 line(s) were removed");
 }
 
 TEST(AuditLog, AnInsertedLineIsNamedEvenWithAPlausibleSequenceNumber) {
   TempDir d;
   auto lines = split_lines(make_log(d, 5));
-  // A forged entry that links correctly to line 2 and takes its successor's number.
-  nlohmann::ordered_json forged;
-  forged["seq"] = 3;
-  forged["prev"] = line_hash(lines[1]);
-  forged["operation"] = "sign";
-  lines.insert(lines.begin() + 2, forged.dump());
-  Report r = verify_text(join_lines(lines));
-  EXPECT_FALSE(r.intact);
-  EXPECT_EQ(r.bad_line, 3u);
-  EXPECT_NE(r.problem.find("line 3 was inserted"), std::string::npos) << r.problem;
+  insert_forged_third_line(lines, 3);  // links correctly to line 2 and takes its successor's number
+  expect_named(lines, 3, "line 3 was inserted");
 }
 
 TEST(AuditLog, AnInsertedLineWithAnUnusedSequenceNumberIsNamed) {
   TempDir d;
   auto lines = split_lines(make_log(d, 5));
-  nlohmann::ordered_json forged;
-  forged["seq"] = 99;
-  forged["prev"] = line_hash(lines[1]);
-  lines.insert(lines.begin() + 2, forged.dump());
-  Report r = verify_text(join_lines(lines));
-  EXPECT_FALSE(r.intact);
-  EXPECT_EQ(r.bad_line, 3u);
-  EXPECT_NE(r.problem.find("line 3 was inserted"), std::string::npos) << r.problem;
+  insert_forged_third_line(lines, 99);
+  expect_named(lines, 3, "line 3 was inserted");
 }
 
 TEST(AuditLog, ReorderedLinesAreNamed) {
   TempDir d;
   auto lines = split_lines(make_log(d, 6));
   std::swap(lines[2], lines[3]);
-  Report r = verify_text(join_lines(lines));
-  EXPECT_FALSE(r.intact);
-  EXPECT_EQ(r.bad_line, 3u);
-  EXPECT_NE(r.problem.find("out of order"), std::string::npos) << r.problem;
+  expect_named(lines, 3, "out of order");
 }
 
 TEST(AuditLog, AnIncompleteOrNonJsonLineIsNamed) {
@@ -208,14 +202,6 @@ TEST(AuditLog, Pkcs11UriLosesItsPinValueOnly) {
   EXPECT_EQ(without_pin("pkcs11:token=t?pin-value=9&module-name=softhsm2"), "pkcs11:token=t?module-name=softhsm2");
   EXPECT_EQ(without_pin("pkcs11:token=t?pin-source=file:/p"), "pkcs11:token=t?pin-source=file:/p");
   EXPECT_EQ(without_pin("pkcs11:token=t?pin-value=9"), "pkcs11:token=t");
-}
-
-EnvLookup env_of(std::map<std::string, std::string> m) {
-  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(m));
-  return [shared](const char* n) -> const char* {
-    auto it = shared->find(n);
-    return it == shared->end() ? nullptr : it->second.c_str();
-  };
 }
 
 TEST(AuditLog, CiFactsOfGithubAndGitlab) {

@@ -3,25 +3,18 @@
 
 #include <cstdlib>
 #include <cstring>
-#include <map>
-#include <memory>
 #include <string>
 
 #include "ci/ci_outputs.h"
 #include "ci/method_choice.h"
 #include "cli/commands.h"
+#include "env_map.h"
 #include "test_support.h"
 
 namespace modelsign::ci {
 namespace {
 
-audit::EnvLookup env_of(std::map<std::string, std::string> m) {
-  auto shared = std::make_shared<std::map<std::string, std::string>>(std::move(m));
-  return [shared](const char* n) -> const char* {
-    auto it = shared->find(n);
-    return it == shared->end() ? nullptr : it->second.c_str();
-  };
-}
+using modelsign::test::env_of;
 
 const std::string kPem = "-----BEGIN PRIVATE KEY-----\nMIG...\n-----END PRIVATE KEY-----\n";
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # CPack's Debian package: name, version, architecture, Depends computed from the binary,
-# and its files. Installed with apt-get (then used to sign and verify, then removed) only
+# and its files. Installed by the composite action's install step (action.yml, with the
+# .deb as its `package` input: apt-get), then used to sign and verify, then removed: only
 # in CI as root, never on a developer's machine.
-# Usage: deb_test.sh BUILD_DIR
+# Usage: deb_test.sh BUILD_DIR SOURCE_DIR
 set -euo pipefail
-BUILD=$1
+BUILD=$1 SRC=$2
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
@@ -34,16 +35,24 @@ echo "ok: Depends and contents"
 # Not from a sanitizer build: its binary needs the sanitizer runtime and options.
 if [ -n "${CI:-}" ] && [ "$(id -u)" = 0 ] && [ -z "${MODELSIGN_SANITIZED:-}" ]; then
   if dpkg-query -W modelsign >/dev/null 2>&1; then fail "a modelsign package is already installed"; fi
-  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$deb" >"$W/apt.log" 2>&1 \
-    || { cat "$W/apt.log"; fail "apt-get install"; }
+  sys_path=/usr/sbin:/usr/bin:/sbin:/bin
+  if (PATH=$sys_path; command -v modelsign >/dev/null); then fail "a modelsign is already on PATH"; fi
+  /usr/bin/python3 -c '
+import sys, yaml
+steps = yaml.safe_load(open(sys.argv[1]))["runs"]["steps"]
+print(next(s["run"] for s in steps if s["name"] == "Install modelsign"))' "$SRC/action.yml" >"$W/install-step.sh"
   trap 'DEBIAN_FRONTEND=noninteractive apt-get remove -y modelsign >/dev/null 2>&1; rm -rf "$W"' EXIT
+  PATH=$sys_path PACKAGE="$deb" SOURCE="$SRC" RUNNER_TEMP="$W" bash -e "$W/install-step.sh" >"$W/apt.log" 2>&1 \
+    || { cat "$W/apt.log"; fail "the action's install step"; }
+  grep -q "modelsign installed from $deb" "$W/apt.log" || { cat "$W/apt.log"; fail "the action's install step"; }
+  dpkg-query -W modelsign >/dev/null 2>&1 || fail "the action's install step did not install the package"
   mkdir "$W/model" && echo weights >"$W/model/w.bin"
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/k.pem" 2>/dev/null
   chmod 600 "$W/k.pem"
   openssl pkey -in "$W/k.pem" -pubout -out "$W/k.pub"
   /usr/bin/modelsign sign key --private-key "$W/k.pem" "$W/model" >/dev/null || fail "installed binary: sign"
   /usr/bin/modelsign verify --public-key "$W/k.pub" "$W/model" >/dev/null || fail "installed binary: verify"
-  echo "ok: installed with apt-get, signs and verifies"
+  echo "ok: installed by the action from the .deb, signs and verifies"
 else
   echo "not installing the package (only in CI, as root, from a build without sanitizers)"
 fi
