@@ -466,6 +466,8 @@ py::dict sign_keyless_py(const ModelArgs& m, const std::string& signature, const
   q.trust.offline = k.offline;
   q.ca_file = k.ca_file;
   q.identity_token = &*token;
+  q.identity_token_name = k.identity_token_file.empty() ? "identity_token="
+                                                          : fmt::format("the identity_token file {}", k.identity_token_file);
   q.use_ambient_credentials = k.use_ambient_credentials;
   q.interactive = k.oauth;
   q.oauth_force_oob = k.oauth_force_oob;

@@ -101,6 +101,7 @@ Result<KeylessSignOutcome> sign_keyless_to_file(const KeylessSignRequest& q) {
   sigstore::HttpClient http(ho);
   sigstore::TokenSources ts;
   ts.flag_token = q.identity_token;
+  ts.flag_token_name = q.identity_token_name;
   ts.ambient = q.use_ambient_credentials;
   ts.client_id = q.client_id;
   ts.client_secret = q.client_secret;

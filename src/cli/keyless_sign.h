@@ -27,6 +27,7 @@ struct KeylessSignRequest {
   // The identity token given directly; else SIGSTORE_ID_TOKEN, then (use_ambient_credentials)
   // GitHub Actions and a Kubernetes token file, then (interactive) the OAuth login.
   const SecretString* identity_token = nullptr;
+  std::string identity_token_name = "--identity-token";  // how messages name it
   bool use_ambient_credentials = true;
   bool interactive = false;
   bool oauth_force_oob = false;

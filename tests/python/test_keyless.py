@@ -5,6 +5,7 @@ $MODELSIGN_SIGSTORE_STACK; without a running stack the suite is skipped (exit co
 except under CI, where it fails."""
 
 import json
+import logging
 import os
 import socket
 import ssl
@@ -88,10 +89,13 @@ def cli_verify(stack, model, sig, identity, check=True):
                    "--identity-provider", stack.issuer, "--signature", sig, model, check=check)
 
 
-def test_keyless_round_trip_verifies_with_the_cli_and_with_python(model, stack, env):
+def test_keyless_round_trip_verifies_with_the_cli_and_with_python(model, stack, env, caplog):
     token = stack.token()
     r = modelsign.ModelSigner(model).sign(method="sigstore", identity_token=token,
                                           trust_config=stack.trust_v1, ca_file=stack.ca)
+    assert ("modelsign", logging.WARNING,
+            f"signing as {ID} (issuer {stack.issuer}; identity token from identity_token=); the identity is "
+            "recorded publicly in the transparency log") in caplog.record_tuples
     assert r.method == "sigstore" and r.signer == ID and r.identity == ID
     assert r.issuer == stack.issuer
     assert isinstance(r.rekor_log_index, int) and r.rekor_log_index >= 0
@@ -116,13 +120,14 @@ def test_rekor_v2_and_the_stack_trust_config_as_is(model, stack, env):
     cli_verify(stack, model, r.signature_path, ID)
 
 
-def test_identity_token_from_a_file_and_from_the_environment(model, stack, env, tmp_path):
+def test_identity_token_from_a_file_and_from_the_environment(model, stack, env, tmp_path, caplog):
     f = tmp_path / "token"
     f.write_text(stack.token("sub=bob&email=bob@example.com") + "\n")
     f.chmod(0o600)
     r = modelsign.ModelSigner(model).sign(tmp_path / "a.sig", method="sigstore", identity_token=f,
                                           trust_config=stack.trust_v1, ca_file=stack.ca)
     assert r.identity == "bob@example.com"
+    assert f"identity token from the identity_token file {f})" in caplog.text
     env.setenv("SIGSTORE_ID_TOKEN", stack.token())
     r = modelsign.ModelSigner(model).sign(tmp_path / "b.sig", method="sigstore",
                                           trust_config=stack.trust_v1, ca_file=stack.ca)
