@@ -168,6 +168,11 @@ def test_ci_mode_keyless_writes_the_cli_outputs(tmp_path, stack, env):
     run_cli("sign", "--trust-config", stack.trust_v1, "--ca-file", stack.ca, model,
             env=cli_env(SIGSTORE_ID_TOKEN=token, GITHUB_ACTIONS="true",
                         **{k: str(v) for k, v in files["cli"].items()}))
+    # The command's keyless signature verifies from Python.
+    v = modelsign.ModelSigner(model).verify(identity=ID, identity_provider=stack.issuer,
+                                            trust_config=stack.trust_config)
+    assert v.sigstore["rekor_log_index"] == int(
+        dict(line.split("=", 1) for line in files["cli"]["GITHUB_OUTPUT"].read_text().splitlines())["rekor_log_index"])
     (tmp_path / "m.sig").unlink()
     env.setenv("SIGSTORE_ID_TOKEN", stack.token())
     env.setenv("GITHUB_ACTIONS", "true")
