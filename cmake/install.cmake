@@ -54,4 +54,20 @@ set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "libtss2-tcti-device0, ca-certificates")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "libtss2-tcti-swtpm0, libtss2-tcti-tabrmd0, softhsm2, libssl-dev, libfmt-dev, libp11-kit-dev, libtss2-dev")
 set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
+# With the Python package: a second package, python3-modelsign (the install component
+# "python", python/CMakeLists.txt), for the interpreter it was built for; modelsign keeps
+# everything else.
+if(MODELSIGN_PYTHON)
+  set(CPACK_DEB_COMPONENT_INSTALL ON)
+  set(CPACK_COMPONENTS_ALL Unspecified python)
+  set(CPACK_DEBIAN_UNSPECIFIED_PACKAGE_NAME modelsign)
+  set(CPACK_DEBIAN_UNSPECIFIED_FILE_NAME DEB-DEFAULT)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_NAME python3-modelsign)
+  set(CPACK_DEBIAN_PYTHON_FILE_NAME DEB-DEFAULT)
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_SECTION python)
+  set(CPACK_DEBIAN_PYTHON_DESCRIPTION "Sign and verify ML models from Python (modelsign)")
+  math(EXPR modelsign_py_next "${Python3_VERSION_MINOR} + 1")
+  set(CPACK_DEBIAN_PYTHON_PACKAGE_DEPENDS
+      "python3 (>= ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}~), python3 (<< ${Python3_VERSION_MAJOR}.${modelsign_py_next}), modelsign (= ${PROJECT_VERSION})")
+endif()
 include(CPack)

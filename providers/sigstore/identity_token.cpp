@@ -193,7 +193,7 @@ Result<IdentityToken> check_token(SecretString raw, std::string source, std::str
 Result<IdentityToken> find_token(const TokenSources& s, const HttpClient& http, std::int64_t now) {
   const std::string_view client_id = s.client_id;
   if (s.flag_token != nullptr && !s.flag_token->empty())
-    return check_token(SecretString(s.flag_token->view()), "--identity-token", client_id, now);
+    return check_token(SecretString(s.flag_token->view()), s.flag_token_name, client_id, now);
   if (const char* v = std::getenv(kTokenEnv); v != nullptr && *v != '\0')
     return check_token(SecretString(std::string_view(v)), kTokenEnv, client_id, now);
   if (s.ambient) {

@@ -43,6 +43,7 @@ Result<IdentityToken> check_token(SecretString raw, std::string source, std::str
 
 struct TokenSources {
   const SecretString* flag_token = nullptr;  // --identity-token
+  std::string flag_token_name = "--identity-token";  // how messages name it (Python: identity_token=)
   bool ambient = true;                       // GitHub Actions, Kubernetes
   std::string client_id = "sigstore";
   const SecretString* client_secret = nullptr;

@@ -1,7 +1,8 @@
 """modelsign: sign and verify machine-learning models (OpenSSF Model Signing format).
 
 The Python face of the modelsign library, the same code the ``modelsign`` command runs:
-PEM, X.509 certificate, PKCS#11 and TPM 2.0 keys, multi-threaded hashing. Messages go to
+PEM, X.509 certificate, PKCS#11 and TPM 2.0 keys, keyless Sigstore signing, the method
+chosen from the CI environment, multi-threaded hashing. Messages go to
 the ``logging`` logger ``"modelsign"``. See docs/python.md.
 
     >>> from modelsign import ModelSigner
@@ -31,6 +32,7 @@ from ._errors import (
     KeyProviderError,
     MalformedSignatureError,
     NotFoundError,
+    ServiceError,
     UnsupportedError,
     VerificationError,
 )
@@ -42,5 +44,6 @@ __all__ = [
     "DEFAULT_PRIVATE_KEY", "DEFAULT_PUBLIC_KEY", "PRIVATE_KEY_ENV",
     "Error", "ArgumentError", "NotFoundError", "UnsupportedError", "KeyProviderError",
     "AuthenticationError", "VerificationError", "MalformedSignatureError", "HashingError",
+    "ServiceError",
     "__version__",
 ]

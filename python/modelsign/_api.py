@@ -5,13 +5,16 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Union
+import logging
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _native
-from ._errors import ArgumentError, Error, NotFoundError, UnsupportedError
+from ._errors import ArgumentError, Error, NotFoundError
 
 PathLike = Union[str, "os.PathLike[str]"]
 Secret = Union[str, bytes, bytearray]
+#: An OIDC identity token: its text, or a file holding it (an os.PathLike such as pathlib.Path).
+IdentityToken = Union[str, bytes, bytearray, "os.PathLike[str]"]
 #: Called while hashing with (bytes hashed so far, total bytes); may raise to cancel.
 ProgressCallback = Callable[[int, int], Any]
 
@@ -20,6 +23,7 @@ PRIVATE_KEY_ENV = "SIGNING_PRIVATE_KEY"
 _KEY_PASSWORD_ENV = "MODELSIGN_KEY_PASSWORD"
 _TPM_AUTH_ENV = "MODELSIGN_TPM_AUTH"
 _PKCS11_PIN_ENV = "MODELSIGN_PKCS11_PIN"
+_AUDIT_LOG_ENV = "MODELSIGN_AUDIT_LOG"
 #: Where generate_signing_key() writes by default, and so where verification looks for a
 #: public key when none is given.
 DEFAULT_PRIVATE_KEY = os.path.join("keys", "signing_key.pem")
@@ -28,36 +32,30 @@ DEFAULT_PUBLIC_KEY = os.path.join("keys", "signing_key.pub")
 SIGN_METHODS = ("auto", "key", "certificate", "pkcs11", "tpm2", "sigstore")
 
 
-# ---- features this build does not have yet ------------------------------------------------
-# Each is raised from exactly one place below, so wiring a feature in replaces one function.
+_log = logging.getLogger("modelsign")
 
-def _not_in_this_build(what: str, instead: str) -> UnsupportedError:
-    return UnsupportedError(f"{what} is not in this build of modelsign yet; {instead}",
-                            code="unsupported")
-
-
-def _sign_sigstore(signer: "ModelSigner", signature_path: Optional[PathLike],
-                   options: Dict[str, Any]) -> "SignResult":
-    """Keyless signing (Fulcio certificate from an OIDC token, Rekor entry)."""
-    raise _not_in_this_build(
-        "keyless Sigstore signing (method='sigstore')",
-        "sign with method='key', 'certificate', 'pkcs11' or 'tpm2'")
-
-
-def _choose_method_from_environment(options: Dict[str, Any]) -> str:
-    """method='auto' with no key argument: the CI environment decides the method."""
-    raise _not_in_this_build(
-        "choosing the signing method from the environment (method='auto' without a key "
-        "argument)",
-        "pass method='key' (with key=... or $SIGNING_PRIVATE_KEY set), 'certificate', "
-        "'pkcs11' or 'tpm2'")
+#: The Python method names and the command line's (the CI outputs and the audit log use
+#: the command line's, so that a pipeline reads the same values from either).
+_CLI_METHOD = {("key", False): "key", ("key", True): "certificate",
+               ("certificate", False): "certificate", ("certificate", True): "certificate",
+               ("pkcs11", False): "pkcs11-key", ("pkcs11", True): "pkcs11-certificate",
+               ("tpm2", False): "tpm2-key", ("tpm2", True): "tpm2-certificate",
+               ("sigstore", False): "sigstore", ("sigstore", True): "sigstore"}
+_PY_METHOD = {"key": "key", "certificate": "certificate", "pkcs11-key": "pkcs11",
+              "pkcs11-certificate": "pkcs11", "tpm2-key": "tpm2", "tpm2-certificate": "tpm2",
+              "sigstore": "sigstore"}
+#: The arguments that only keyless signing takes.
+_KEYLESS_ARGS = ("identity_token", "trust_config", "use_staging", "ca_file", "oauth")
 
 
-def _sign_in_ci(model_dir: PathLike, options: Dict[str, Any]) -> str:
-    """sign_trained_model(ci_mode=True): method from the environment, CI outputs, audit log."""
-    raise _not_in_this_build(
-        "CI mode (sign_trained_model(ci_mode=True): method from the environment, CI outputs)",
-        "call sign_trained_model(model_dir, ci_mode=False, key=...) or ModelSigner.sign()")
+def _choose_method_from_environment(options: Dict[str, Any]) -> Tuple[str, str]:
+    """method='auto' with no key argument: the environment decides, in the order and with
+    the error text of ``modelsign sign MODEL_PATH`` (an OIDC identity, then
+    $SIGNING_PRIVATE_KEY). Returns (method, reason)."""
+    if options.get("identity_token") is not None:
+        return "sigstore", "identity_token was given"
+    c = _native.choose_sign_method(False, False, False, options.get("certificate") is not None)
+    return _PY_METHOD[c["method"]], c["reason"]
 
 
 # ---- argument checks -----------------------------------------------------------------------
@@ -137,6 +135,52 @@ def _explain_key_error(e: Error, reference: str) -> Error:
     return e
 
 
+def _key_args(method: str, o: Dict[str, Any]) -> "_native.KeyArgs":
+    """The key of a key, certificate, pkcs11 or tpm2 signature (or the key Fulcio certifies)."""
+    k = _native.KeyArgs()
+    if method in ("key", "certificate"):
+        if o["pkcs11_uri"] is not None or o["tpm2_key"] is not None:
+            raise ArgumentError(f"method='{method}' signs with key=; pkcs11_uri and tpm2_key "
+                                "belong to the pkcs11 and tpm2 methods", code="invalid-argument")
+        ref = _path(o["key"], "key", optional=True)
+        if ref is None:
+            if os.environ.get(PRIVATE_KEY_ENV):
+                ref = "env:" + PRIVATE_KEY_ENV
+            else:
+                state = "not set" if PRIVATE_KEY_ENV not in os.environ else "set but empty"
+                raise NotFoundError(
+                    f"Private key not found: looked at key= (not given) and the environment "
+                    f"variable {PRIVATE_KEY_ENV} ({state}); pass key='path/to/key.pem' or set "
+                    f"{PRIVATE_KEY_ENV} to the PEM text of the key", code="not-found")
+        k.reference = ref
+        k.secret = _secret(o["password"], "password")
+        k.secret_file = _path(o["password_file"], "password_file", optional=True) or ""
+        k.secret_env = _KEY_PASSWORD_ENV
+        if _bool(o["allow_insecure_key_permissions"], "allow_insecure_key_permissions"):
+            k.params = {"allow_insecure_permissions": "1"}
+    elif method == "pkcs11":
+        k.reference = _str(o["pkcs11_uri"], "pkcs11_uri", optional=False)  # type: ignore[assignment]
+        if not k.reference.startswith("pkcs11:"):
+            raise ArgumentError("pkcs11_uri must be a 'pkcs11:' URI, e.g. "
+                                "'pkcs11:token=prod;object=model-key'", code="invalid-argument")
+        module = _path(o["pkcs11_module"], "pkcs11_module", optional=True)
+        if module:
+            k.params = {"module": module}
+        k.secret = _secret(o["pin"], "pin")
+        k.secret_file = _path(o["pin_file"], "pin_file", optional=True) or ""
+        k.secret_env = _PKCS11_PIN_ENV
+    else:  # tpm2
+        k.reference = _str(o["tpm2_key"], "tpm2_key", optional=False)  # type: ignore[assignment]
+        params = {}
+        if _str(o["tcti"], "tcti"):
+            params["tcti"] = o["tcti"]
+        k.params = params
+        k.secret = _secret(o["tpm2_auth"], "tpm2_auth")
+        k.secret_file = _path(o["tpm2_auth_file"], "tpm2_auth_file", optional=True) or ""
+        k.secret_env = _TPM_AUTH_ENV
+    return k
+
+
 # ---- results -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -146,11 +190,17 @@ class SignResult:
     signature_path: str
     model_hash: str          #: "sha256:<hex>", the root digest of the signed manifest
     model_name: str
-    method: str              #: "key", "certificate", "pkcs11" or "tpm2"
-    signer: str              #: the key's hint, or the certificate's subject
-    key: str                 #: where the key lives (never a secret)
+    method: str              #: "key", "certificate", "pkcs11", "tpm2" or "sigstore"
+    signer: str              #: the key's hint, the certificate's subject, or the keyless identity
+    key: str                 #: where the key lives (never a secret); keyless: "ephemeral key"
     files: List[str] = field(repr=False)
     bundle: str = field(repr=False)  #: the signature file's JSON text
+    #: Keyless: the identity (certificate SAN) and OIDC issuer, and the Rekor log index.
+    identity: Optional[str] = None
+    issuer: Optional[str] = None
+    rekor_log_index: Optional[int] = None
+    #: method="auto": why that method (the environment's OIDC identity, $SIGNING_PRIVATE_KEY, ...)
+    method_reason: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -251,64 +301,87 @@ class ModelSigner:
              tpm2_key: Optional[str] = None, tcti: Optional[str] = None,
              tpm2_auth: Optional[Secret] = None, tpm2_auth_file: Optional[PathLike] = None,
              certificate: Optional[PathLike] = None, chain: Iterable[PathLike] = (),
-             identity_token: Optional[str] = None, trust_config: Optional[PathLike] = None,
+             identity_token: Optional[IdentityToken] = None, trust_config: Optional[PathLike] = None,
+             use_staging: bool = False, ca_file: Optional[PathLike] = None, oauth: bool = False,
              progress: Optional[ProgressCallback] = None) -> SignResult:
         """Signs the model and writes the signature (default: ``<model_path>.sig``).
 
         method: "key" (PEM private key: ``key``, else $SIGNING_PRIVATE_KEY), "certificate"
         (``key`` + ``certificate`` + ``chain``), "pkcs11" (``pkcs11_uri``), "tpm2"
         (``tpm2_key``), "sigstore" (keyless), or "auto": the method the key argument
-        implies. ``certificate``/``chain`` with pkcs11 or tpm2 make a certificate
-        signature. The signature file is written atomically: an interrupted or failed
-        call leaves no signature behind.
+        implies; with no key argument, the environment decides as ``modelsign sign
+        MODEL_PATH`` does (an OIDC identity: $SIGSTORE_ID_TOKEN or GitHub Actions' ambient
+        credentials -> "sigstore"; else $SIGNING_PRIVATE_KEY -> "key"; else NotFoundError).
+        ``certificate``/``chain`` with pkcs11 or tpm2 make a certificate signature.
+
+        Keyless ("sigstore"): ``identity_token`` (the token text, or a pathlib.Path to a
+        file holding it; default: $SIGSTORE_ID_TOKEN, then GitHub Actions' or a Kubernetes
+        token), ``trust_config`` (a ClientTrustConfig JSON file; default: Sigstore's TUF
+        repository, ``use_staging`` for staging), ``ca_file`` (CA certificates for the
+        services' TLS, e.g. a private deployment), ``oauth=True`` to allow the interactive
+        browser login (off: a library call never opens a browser). ``key``, ``pkcs11_uri``
+        or ``tpm2_key`` have Fulcio certify that key instead of an ephemeral one.
+
+        The signature file is written atomically: an interrupted or failed call leaves no
+        signature behind.
         """
-        if not isinstance(method, str) or method not in SIGN_METHODS:
-            raise ArgumentError(f"method must be one of {', '.join(SIGN_METHODS)}; got {method!r}",
-                                code="invalid-argument")
-        sig = _path(signature_path, "signature_path", optional=True)
         options = dict(key=key, password=password, password_file=password_file,
                        allow_insecure_key_permissions=allow_insecure_key_permissions,
                        pkcs11_uri=pkcs11_uri, pkcs11_module=pkcs11_module, pin=pin,
                        pin_file=pin_file, tpm2_key=tpm2_key, tcti=tcti, tpm2_auth=tpm2_auth,
                        tpm2_auth_file=tpm2_auth_file, certificate=certificate, chain=chain,
-                       identity_token=identity_token, trust_config=trust_config)
+                       identity_token=identity_token, trust_config=trust_config,
+                       use_staging=use_staging, ca_file=ca_file, oauth=oauth)
+        return self._sign(signature_path, method, options, progress, None)
+
+    def _sign(self, signature_path: Optional[PathLike], method: str, o: Dict[str, Any],
+              progress: Optional[ProgressCallback],
+              record: Optional["_native.RecordSpec"]) -> SignResult:
+        """sign(); with `record` (CI mode) the audit line and the CI outputs are written
+        by the command line's code."""
+        if not isinstance(method, str) or method not in SIGN_METHODS:
+            raise ArgumentError(f"method must be one of {', '.join(SIGN_METHODS)}; got {method!r}",
+                                code="invalid-argument")
+        sig = _path(signature_path, "signature_path", optional=True)
+        reason = f"method='{method}' was given"
         if method == "auto":
-            given = [m for m, arg in (("pkcs11", pkcs11_uri), ("tpm2", tpm2_key), ("key", key))
-                     if arg is not None]
+            given = [m for m, arg in (("pkcs11", o["pkcs11_uri"]), ("tpm2", o["tpm2_key"]),
+                                      ("key", o["key"])) if arg is not None]
             if len(given) > 1:
                 raise ArgumentError("give one of key, pkcs11_uri and tpm2_key", code="invalid-argument")
             if given:
                 method = given[0]
-                if method == "key" and certificate is not None:
+                reason = f"{ {'key': 'key', 'pkcs11': 'pkcs11_uri', 'tpm2': 'tpm2_key'}[method]}= was given"
+                if method == "key" and o["certificate"] is not None:
                     method = "certificate"
+                    reason = "key= was given with certificate="
             else:
-                method = _choose_method_from_environment(options)
-        if method == "sigstore":
-            return _sign_sigstore(self, sig, options)
-        if identity_token is not None or trust_config is not None:
-            raise ArgumentError("identity_token and trust_config are for method='sigstore'",
-                                code="invalid-argument")
-        k = _native.KeyArgs()
-        certs: List[str] = []
-        cert = _path(certificate, "certificate", optional=True)
-        chain_files = _paths(chain, "chain")
+                try:
+                    method, reason = _choose_method_from_environment(o)
+                except Error as e:
+                    if record is not None:  # recorded as the command line records it
+                        _native.record_choice_failure(self.model_path, sig or "", record, e.code,
+                                                      e.message)
+                    raise
+                # Said at INFO (shown by logging.basicConfig(level=logging.INFO)): which
+                # method signs, and why, as the command line prints it.
+                _log.info("signing method: %s (%s)", method, reason)
+        cert = _path(o["certificate"], "certificate", optional=True)
+        chain_files = _paths(o["chain"], "chain")
         if chain_files and cert is None:
             raise ArgumentError("chain needs certificate (the signing certificate)",
                                 code="invalid-argument")
+        if record is not None:
+            record.method = _CLI_METHOD[(method, cert is not None)]
+            record.method_reason = reason
+        if method == "sigstore":
+            return self._sign_keyless(sig, o, progress, record, reason)
+        keyless_given = [a for a in _KEYLESS_ARGS if o[a] not in (None, False)]
+        if keyless_given:
+            raise ArgumentError(f"{', '.join(keyless_given)} apply to keyless signing "
+                                f"(method='sigstore') only, and the method is '{method}' ({reason})",
+                                code="invalid-argument")
         if method in ("key", "certificate"):
-            if pkcs11_uri is not None or tpm2_key is not None:
-                raise ArgumentError(f"method='{method}' signs with key=; pkcs11_uri and tpm2_key "
-                                    "belong to the pkcs11 and tpm2 methods", code="invalid-argument")
-            ref = _path(key, "key", optional=True)
-            if ref is None:
-                if os.environ.get(PRIVATE_KEY_ENV):
-                    ref = "env:" + PRIVATE_KEY_ENV
-                else:
-                    state = "not set" if PRIVATE_KEY_ENV not in os.environ else "set but empty"
-                    raise NotFoundError(
-                        f"Private key not found: looked at key= (not given) and the environment "
-                        f"variable {PRIVATE_KEY_ENV} ({state}); pass key='path/to/key.pem' or set "
-                        f"{PRIVATE_KEY_ENV} to the PEM text of the key", code="not-found")
             if method == "key" and cert is not None:
                 raise ArgumentError("certificate= makes a certificate signature: use "
                                     "method='certificate' (or leave method='auto')",
@@ -316,43 +389,55 @@ class ModelSigner:
             if method == "certificate" and cert is None:
                 raise ArgumentError("method='certificate' needs certificate= (the signing "
                                     "certificate, PEM)", code="invalid-argument")
-            k.reference = ref
-            k.secret = _secret(password, "password")
-            k.secret_file = _path(password_file, "password_file", optional=True) or ""
-            k.secret_env = _KEY_PASSWORD_ENV
-            if _bool(allow_insecure_key_permissions, "allow_insecure_key_permissions"):
-                k.params = {"allow_insecure_permissions": "1"}
-        elif method == "pkcs11":
-            k.reference = _str(pkcs11_uri, "pkcs11_uri", optional=False)  # type: ignore[assignment]
-            if not k.reference.startswith("pkcs11:"):
-                raise ArgumentError("pkcs11_uri must be a 'pkcs11:' URI, e.g. "
-                                    "'pkcs11:token=prod;object=model-key'", code="invalid-argument")
-            module = _path(pkcs11_module, "pkcs11_module", optional=True)
-            if module:
-                k.params = {"module": module}
-            k.secret = _secret(pin, "pin")
-            k.secret_file = _path(pin_file, "pin_file", optional=True) or ""
-            k.secret_env = _PKCS11_PIN_ENV
-        else:  # tpm2
-            k.reference = _str(tpm2_key, "tpm2_key", optional=False)  # type: ignore[assignment]
-            params = {}
-            if _str(tcti, "tcti"):
-                params["tcti"] = tcti
-            k.params = params
-            k.secret = _secret(tpm2_auth, "tpm2_auth")
-            k.secret_file = _path(tpm2_auth_file, "tpm2_auth_file", optional=True) or ""
-            k.secret_env = _TPM_AUTH_ENV
-        if cert is not None:
-            certs = [cert, *chain_files]
+        k = _key_args(method, o)
+        certs = [cert, *chain_files] if cert is not None else []
         try:
-            r = _native.sign(self._model(), sig or "", k, certs, _progress(progress))
+            r = _native.sign(self._model(), sig or "", k, certs, _progress(progress), record)
         except Error as e:
             if method in ("key", "certificate") and e.code in ("permission", "malformed"):
                 raise _explain_key_error(e, k.reference) from None
             raise
         return SignResult(signature_path=r["signature_path"], model_hash=r["model_hash"],
                           model_name=r["model_name"], method=method,
-                          signer=r["signer"], key=r["key"], files=r["files"], bundle=r["bundle"])
+                          signer=r["signer"], key=r["key"], files=r["files"], bundle=r["bundle"],
+                          method_reason=reason)
+
+    def _sign_keyless(self, sig: Optional[str], o: Dict[str, Any],
+                      progress: Optional[ProgressCallback],
+                      record: Optional["_native.RecordSpec"], reason: str) -> SignResult:
+        """Keyless signing: a Fulcio certificate for the OIDC identity, a Rekor entry."""
+        if o["certificate"] is not None:
+            raise ArgumentError("keyless signing (method='sigstore') gets its certificate from "
+                                "Fulcio; certificate= and chain= do not apply", code="invalid-argument")
+        given = [m for m, arg in (("pkcs11", o["pkcs11_uri"]), ("tpm2", o["tpm2_key"]),
+                                  ("key", o["key"])) if arg is not None]
+        if len(given) > 1:
+            raise ArgumentError("give at most one of key, pkcs11_uri and tpm2_key (the key Fulcio "
+                                "certifies)", code="invalid-argument")
+        k = _key_args(given[0], o) if given else None
+        a = _native.KeylessArgs()
+        token = o["identity_token"]
+        if isinstance(token, os.PathLike):
+            a.identity_token_file = _path(token, "identity_token")  # type: ignore[assignment]
+        elif token is not None:
+            if not isinstance(token, (str, bytes, bytearray)) or len(token) == 0:
+                raise ArgumentError("identity_token must be the token (str, bytes or bytearray) or a "
+                                    f"path to a file holding it (os.PathLike), got {type(token).__name__}",
+                                    code="invalid-argument")
+            a.identity_token = token
+        a.trust_config = _path(o["trust_config"], "trust_config", optional=True) or ""
+        a.use_staging = _bool(o["use_staging"], "use_staging")
+        if a.trust_config and a.use_staging:
+            raise ArgumentError("give trust_config or use_staging, not both", code="invalid-argument")
+        a.ca_file = _path(o["ca_file"], "ca_file", optional=True) or ""
+        a.oauth = _bool(o["oauth"], "oauth")
+        r = _native.sign_keyless(self._model(), sig or "", a, k, _progress(progress), record)
+        return SignResult(signature_path=r["signature_path"], model_hash=r["model_hash"],
+                          model_name=r["model_name"], method="sigstore", signer=r["signer"],
+                          key=r["key"], files=r["files"], bundle=r["bundle"],
+                          identity=r["identity"], issuer=r["issuer"],
+                          rekor_log_index=r["rekor_log_indexes"][0] if r["rekor_log_indexes"] else None,
+                          method_reason=reason)
 
     # -- verification --
 
@@ -454,15 +539,49 @@ _SIGNER_ARGS = ("ignore_paths", "ignore_git_paths", "allow_symlinks", "threads")
 def sign_trained_model(model_dir: PathLike, ci_mode: bool = True, **kw: Any) -> str:
     """Signs a freshly trained model into ``<model_dir>.sig`` and returns its hash.
 
-    With ci_mode=True the method comes from the CI environment and the CI outputs are
-    written as the command line does. Other keyword arguments go to ModelSigner
-    (ignore_paths, ignore_git_paths, allow_symlinks, threads) and to ModelSigner.sign().
+    With ci_mode=True (the default) the method comes from the environment as for
+    ``modelsign sign MODEL_PATH`` (an OIDC identity -> keyless; $SIGNING_PRIVATE_KEY ->
+    key; a key argument picks its method), and what that command leaves is left too, by
+    the same code: the CI outputs (model_hash, signature_path, method, signer,
+    rekor_log_index) in $GITHUB_OUTPUT and $GITHUB_STEP_SUMMARY, GitLab's dotenv file
+    (``ci_dotenv=``, else $MODELSIGN_CI_DOTENV under GitLab CI) and the audit log line
+    (``audit_log=``, else $MODELSIGN_AUDIT_LOG), success or failure.
+
+    Other keyword arguments go to ModelSigner (ignore_paths, ignore_git_paths,
+    allow_symlinks, threads) and to ModelSigner.sign().
     """
     path = _path(model_dir, "model_dir")
-    if _bool(ci_mode, "ci_mode"):
-        return _sign_in_ci(path, kw)  # type: ignore[arg-type]
+    ci = _bool(ci_mode, "ci_mode")
     signer = ModelSigner(path, **{k: kw.pop(k) for k in _SIGNER_ARGS if k in kw})  # type: ignore[arg-type]
-    return signer.sign(**kw).model_hash
+    if not ci:
+        for name in ("audit_log", "ci_dotenv"):
+            if name in kw:
+                raise ArgumentError(f"{name} is for ci_mode=True", code="invalid-argument")
+        return signer.sign(**kw).model_hash
+    record = _native.RecordSpec()
+    record.audit_log = _path(kw.pop("audit_log", None) or os.environ.get(_AUDIT_LOG_ENV) or None,
+                             "audit_log", optional=True) or ""
+    record.ci_dotenv = _path(kw.pop("ci_dotenv", None), "ci_dotenv", optional=True) or ""
+    signature_path = kw.pop("signature_path", None)
+    method = kw.pop("method", "auto")
+    progress = kw.pop("progress", None)
+    # The same keyword arguments as sign(), checked by its signature.
+    options = _sign_options(**kw)
+    return signer._sign(signature_path, method, options, progress, record).model_hash
+
+
+def _sign_options(*, key: Optional[PathLike] = None, password: Optional[Secret] = None,
+                  password_file: Optional[PathLike] = None,
+                  allow_insecure_key_permissions: bool = False,
+                  pkcs11_uri: Optional[str] = None, pkcs11_module: Optional[PathLike] = None,
+                  pin: Optional[Secret] = None, pin_file: Optional[PathLike] = None,
+                  tpm2_key: Optional[str] = None, tcti: Optional[str] = None,
+                  tpm2_auth: Optional[Secret] = None, tpm2_auth_file: Optional[PathLike] = None,
+                  certificate: Optional[PathLike] = None, chain: Iterable[PathLike] = (),
+                  identity_token: Optional[IdentityToken] = None,
+                  trust_config: Optional[PathLike] = None, use_staging: bool = False,
+                  ca_file: Optional[PathLike] = None, oauth: bool = False) -> Dict[str, Any]:
+    return dict(locals())
 
 
 def generate_signing_key(private_key: PathLike = DEFAULT_PRIVATE_KEY,

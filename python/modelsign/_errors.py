@@ -78,6 +78,11 @@ class MalformedSignatureError(VerificationError):
     """The signature file is not a valid bundle (or breaks a size limit)."""
 
 
+class ServiceError(Error):
+    """Keyless signing: a Sigstore service (Fulcio, Rekor, a timestamp authority, the OIDC
+    token endpoint) could not be reached or failed, after the retries."""
+
+
 class HashingError(Error):
     """The model could not be read or hashed (I/O error, a file changed while hashed)."""
 
@@ -97,6 +102,7 @@ _BY_CODE = {
     "locked": AuthenticationError,
     "backend": KeyProviderError,
     "internal": Error,
+    "service": ServiceError,
 }
 
 

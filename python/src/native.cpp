@@ -20,8 +20,14 @@
 #include <fmt/format.h>
 #include <openssl/crypto.h>
 
+#include "audit/audit_log.h"
+#include "ci/method_choice.h"
 #include "cli/app.h"
 #include "cli/cli_common.h"
+#include "cli/commands.h"
+#include "cli/keyless_sign.h"
+#include "cli/output.h"
+#include "cli/record.h"
 #include "common/files.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/log.h"
@@ -315,6 +321,55 @@ std::string signature_default(const std::string& model_path) {
   return cli::signature_path(o);
 }
 
+// ---- the record of a CI-mode signing ------------------------------------------------------
+// sign_trained_model(ci_mode=True) leaves what `modelsign sign MODEL_PATH` leaves: the audit
+// line (MODELSIGN_AUDIT_LOG) and the CI outputs, written by the command line's own code.
+struct RecordSpec {
+  std::string audit_log;      // "" : none
+  std::string ci_dotenv;      // "" : MODELSIGN_CI_DOTENV under GITLAB_CI, as the CLI
+  std::string method;         // the CLI's method name (key, certificate, pkcs11-key, sigstore...)
+  std::string method_reason;  // why the environment chose it
+};
+
+class Recorder {
+ public:
+  Recorder(const py::object& spec, const std::string& model_path, const std::string& sig_path,
+           const std::string& key_reference) {
+    if (spec.is_none()) return;
+    auto s = spec.cast<RecordSpec>();
+    args_.audit_log = s.audit_log;
+    args_.ci_dotenv = s.ci_dotenv;
+    cli::ModelOptions m;
+    m.model_path = model_path;
+    m.signature = sig_path;
+    ev_ = cli::operation_event("sign", m, s.method, key_reference);
+    ev_->method_reason = s.method_reason;
+  }
+  audit::Event* event() { return ev_ ? &*ev_ : nullptr; }
+  // Records the failure, then raises it (with the recording's own failure appended).
+  [[noreturn]] void failed(const Error& e, std::string_view code = {}) {
+    if (ev_) {
+      if (auto rec = cli::record_failure(args_, *ev_, e, cli::kExitFailure); !rec) {
+        Error both = e;
+        both.message += fmt::format("; and the operation could not be recorded: {}", rec.error().message);
+        raise_error(both, nullptr, code);
+      }
+    }
+    raise_error(e, nullptr, code);
+  }
+  // After success (the event's facts filled in): the audit line and the CI outputs.
+  void succeeded(const std::string& sig_path) {
+    if (!ev_) return;
+    if (auto rec = cli::record_operation(args_, *ev_); !rec)
+      raise_error(Error(rec.error().code, fmt::format("the signature was written to '{}', but {}", sig_path,
+                                                      rec.error().message)));
+  }
+
+ private:
+  cli::RecordArgs args_;
+  std::optional<audit::Event> ev_;
+};
+
 // ---- sign --------------------------------------------------------------------------------
 struct SignOutcome {
   SignResult result;
@@ -322,22 +377,24 @@ struct SignOutcome {
 };
 
 py::dict sign_py(const ModelArgs& m, const std::string& signature, const KeyArgs& key,
-                 const std::vector<std::string>& certificate_files, const py::object& progress) {
+                 const std::vector<std::string>& certificate_files, const py::object& progress,
+                 const py::object& record) {
   sync_level();
   const std::string sig_path = signature.empty() ? signature_default(m.model_path) : signature;
-  if (auto c = check_output_path(sig_path); !c) raise_error(c.error());
+  Recorder rec(record, m.model_path, sig_path, key.reference);
+  if (auto c = check_output_path(sig_path); !c) rec.failed(c.error());
   ProviderOptions popts = provider_options(key);
   SignOptions opts;
   for (const auto& f : certificate_files) {
-    auto certs = take(read_pem_certificates(f));
-    if (certs.empty())
-      raise_error(Error(ErrorCode::kMalformed, fmt::format("'{}' holds no PEM certificate", f)));
+    auto certs = read_pem_certificates(f);
+    if (!certs) rec.failed(certs.error());
+    if (certs->empty()) rec.failed(Error(ErrorCode::kMalformed, fmt::format("'{}' holds no PEM certificate", f)));
     // The signing certificate file gives its first certificate; chain files give all.
     if (opts.certificate_chain.empty()) {
-      opts.certificate_chain.push_back(std::move(certs.front()));
+      opts.certificate_chain.push_back(std::move(certs->front()));
       continue;
     }
-    for (auto& c : certs) opts.certificate_chain.push_back(std::move(c));
+    for (auto& c : *certs) opts.certificate_chain.push_back(std::move(c));
   }
   opts.serialization = serialization_for(m, {sig_path});
   auto observer = std::make_shared<HashObserver>();
@@ -360,11 +417,117 @@ py::dict sign_py(const ModelArgs& m, const std::string& signature, const KeyArgs
         return SignOutcome{std::move(*result), (*signer)->describe()};
       },
       observer, progress);
-  SignOutcome out = take(std::move(r));
+  if (!r) rec.failed(r.error());
+  SignOutcome out = std::move(*r);
+  if (audit::Event* ev = rec.event()) cli::note_signed(*ev, out.result, !certificate_files.empty());
+  rec.succeeded(sig_path);
+  drain_logs();
   return py::dict("signature_path"_a = sig_path, "model_name"_a = out.result.manifest.model_name,
                   "model_hash"_a = root_text(out.result.manifest), "signer"_a = out.result.signer,
                   "key"_a = out.describe, "files"_a = file_names(out.result.manifest),
                   "bundle"_a = out.result.bundle_json);
+}
+
+// ---- keyless -----------------------------------------------------------------------------
+struct KeylessArgs {
+  py::object identity_token = py::none();  // the token text (str, bytes, bytearray)
+  std::string identity_token_file;         // or a file holding it
+  std::string trust_config;                // ClientTrustConfig file; else TUF
+  bool use_staging = false;
+  bool offline = false;
+  std::string ca_file;
+  bool use_ambient_credentials = true;
+  bool oauth = false;  // the interactive login (a browser); never implied by a library call
+  bool oauth_force_oob = false;
+  std::string client_id = "sigstore";
+};
+
+py::dict sign_keyless_py(const ModelArgs& m, const std::string& signature, const KeylessArgs& k,
+                         const py::object& key, const py::object& progress, const py::object& record) {
+  sync_level();
+  const std::string sig_path = signature.empty() ? signature_default(m.model_path) : signature;
+  std::optional<KeyArgs> signing_key;
+  if (!key.is_none()) signing_key = key.cast<KeyArgs>();
+  Recorder rec(record, m.model_path, sig_path, signing_key ? signing_key->reference : std::string());
+  // The token, read once into wiped memory; empty: the environment's sources.
+  SecretSources token_sources;
+  token_sources.file = k.identity_token_file;
+  token_sources.value = secret_from(k.identity_token);
+  auto token = read_secret(token_sources, "identity token", false);
+  if (!token) rec.failed(token.error());
+  std::optional<ProviderOptions> key_options;
+  if (signing_key) key_options = provider_options(*signing_key);
+
+  cli::KeylessSignRequest q;
+  q.model_path = m.model_path;
+  q.signature_path = sig_path;
+  q.trust.trust_config = k.trust_config;
+  q.trust.use_staging = k.use_staging;
+  q.trust.offline = k.offline;
+  q.ca_file = k.ca_file;
+  q.identity_token = &*token;
+  q.identity_token_name = k.identity_token_file.empty() ? "identity_token="
+                                                          : fmt::format("the identity_token file {}", k.identity_token_file);
+  q.use_ambient_credentials = k.use_ambient_credentials;
+  q.interactive = k.oauth;
+  q.oauth_force_oob = k.oauth_force_oob;
+  q.client_id = k.client_id;
+  if (signing_key)
+    q.open_signer = [&] { return open_signer(signing_key->reference, *key_options); };
+  q.options.serialization = serialization_for(m, {sig_path});
+  auto observer = std::make_shared<HashObserver>();
+  q.options.hashing = hashing_for(m, observer);
+
+  auto r = run_unlocked<Result<cli::KeylessSignOutcome>>([&] { return cli::sign_keyless_to_file(q); }, observer,
+                                                          progress);
+  if (!r) {
+    // An I/O error outside the hashing is a service's (network, HTTP status): ServiceError.
+    const bool hashing = observer->total.load() > 0 && observer->done.load() < observer->total.load();
+    rec.failed(r.error(), r.error().code == ErrorCode::kIo && !hashing ? "service" : "");
+  }
+  const sigstore::KeylessResult& out = r->result;
+  log::info("signed {} files of '{}' as {} -> {}", out.sign.manifest.resources.size(), m.model_path, out.identity,
+            sig_path);
+  if (audit::Event* ev = rec.event()) cli::note_keyless_signed(*ev, *r);
+  rec.succeeded(sig_path);
+  drain_logs();
+  return py::dict("signature_path"_a = sig_path, "model_name"_a = out.sign.manifest.model_name,
+                  "model_hash"_a = root_text(out.sign.manifest), "signer"_a = out.identity,
+                  "key"_a = signing_key ? signing_key->reference : std::string("ephemeral key"),
+                  "files"_a = file_names(out.sign.manifest), "bundle"_a = out.sign.bundle_json,
+                  "identity"_a = out.identity, "issuer"_a = out.issuer, "rekor_log_indexes"_a = out.log_indexes,
+                  "fulcio"_a = r->fulcio_url, "trust"_a = r->trust_source);
+}
+
+// CI mode when the environment offers no method: recorded as `modelsign sign MODEL_PATH`
+// records it (a usage failure, exit code 2), then raised.
+void record_choice_failure_py(const std::string& model_path, const std::string& signature, const RecordSpec& spec,
+                              const std::string& code, const std::string& message) {
+  cli::ModelOptions m;
+  m.model_path = model_path;
+  m.signature = signature;
+  audit::Event ev = cli::operation_event("sign", m, "", {});
+  Error e(ErrorCode::kInvalidArgument, message);
+  cli::RecordArgs args;
+  args.audit_log = spec.audit_log;
+  args.ci_dotenv = spec.ci_dotenv;
+  if (auto rec = cli::record_failure(args, ev, e, cli::kExitUsage); !rec)
+    raise_error(Error(rec.error().code, fmt::format("{}; and the operation could not be recorded: {}", message,
+                                                    rec.error().message)),
+                nullptr, code);
+}
+
+// ---- the method from the environment ------------------------------------------------------
+// `modelsign sign MODEL_PATH`'s choice (src/ci/method_choice.h), for method="auto" without a
+// key argument and for CI mode: the same order, reasons and error text.
+py::dict choose_sign_method_py(bool private_key, bool pkcs11_uri, bool tpm2_key, bool certificate) {
+  ci::SignFlags f;
+  f.private_key = private_key;
+  f.pkcs11_uri = pkcs11_uri;
+  f.tpm2_key = tpm2_key;
+  f.signing_certificate = certificate;
+  auto c = take(ci::choose_sign_method(f, audit::process_env()));
+  return py::dict("method"_a = c.method, "reason"_a = c.reason, "key_reference"_a = c.key_reference);
 }
 
 // ---- verify ------------------------------------------------------------------------------
@@ -552,8 +715,33 @@ PYBIND11_MODULE(_native, mod) {
       .def_readwrite("secret", &KeyArgs::secret);
 
   mod.def("compute_manifest", &compute_manifest_py, py::arg("model"), py::arg("progress"));
+  py::class_<RecordSpec>(mod, "RecordSpec")
+      .def(py::init<>())
+      .def_readwrite("audit_log", &RecordSpec::audit_log)
+      .def_readwrite("ci_dotenv", &RecordSpec::ci_dotenv)
+      .def_readwrite("method", &RecordSpec::method)
+      .def_readwrite("method_reason", &RecordSpec::method_reason);
+  py::class_<KeylessArgs>(mod, "KeylessArgs")
+      .def(py::init<>())
+      .def_readwrite("identity_token", &KeylessArgs::identity_token)
+      .def_readwrite("identity_token_file", &KeylessArgs::identity_token_file)
+      .def_readwrite("trust_config", &KeylessArgs::trust_config)
+      .def_readwrite("use_staging", &KeylessArgs::use_staging)
+      .def_readwrite("offline", &KeylessArgs::offline)
+      .def_readwrite("ca_file", &KeylessArgs::ca_file)
+      .def_readwrite("use_ambient_credentials", &KeylessArgs::use_ambient_credentials)
+      .def_readwrite("oauth", &KeylessArgs::oauth)
+      .def_readwrite("oauth_force_oob", &KeylessArgs::oauth_force_oob)
+      .def_readwrite("client_id", &KeylessArgs::client_id);
+
   mod.def("sign", &sign_py, py::arg("model"), py::arg("signature"), py::arg("key"),
-          py::arg("certificate_files"), py::arg("progress"));
+          py::arg("certificate_files"), py::arg("progress"), py::arg("record") = py::none());
+  mod.def("sign_keyless", &sign_keyless_py, py::arg("model"), py::arg("signature"), py::arg("keyless"),
+          py::arg("key") = py::none(), py::arg("progress") = py::none(), py::arg("record") = py::none());
+  mod.def("record_choice_failure", &record_choice_failure_py, py::arg("model_path"), py::arg("signature"),
+          py::arg("record"), py::arg("code"), py::arg("message"));
+  mod.def("choose_sign_method", &choose_sign_method_py, py::arg("private_key"), py::arg("pkcs11_uri"),
+          py::arg("tpm2_key"), py::arg("certificate"));
   mod.def("verify", &verify_py, py::arg("model"), py::arg("signature"), py::arg("method"),
           py::arg("key"), py::arg("sigstore"), py::arg("trust_files"), py::arg("use_system_trust_store"),
           py::arg("ignore_unsigned_files"), py::arg("strict_ignored"), py::arg("progress"));

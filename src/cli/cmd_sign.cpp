@@ -197,6 +197,13 @@ audit::Event operation_event(std::string_view operation, const ModelOptions& m, 
   return e;
 }
 
+void note_signed(audit::Event& ev, const SignResult& r, bool with_certificate) {
+  ev.root_digest = "sha256:" + to_hex(r.manifest.root_digest());
+  ev.signer.summary = r.signer;
+  (with_certificate ? ev.signer.certificate_subject : ev.signer.key_hint) = r.signer;
+  ev.ok = true;
+}
+
 void wipe_environment_secret(const char* name) {
   if (char* v = std::getenv(name); v != nullptr) OPENSSL_cleanse(v, std::strlen(v));
   ::unsetenv(name);
@@ -250,15 +257,12 @@ int run_sign(const SignArgs& a, std::string_view method, const std::string& key_
   auto result = sign_model(a.model.model_path, **signer, opts);
   if (!result) return failed(result.error());
   log::debug("hashed {} files and signed in {:.1f} ms", result->manifest.resources.size(), ms_since(t0));
-  ev.root_digest = "sha256:" + to_hex(result->manifest.root_digest());
-  ev.signer.summary = result->signer;
-  (with_certificate ? ev.signer.certificate_subject : ev.signer.key_hint) = result->signer;
+  note_signed(ev, *result, with_certificate);  // a failure below is recorded with these facts too
   t0 = Clock::now();
   if (auto w = write_file_atomically(sig_path, result->bundle_json); !w) return failed(w.error());
   log::debug("wrote '{}' ({} bytes) in {:.1f} ms", sig_path, result->bundle_json.size(), ms_since(t0));
   log::info("signed {} files of '{}' with {} -> {}", result->manifest.resources.size(),
             a.model.model_path, (*signer)->describe(), sig_path);
-  ev.ok = true;
   if (auto rec = record_operation(a.record, ev); !rec)
     return report_failure("Signing", Error(rec.error().code,
                                            fmt::format("the signature was written to '{}', but {}", sig_path,

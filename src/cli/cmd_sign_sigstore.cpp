@@ -13,6 +13,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "cli/keyless_sign.h"
 #include "cli/sigstore_trust.h"
 #include "common/files.h"
 #include "keyless.h"
@@ -88,6 +89,72 @@ Result<sigstore::Trust> load_signing_trust(const SigstoreTrustOptions& o) {
   return out;
 }
 
+}  // namespace
+
+Result<KeylessSignOutcome> sign_keyless_to_file(const KeylessSignRequest& q) {
+  if (auto c = check_output_path(q.signature_path); !c) return fail(c.error());
+
+  // The token is checked locally before any network call, TUF included. Only the
+  // interactive login needs the signing config first (it names the OIDC issuer).
+  sigstore::HttpOptions ho;
+  ho.ca_file = q.ca_file;
+  ho.user_agent = "modelsign/" MODELSIGN_VERSION;
+  sigstore::HttpClient http(ho);
+  sigstore::TokenSources ts;
+  ts.flag_token = q.identity_token;
+  ts.flag_token_name = q.identity_token_name;
+  ts.ambient = q.use_ambient_credentials;
+  ts.client_id = q.client_id;
+  ts.client_secret = q.client_secret;
+  ts.force_oob = q.oauth_force_oob;
+  ts.interactive = q.interactive;
+  const std::int64_t now = std::time(nullptr);
+  std::optional<sigstore::IdentityToken> token;
+  if (!q.interactive) {
+    auto t = sigstore::find_token(ts, http, now);
+    if (!t) return fail(t.error());
+    token = std::move(*t);
+  }
+
+  auto trust = load_signing_trust(q.trust);
+  if (!trust) return fail(trust.error());
+  auto plan = sigstore::plan_services(trust->config, now);
+  if (!plan) return fail(plan.error());
+
+  if (!token) {
+    ts.oidc_url = plan->oidc_url;
+    auto t = sigstore::find_token(ts, http, now);
+    if (!t) return fail(t.error());
+    token = std::move(*t);
+  }
+  log::warning("signing as {} (issuer {}; identity token from {}); the identity is recorded publicly in the "
+               "transparency log",
+               token->identity, token->issuer, token->source);
+
+  auto signer = q.open_signer ? q.open_signer() : sigstore::ephemeral_signer();
+  if (!signer) return fail(signer.error());
+  log::debug("signing key: {} ({})", (*signer)->describe(), (*signer)->public_key().describe());
+
+  auto r = sigstore::sign_keyless(q.model_path, **signer, q.options, *trust, *plan, *token, http);
+  if (!r) return fail(r.error());
+  // Interrupted (the Python package's KeyboardInterrupt): no signature is written at all.
+  if (q.options.hashing.observer && q.options.hashing.observer->cancel.load())
+    return fail(ErrorCode::kInternal, kHashingCancelled);
+  if (auto w = write_file_atomically(q.signature_path, r->sign.bundle_json); !w) return fail(w.error());
+  return KeylessSignOutcome{std::move(*r), plan->fulcio.url, trust->config.source};
+}
+
+void note_keyless_signed(audit::Event& ev, const KeylessSignOutcome& o) {
+  ev.root_digest = "sha256:" + to_hex(o.result.sign.manifest.root_digest());
+  ev.signer.summary = o.result.identity;
+  ev.signer.identity = o.result.identity;
+  ev.signer.issuer = o.result.issuer;
+  if (!o.result.log_indexes.empty()) ev.rekor_log_index = o.result.log_indexes.front();
+  ev.ok = true;
+}
+
+namespace {
+
 int run_sign_sigstore(SigstoreSignArgs& a) {
   SecretString flag_token{std::string_view(a.identity_token)};
   wipe(a.identity_token);
@@ -99,69 +166,33 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
                                     !a.pkcs11_uri.empty() ? a.pkcs11_uri : a.tpm.key);
   ev.method_reason = a.sign.method_reason;
   auto failed = [&](const Error& e) { return fail_operation(a.sign.record, ev, "Signing", e); };
-  if (auto c = check_output_path(sig_path); !c) return failed(c.error());
 
-  // The token is checked locally before any network call, TUF included. Only the
-  // interactive login needs the signing config first (it names the OIDC issuer).
-  const bool interactive = ::isatty(STDIN_FILENO) == 1;
-  sigstore::HttpOptions ho;
-  ho.ca_file = a.ca_file;
-  ho.user_agent = "modelsign/" MODELSIGN_VERSION;
-  sigstore::HttpClient http(ho);
-  sigstore::TokenSources ts;
-  ts.flag_token = &flag_token;
-  ts.ambient = a.use_ambient_credentials;
-  ts.client_id = a.client_id;
-  ts.client_secret = &client_secret;
-  ts.force_oob = a.oauth_force_oob;
-  ts.interactive = interactive;
-  const std::int64_t now = std::time(nullptr);
-  std::optional<sigstore::IdentityToken> token;
-  if (!interactive) {
-    auto t = sigstore::find_token(ts, http, now);
-    if (!t) return failed(t.error());
-    token = std::move(*t);
-  }
-
-  auto trust = load_signing_trust(a.trust);
-  if (!trust) return failed(trust.error());
-  auto plan = sigstore::plan_services(trust->config, now);
-  if (!plan) return failed(plan.error());
-
-  if (!token) {
-    ts.oidc_url = plan->oidc_url;
-    auto t = sigstore::find_token(ts, http, now);
-    if (!t) return failed(t.error());
-    token = std::move(*t);
-  }
-  log::warning("signing as {} (issuer {}; identity token from {}); the identity is recorded publicly in the "
-               "transparency log",
-               token->identity, token->issuer, token->source);
-
-  auto signer = open_keyless_signer(a);
-  if (!signer) return failed(signer.error());
-  log::debug("signing key: {} ({})", (*signer)->describe(), (*signer)->public_key().describe());
-
-  SignOptions opts;
-  opts.serialization = serialization_from(a.sign.model, {sig_path});
+  KeylessSignRequest q;
+  q.model_path = a.sign.model.model_path;
+  q.signature_path = sig_path;
+  q.trust = a.trust;
+  q.ca_file = a.ca_file;
+  q.identity_token = &flag_token;
+  q.use_ambient_credentials = a.use_ambient_credentials;
+  q.interactive = ::isatty(STDIN_FILENO) == 1;
+  q.oauth_force_oob = a.oauth_force_oob;
+  q.client_id = a.client_id;
+  q.client_secret = &client_secret;
+  q.open_signer = [&a] { return open_keyless_signer(a); };
+  q.options.serialization = serialization_from(a.sign.model, {sig_path});
   auto method_v = parse_method(a.sign.serialization);
   auto hash_v = parse_hash(a.sign.hash);
   if (!method_v) return failed(method_v.error());
   if (!hash_v) return failed(hash_v.error());
-  opts.serialization.method = *method_v;
-  opts.serialization.hash = *hash_v;
-  opts.serialization.shard_size = a.sign.shard_size;
-  opts.hashing = hashing_defaults(a.sign.threads, a.sign.io_depth);
+  q.options.serialization.method = *method_v;
+  q.options.serialization.hash = *hash_v;
+  q.options.serialization.shard_size = a.sign.shard_size;
+  q.options.hashing = hashing_defaults(a.sign.threads, a.sign.io_depth);
 
-  auto r = sigstore::sign_keyless(a.sign.model.model_path, **signer, opts, *trust, *plan, *token, http);
-  if (!r) return failed(r.error());
-  if (auto w = write_file_atomically(sig_path, r->sign.bundle_json); !w) return failed(w.error());
-  ev.root_digest = "sha256:" + to_hex(r->sign.manifest.root_digest());
-  ev.signer.summary = r->identity;
-  ev.signer.identity = r->identity;
-  ev.signer.issuer = r->issuer;
-  if (!r->log_indexes.empty()) ev.rekor_log_index = r->log_indexes.front();
-  ev.ok = true;
+  auto o = sign_keyless_to_file(q);
+  if (!o) return failed(o.error());
+  const sigstore::KeylessResult* r = &o->result;
+  note_keyless_signed(ev, *o);
   if (auto rec = record_operation(a.sign.record, ev); !rec)
     return report_failure("Signing", Error(rec.error().code,
                                            fmt::format("the signature was written to '{}', but {}", sig_path,
@@ -181,8 +212,8 @@ int run_sign_sigstore(SigstoreSignArgs& a) {
                      {"issuer", r->issuer},
                      {"rekor_log_indexes", r->log_indexes},
                      {"rfc3161_timestamps", r->timestamps},
-                     {"fulcio", plan->fulcio.url},
-                     {"trust", trust->config.source}};
+                     {"fulcio", o->fulcio_url},
+                     {"trust", o->trust_source}};
     auto files = nlohmann::ordered_json::array();
     for (const auto& res : r->sign.manifest.resources) files.push_back(res.name);
     j["file_count"] = r->sign.manifest.resources.size();

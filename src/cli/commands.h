@@ -12,6 +12,7 @@
 #include "cli/record.h"
 #include "cli/sigstore_trust.h"
 #include "modelsign/key_provider.h"
+#include "modelsign/sign.h"
 #include "modelsign/verify.h"
 
 namespace modelsign::cli {
@@ -51,6 +52,9 @@ void add_sign_options(CLI::App* cmd, SignArgs& a, bool with_certificate);
 // method, and the key reference's PKCS#11 URI or TPM key (the rest is filled in as known).
 audit::Event operation_event(std::string_view operation, const ModelOptions& m, std::string_view method,
                              std::string_view key_reference);
+// The audit facts of a finished key or certificate signature: root digest and signer (key
+// hint or certificate subject); marks the event successful.
+void note_signed(audit::Event& ev, const SignResult& r, bool with_certificate);
 // Opens the key through the registry, hashes, signs and writes the bundle atomically.
 // Records the operation (audit log, CI outputs) whatever the outcome.
 int run_sign(const SignArgs& a, std::string_view method, const std::string& key_reference,

@@ -57,11 +57,15 @@ std::string misspelt_method(const std::string& model_path, std::string_view comm
                      model_path, command, s, model_path);
 }
 
-int fail_operation(const RecordArgs& r, audit::Event e, std::string_view what, const Error& error) {
+Result<void> record_failure(const RecordArgs& r, audit::Event e, const Error& error, int exit_code) {
   e.ok = false;
-  e.exit_code = kExitFailure;
+  e.exit_code = exit_code;
   e.error = error.message;
-  if (auto rec = record_operation(r, e); !rec) {
+  return record_operation(r, std::move(e));
+}
+
+int fail_operation(const RecordArgs& r, audit::Event e, std::string_view what, const Error& error) {
+  if (auto rec = record_failure(r, std::move(e), error, kExitFailure); !rec) {
     Error both = error;
     both.message += fmt::format("; and the operation could not be recorded: {}", rec.error().message);
     return report_failure(what, both);

@@ -24,6 +24,10 @@ void add_record_options(CLI::App* cmd, RecordArgs& r);
 // filled in here.
 Result<void> record_operation(const RecordArgs& r, audit::Event e);
 
+// Records a failure (e.ok false, the exit code and the error's message) without reporting
+// it: for callers that report errors their own way (the Python package raises).
+Result<void> record_failure(const RecordArgs& r, audit::Event e, const Error& error, int exit_code = 1);
+
 // Records a failure, then reports it like report_failure (exit code 1). When the record
 // itself fails, both reasons are reported.
 int fail_operation(const RecordArgs& r, audit::Event e, std::string_view what, const Error& error);

@@ -121,12 +121,17 @@ def test_bad_verify_arguments(signed, tmp_path, monkeypatch):
         ModelSigner(model).verify()
 
 
-def test_features_not_in_this_build_say_so(model, keypair, monkeypatch):
-    for kwargs in ({"method": "sigstore"}, {"method": "auto"}, {}):
-        with pytest.raises(modelsign.UnsupportedError, match="not in this build of modelsign yet"):
+def test_no_method_in_the_environment_raises_not_found(model, keypair, monkeypatch):
+    for name in ("SIGSTORE_ID_TOKEN", "ACTIONS_ID_TOKEN_REQUEST_URL", "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+                 "SIGNING_PRIVATE_KEY", "MODELSIGN_AUDIT_LOG", "GITHUB_OUTPUT", "MODELSIGN_K8S_TOKEN_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    for kwargs in ({"method": "auto"}, {}):
+        with pytest.raises(modelsign.NotFoundError, match="no signing method available"):
             ModelSigner(model).sign(**kwargs)
-    with pytest.raises(modelsign.UnsupportedError, match="CI mode"):
+    with pytest.raises(modelsign.NotFoundError, match="No OIDC token available"):
         modelsign.sign_trained_model(model)
+    with pytest.raises(modelsign.AuthenticationError, match="No OIDC token available"):
+        ModelSigner(model).sign(method="sigstore", trust_config=keypair[1])
     assert not pathlib.Path(f"{model}.sig").exists()
     # method="auto" with a key argument signs with that key.
     assert modelsign.sign_trained_model(model, ci_mode=False, key=keypair[0]).startswith("sha256:")

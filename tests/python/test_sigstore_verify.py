@@ -1,5 +1,5 @@
 """Keyless (Sigstore) verification from Python, offline, on the upstream fixtures signed
-on a Sigstore instance; signing keylessly is not part of this build (test_errors.py)."""
+on a Sigstore instance; keyless signing from Python is in test_keyless.py."""
 
 import pytest
 
