@@ -119,21 +119,7 @@ done
 
 if [ "$cert" = "yes" ]; then
   case " $keys " in *" ec-p256 "*) ;; *) echo "softhsm-setup.sh: --cert needs the ec-p256 key" >&2; exit 1 ;; esac
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 \
-    -subj "/CN=modelsign test CA" -keyout "$dir/ca.key" -out "$dir/ca.pem" \
-    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
-  cat > "$dir/leaf.ext" <<EXT
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature
-extendedKeyUsage=codeSigning
-subjectKeyIdentifier=hash
-authorityKeyIdentifier=keyid
-EXT
-  # The leaf certifies the token's public key; the CA key signs it in software.
-  openssl x509 -new -subj "/CN=modelsign test signer" -force_pubkey "$dir/pub/ec-p256.pem" \
-    -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -days 30 -extfile "$dir/leaf.ext" \
-    -out "$dir/ec-p256.cert.pem" 2>/dev/null
-  openssl x509 -in "$dir/ec-p256.cert.pem" -outform DER -out "$dir/ec-p256.cert.der"
+  bash "$(dirname "${BASH_SOURCE[0]}")/make-test-cert.sh" "$dir"
   p11 --write-object "$dir/ec-p256.cert.der" --type cert --label ec-p256 --id 01 >/dev/null
 fi
 

@@ -123,6 +123,10 @@ Result<PublicKey> rsa_public_key(const Bytes& modulus, const Bytes& exponent) {
   return PublicKey::from_pkey(pkey.get());
 }
 
+// CKA_NSS_DB (0xD5A0DB00 in NSS's pkcs11n.h): the public value NSS's softoken stores
+// with a private key.
+constexpr CK_ATTRIBUTE_TYPE kCkaNssDb = 0xD5A0DB00UL;
+
 Result<PublicKey> public_key_from_object(const Session& s, CK_OBJECT_HANDLE o) {
   auto cls = get_ulong(s, o, CKA_CLASS);
   if (!cls) return fail(ErrorCode::kBackend, "cannot read the object's CKA_CLASS");
@@ -140,6 +144,10 @@ Result<PublicKey> public_key_from_object(const Session& s, CK_OBJECT_HANDLE o) {
   if (*type == CKK_EC) {
     auto params = get_attr(s, o, CKA_EC_PARAMS);
     auto point = get_attr(s, o, CKA_EC_POINT);
+    // NSS's softoken keeps an EC private key's public point only in its vendor attribute
+    // CKA_NSS_DB; without it a public-key object that replaced the genuine one (softoken
+    // keeps one public key per CKA_ID) would be the only candidate, unchallenged.
+    if (!point && *cls == CKO_PRIVATE_KEY) point = get_attr(s, o, kCkaNssDb);
     if (!params || !point)
       return fail(ErrorCode::kNotFound,
                   fmt::format("the EC {} has no readable CKA_EC_PARAMS/CKA_EC_POINT", what));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fmt/format.h>
 #include <thread>
 
@@ -102,7 +103,10 @@ Result<void> check_mechanism(const Token& t, CK_MECHANISM_TYPE m, CK_FLAGS need,
 
 std::string init_args(const ProviderOptions& o) {
   auto it = o.params.find(kPkcs11InitArgsOption);
-  return it == o.params.end() ? std::string() : it->second;
+  if (it != o.params.end()) return it->second;
+  // The command line has no option for them; they are not secret.
+  const char* env = std::getenv(kPkcs11InitArgsEnv);
+  return env != nullptr ? std::string(env) : std::string();
 }
 
 Result<Opened> open_token(std::string_view reference, const ProviderOptions& o, bool rw) {

@@ -44,7 +44,7 @@ struct Opened {
   std::string module_query;
 };
 
-// The provider's init-args option, or "".
+// The provider's init-args option, else $MODELSIGN_PKCS11_INIT_ARGS, or "".
 std::string init_args(const ProviderOptions& o);
 
 // Parses the URI, loads its module (or the provider's "module" option) and opens a

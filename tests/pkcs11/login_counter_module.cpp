@@ -1,4 +1,5 @@
-// A thin PKCS#11 module for tests: forwards every call to SoftHSM and appends one line
+// A thin PKCS#11 module for tests: forwards every call to $MODELSIGN_TEST_REAL_MODULE
+// (default SoftHSM; initialisation arguments pass through) and appends one line
 // to $MODELSIGN_TEST_LOGIN_LOG for each C_Login (user type and result), so a test can
 // count logins exactly. $MODELSIGN_TEST_DROP_FUNCTION=C_GetMechanismList leaves that
 // entry of the function list empty, as a module that lacks the function would.
@@ -15,6 +16,7 @@ namespace {
 
 CK_FUNCTION_LIST* real = nullptr;
 CK_FUNCTION_LIST shim;
+char real_path[4096];  // the module `real` came from
 
 CK_RV counting_login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin, CK_ULONG len) {
   CK_RV rv = real->C_Login(h, user, pin, len);
@@ -34,20 +36,24 @@ CK_RV counting_login(CK_SESSION_HANDLE h, CK_USER_TYPE user, CK_UTF8CHAR_PTR pin
 
 extern "C" __attribute__((visibility("default"))) CK_RV C_GetFunctionList(CK_FUNCTION_LIST_PTR_PTR out) {
   if (out == nullptr) return CKR_ARGUMENTS_BAD;
-  if (real == nullptr) {
-    const char* lib = std::getenv("MODELSIGN_TEST_REAL_MODULE");
-    void* h = ::dlopen(lib != nullptr ? lib : "/usr/lib/softhsm/libsofthsm2.so", RTLD_NOW | RTLD_LOCAL);
+  const char* env = std::getenv("MODELSIGN_TEST_REAL_MODULE");
+  const char* lib = env != nullptr ? env : "/usr/lib/softhsm/libsofthsm2.so";
+  // One test process may use it for one token implementation, then another.
+  if (real == nullptr || std::strcmp(lib, real_path) != 0) {
+    if (std::strlen(lib) >= sizeof(real_path)) return CKR_GENERAL_ERROR;
+    void* h = ::dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (h == nullptr) return CKR_GENERAL_ERROR;
     CK_C_GetFunctionList get = nullptr;
     void* sym = ::dlsym(h, "C_GetFunctionList");
     std::memcpy(&get, &sym, sizeof(get));
     if (get == nullptr || get(&real) != CKR_OK) return CKR_GENERAL_ERROR;
-    shim = *real;
-    shim.C_Login = counting_login;
-    if (const char* drop = std::getenv("MODELSIGN_TEST_DROP_FUNCTION");
-        drop != nullptr && std::strcmp(drop, "C_GetMechanismList") == 0)
-      shim.C_GetMechanismList = nullptr;
+    std::strcpy(real_path, lib);
   }
+  shim = *real;
+  shim.C_Login = counting_login;
+  if (const char* drop = std::getenv("MODELSIGN_TEST_DROP_FUNCTION");
+      drop != nullptr && std::strcmp(drop, "C_GetMechanismList") == 0)
+    shim.C_GetMechanismList = nullptr;
   *out = &shim;
   return CKR_OK;
 }

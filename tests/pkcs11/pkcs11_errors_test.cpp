@@ -1,16 +1,16 @@
-// Every error a user can act on, provoked against a real SoftHSM token, and the PIN
-// kept out of all of them.
+// Every error a user can act on, provoked on each token implementation
+// (token_fixture.h), and the PIN kept out of all of them.
 #include <gtest/gtest.h>
 
 #include "modelsign/key_provider.h"
 #include "pkcs11/p11_token.h"
 #include "pkcs11/p11_uri.h"
-#include "softhsm_fixture.h"
+#include "token_fixture.h"
 
 namespace modelsign {
 namespace {
 
-using testing::SoftHsmToken;
+using testing::TokenFixture;
 
 const KeyProvider& p11() { return **provider_by_name("pkcs11"); }
 
@@ -19,34 +19,40 @@ const Bytes kMessage = to_bytes("payload to sign");
 // A PIN nobody would find in an error message by accident.
 const std::string kSecretPin = "Wr0ngPin-7Q3x";
 
-std::string base(const SoftHsmToken& tok, const std::string& object) {
-  return "pkcs11:token=" + tok.label() + ";object=" + object;
+// The key's URI with the token's module and no PIN source: "...?module-path=M".
+std::string base(const TokenFixture& tok, const std::string& object) {
+  return tok.object(object) + "?module-path=" + tok.module();
 }
+
+class Pkcs11Errors : public testing::TokenTest {};
 
 void expect_no_secret(const Error& e) {
   EXPECT_EQ(e.describe().find(kSecretPin), std::string::npos) << e.describe();
   EXPECT_EQ(e.describe().find("1234"), std::string::npos) << e.describe();
 }
 
-TEST(Pkcs11Errors, WrongPinFromUriIsAuthErrorWithTriesLeftAndNoPin) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer(base(tok, "ec-p256") + "?pin-value=" + kSecretPin, {});
+TEST_P(Pkcs11Errors, WrongPinFromUriIsAuthErrorWithTriesLeftAndNoPin) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer(base(*tok, "ec-p256") + "&pin-value=" + kSecretPin, tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kAuth);
   EXPECT_EQ(s.error().backend, "CKR_PIN_INCORRECT");
   EXPECT_EQ(s.error().backend_code, CKR_PIN_INCORRECT);
-  EXPECT_NE(s.error().message.find("wrong PIN for token 'modelsign-test'"), std::string::npos)
+  EXPECT_NE(s.error().message.find("wrong PIN for token '" + tok->label() + "'"), std::string::npos)
       << s.error().message;
   EXPECT_NE(s.error().message.find("the URI's pin-value"), std::string::npos) << s.error().message;
-  // SoftHSM raises CKF_USER_PIN_COUNT_LOW after a failed login; the message reports it.
-  EXPECT_NE(s.error().message.find("few tries remain"), std::string::npos) << s.error().message;
+  // SoftHSM raises CKF_USER_PIN_COUNT_LOW after a failed login, softoken does not: the
+  // message says what the token reports, and nothing it does not.
+  EXPECT_EQ(s.error().message.find("few tries remain") != std::string::npos,
+            tok->reports_pin_count_low())
+      << s.error().message;
   expect_no_secret(s.error());
 }
 
-TEST(Pkcs11Errors, WrongPinFromEnvironmentNamesTheVariableNotThePin) {
-  SoftHsmToken tok("--keys ec-p256");
+TEST_P(Pkcs11Errors, WrongPinFromEnvironmentNamesTheVariableNotThePin) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
   setenv("MODELSIGN_PKCS11_PIN", kSecretPin.c_str(), 1);
-  auto s = p11().open_signer(base(tok, "ec-p256"), {});
+  auto s = p11().open_signer(base(*tok, "ec-p256"), tok->options());
   unsetenv("MODELSIGN_PKCS11_PIN");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kAuth);
@@ -54,49 +60,49 @@ TEST(Pkcs11Errors, WrongPinFromEnvironmentNamesTheVariableNotThePin) {
   expect_no_secret(s.error());
 }
 
-TEST(Pkcs11Errors, RightPinFromEnvironmentSigns) {
-  SoftHsmToken tok("--keys ec-p256");
+TEST_P(Pkcs11Errors, RightPinFromEnvironmentSigns) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
   setenv("MODELSIGN_PKCS11_PIN", "1234", 1);
-  auto s = p11().open_signer(base(tok, "ec-p256"), {});
+  auto s = p11().open_signer(base(*tok, "ec-p256"), tok->options());
   unsetenv("MODELSIGN_PKCS11_PIN");
   ASSERT_TRUE(s) << s.error().describe();
   EXPECT_TRUE(sign_message(**s, kMessage));
 }
 
-TEST(Pkcs11Errors, PinFileWithTrailingNewlineWorks) {
-  SoftHsmToken tok("--keys ec-p256");
-  ASSERT_EQ(testing::read_text(tok.pin_file()), "1234\n") << "the fixture writes the newline";
-  auto s = p11().open_signer(base(tok, "ec-p256") + "?pin-source=file:" + tok.pin_file(), {});
+TEST_P(Pkcs11Errors, PinFileWithTrailingNewlineWorks) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  ASSERT_EQ(testing::read_text(tok->pin_file()), "1234\n") << "the fixture writes the newline";
+  auto s = p11().open_signer(base(*tok, "ec-p256") + "&pin-source=file:" + tok->pin_file(), tok->options());
   ASSERT_TRUE(s) << s.error().describe();
   auto sig = sign_message(**s, kMessage);
   ASSERT_TRUE(sig) << sig.error().describe();
   // Plain absolute path and file:// forms work too (model_signing accepts a bare path).
-  EXPECT_TRUE(p11().open_signer(base(tok, "ec-p256") + "?pin-source=" + tok.pin_file(), {}));
-  EXPECT_TRUE(p11().open_signer(base(tok, "ec-p256") + "?pin-source=file://" + tok.pin_file(), {}));
+  EXPECT_TRUE(p11().open_signer(base(*tok, "ec-p256") + "&pin-source=" + tok->pin_file(), tok->options()));
+  EXPECT_TRUE(p11().open_signer(base(*tok, "ec-p256") + "&pin-source=file://" + tok->pin_file(), tok->options()));
 }
 
-TEST(Pkcs11Errors, OnlyOneTrailingNewlineIsStrippedFromPinFile) {
-  SoftHsmToken tok("--keys ec-p256");
-  std::string two = tok.dir() + "/pin2";
+TEST_P(Pkcs11Errors, OnlyOneTrailingNewlineIsStrippedFromPinFile) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  std::string two = tok->dir() + "/pin2";
   testing::write_text(two, "1234\n\n");
-  auto s = p11().open_signer(base(tok, "ec-p256") + "?pin-source=file:" + two, {});
+  auto s = p11().open_signer(base(*tok, "ec-p256") + "&pin-source=file:" + two, tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kAuth);
   EXPECT_NE(s.error().message.find("pin-source file '" + two + "'"), std::string::npos)
       << s.error().message;
 }
 
-TEST(Pkcs11Errors, PinOptionsFileIsUsedWhenUriHasNoPin) {
-  SoftHsmToken tok("--keys ec-p256");
-  ProviderOptions o;
-  o.secret.file = tok.pin_file();
-  auto s = p11().open_signer(base(tok, "ec-p256"), o);
+TEST_P(Pkcs11Errors, PinOptionsFileIsUsedWhenUriHasNoPin) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  ProviderOptions o = tok->options();
+  o.secret.file = tok->pin_file();
+  auto s = p11().open_signer(base(*tok, "ec-p256"), o);
   ASSERT_TRUE(s) << s.error().describe();
 }
 
-TEST(Pkcs11Errors, MissingPinSaysWhereToPutIt) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer(base(tok, "ec-p256"), {});
+TEST_P(Pkcs11Errors, MissingPinSaysWhereToPutIt) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer(base(*tok, "ec-p256"), tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kAuth);
   EXPECT_NE(s.error().message.find("requires a PIN"), std::string::npos) << s.error().message;
@@ -104,46 +110,49 @@ TEST(Pkcs11Errors, MissingPinSaysWhereToPutIt) {
   EXPECT_NE(s.error().message.find("MODELSIGN_PKCS11_PIN"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, MissingPinFileIsNamed) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer(base(tok, "ec-p256") + "?pin-source=file:" + tok.dir() + "/nope", {});
+TEST_P(Pkcs11Errors, MissingPinFileIsNamed) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer(base(*tok, "ec-p256") + "&pin-source=file:" + tok->dir() + "/nope", tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
-  EXPECT_NE(s.error().message.find(tok.dir() + "/nope"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find(tok->dir() + "/nope"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, MissingTokenListsTheTokensSeenWithUris) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer("pkcs11:token=no-such-token;object=ec-p256?pin-value=" + kSecretPin, {});
+TEST_P(Pkcs11Errors, MissingTokenListsTheTokensSeenWithUris) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer("pkcs11:token=no-such-token;object=ec-p256?module-path=" + tok->module() +
+                                 "&pin-value=" + kSecretPin,
+                             tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
-  EXPECT_NE(s.error().message.find("no PKCS#11 token matches 'pkcs11:token=no-such-token;object=ec-p256'"),
+  EXPECT_NE(s.error().message.find("no PKCS#11 token matches 'pkcs11:token=no-such-token;object=ec-p256"),
             std::string::npos)
       << s.error().message;
   EXPECT_NE(s.error().message.find("tokens seen:"), std::string::npos) << s.error().message;
   EXPECT_NE(s.error().message.find("serial="), std::string::npos) << s.error().message;
-  EXPECT_NE(s.error().message.find("token=modelsign-test"), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("token=" + tok->label()), std::string::npos) << s.error().message;
   expect_no_secret(s.error());
 }
 
-TEST(Pkcs11Errors, UriMatchingTwoTokensListsBoth) {
-  SoftHsmToken tok("--keys ec-p256 --second-token second");
+// The second token: SoftHSM's made by the fixture, softoken's own crypto token.
+TEST_P(Pkcs11Errors, UriMatchingTwoTokensListsBoth) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}).with_second_token(GetParam() == "SoftHSM"));
   auto s = p11().open_signer(
-      "pkcs11:object=ec-p256?module-path=/usr/lib/softhsm/libsofthsm2.so&pin-source=file:" +
-          tok.pin_file(),
-      {});
+      "pkcs11:object=ec-p256?module-path=" + tok->module() + "&pin-source=file:" + tok->pin_file(),
+      tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(s.error().message.find("matches 2 PKCS#11 tokens"), std::string::npos) << s.error().message;
-  EXPECT_NE(s.error().message.find("token=modelsign-test"), std::string::npos) << s.error().message;
-  EXPECT_NE(s.error().message.find("token=second"), std::string::npos) << s.error().message;
+  std::string other = tok->other_token();
+  for (std::size_t at = 0; (at = other.find(' ', at)) != std::string::npos;) other.replace(at, 1, "%20");
+  EXPECT_NE(s.error().message.find("token=" + tok->label()), std::string::npos) << s.error().message;
+  EXPECT_NE(s.error().message.find("token=" + other), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, AmbiguousKeyListsTheMatchingUris) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto dup = tok.tool("--keypairgen --key-type EC:prime256v1 --label ec-p256 --id 09");
-  ASSERT_EQ(dup.rc, 0) << dup.out;
-  auto s = p11().open_signer(base(tok, "ec-p256") + "?pin-source=file:" + tok.pin_file(), {});
+TEST_P(Pkcs11Errors, AmbiguousKeyListsTheMatchingUris) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  ASSERT_EQ(tok->raw()->generate(KeyType::kEcP256, "ec-p256", Bytes{0x09}), CKR_OK);
+  auto s = p11().open_signer(base(*tok, "ec-p256") + "&pin-source=file:" + tok->pin_file(), tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kInvalidArgument);
   EXPECT_NE(s.error().message.find("matches 2 private keys"), std::string::npos) << s.error().message;
@@ -153,25 +162,28 @@ TEST(Pkcs11Errors, AmbiguousKeyListsTheMatchingUris) {
       << s.error().message;
   // Adding the id picks one.
   auto one = p11().open_signer(
-      "pkcs11:token=" + tok.label() + ";object=ec-p256;id=%09?pin-source=file:" + tok.pin_file(), {});
+      tok->object("ec-p256") + ";id=%09?module-path=" + tok->module() + "&pin-source=file:" +
+          tok->pin_file(),
+      tok->options());
   EXPECT_TRUE(one) << one.error().describe();
 }
 
-TEST(Pkcs11Errors, KeyNotFoundListsTheKeysOnTheToken) {
-  SoftHsmToken tok("--keys 'ec-p256 ec-p384'");
-  auto s = p11().open_signer(base(tok, "no-such-key") + "?pin-source=file:" + tok.pin_file(), {});
+TEST_P(Pkcs11Errors, KeyNotFoundListsTheKeysOnTheToken) {
+  auto tok = make_token(testing::with_keys({"ec-p256", "ec-p384"}));
+  auto s = p11().open_signer(base(*tok, "no-such-key") + "&pin-source=file:" + tok->pin_file(), tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
   EXPECT_NE(s.error().message.find("no private key with object=no-such-key"), std::string::npos)
       << s.error().message;
   EXPECT_NE(s.error().message.find("object=ec-p256;type=private"), std::string::npos) << s.error().message;
   EXPECT_NE(s.error().message.find("object=ec-p384;type=private"), std::string::npos) << s.error().message;
-  auto pub = p11().public_key(base(tok, "no-such-key") + "?pin-source=file:" + tok.pin_file(), {});
+  auto pub = p11().public_key(base(*tok, "no-such-key") + "&pin-source=file:" + tok->pin_file(), tok->options());
   ASSERT_FALSE(pub);
   EXPECT_EQ(pub.error().code, ErrorCode::kNotFound);
 }
 
-TEST(Pkcs11Errors, MissingModuleNameListsThePathsTried) {
+// No token involved in the next three: run once.
+TEST(Pkcs11Module, MissingModuleNameListsThePathsTried) {
   auto s = p11().open_signer("pkcs11:token=t;object=k?module-name=no-such-module", {});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
@@ -183,25 +195,26 @@ TEST(Pkcs11Errors, MissingModuleNameListsThePathsTried) {
   EXPECT_NE(m.find("softhsm2"), std::string::npos) << "registered modules are listed: " << m;
 }
 
-TEST(Pkcs11Errors, MissingModulePathIsNamed) {
+TEST(Pkcs11Module, MissingModulePathIsNamed) {
   auto s = p11().open_signer("pkcs11:token=t;object=k?module-path=/nonexistent/libnothing.so", {});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kNotFound);
   EXPECT_NE(s.error().message.find("/nonexistent/libnothing.so"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, FileThatIsNotAModuleFailsToLoad) {
-  SoftHsmToken tok("--keys ''");
-  auto s = p11().open_signer("pkcs11:token=t;object=k?module-path=" + tok.get("SOFTHSM2_CONF"), {});
+TEST(Pkcs11Module, FileThatIsNotAModuleFailsToLoad) {
+  const std::string not_a_module = std::string(MODELSIGN_SOURCE_DIR) + "/softhsm-fixtures/lib.sh";
+  auto s = p11().open_signer("pkcs11:token=t;object=k?module-path=" + not_a_module, {});
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kBackend);
   EXPECT_NE(s.error().message.find("cannot load the PKCS#11 module"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, UnsupportedMechanismNamesItAndWhatTheTokenOffers) {
-  // SoftHSM configured without CKM_ECDSA, as some HSM policies are.
-  SoftHsmToken tok("--keys ec-p256 --mechanisms -CKM_ECDSA");
-  auto s = p11().open_signer(tok.uri("ec-p256"), {});
+// SoftHSM only: it alone has a mechanism policy to switch CKM_ECDSA off, as some HSM
+// policies do (softoken always offers it).
+TEST(Pkcs11SoftHsm, UnsupportedMechanismNamesItAndWhatTheTokenOffers) {
+  auto tok = testing::make_token_fixture("SoftHSM", testing::with_keys({"ec-p256"}).with_mechanisms("-CKM_ECDSA"));
+  auto s = p11().open_signer(tok->uri("ec-p256"), tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
   EXPECT_EQ(s.error().backend, "CKR_MECHANISM_INVALID");
@@ -209,15 +222,19 @@ TEST(Pkcs11Errors, UnsupportedMechanismNamesItAndWhatTheTokenOffers) {
   EXPECT_NE(s.error().message.find("CKM_RSA_PKCS_PSS"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, KeygenOfUnsupportedTypeNamesTheMechanism) {
-  SoftHsmToken tok("--keys '' --mechanisms -CKM_EC_EDWARDS_KEY_PAIR_GEN,CKM_EDDSA");
-  auto g = p11().generate(base(tok, "ed") + "?pin-source=file:" + tok.pin_file(), KeyType::kEd25519, {});
+// A token without Ed25519: SoftHSM with EdDSA switched off by its policy, softoken as it is.
+TEST_P(Pkcs11Errors, KeygenOfUnsupportedTypeNamesTheMechanism) {
+  testing::TokenSpec spec;
+  if (GetParam() == "SoftHSM") spec.mechanisms = "-CKM_EC_EDWARDS_KEY_PAIR_GEN,CKM_EDDSA";
+  auto tok = make_token(spec);
+  auto g = p11().generate(tok->uri("ed"), KeyType::kEd25519, tok->options());
   ASSERT_FALSE(g);
   EXPECT_EQ(g.error().code, ErrorCode::kUnsupported);
   EXPECT_NE(g.error().message.find("CKM_EC_EDWARDS_KEY_PAIR_GEN"), std::string::npos) << g.error().message;
 }
 
-TEST(Pkcs11Errors, MalformedUrisAreRejectedWithReasons) {
+// No token involved: run once.
+TEST(Pkcs11Uri, MalformedUrisAreRejectedWithReasons) {
   struct Case {
     std::string uri, expect;
   };
@@ -235,35 +252,41 @@ TEST(Pkcs11Errors, MalformedUrisAreRejectedWithReasons) {
   }
 }
 
-TEST(Pkcs11Errors, UriWithoutIdOrObjectIsRejected) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer("pkcs11:token=" + tok.label() + "?pin-source=file:" + tok.pin_file(), {});
+TEST_P(Pkcs11Errors, UriWithoutIdOrObjectIsRejected) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer(
+      "pkcs11:token=" + tok->label() + "?module-path=" + tok->module() + "&pin-source=file:" + tok->pin_file(),
+      tok->options());
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message.find("Neither 'id' nor 'object'"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, UnsupportedPinSourceSchemeIsRejected) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer(base(tok, "ec-p256") + "?pin-source=https://example.invalid/pin", {});
+TEST_P(Pkcs11Errors, UnsupportedPinSourceSchemeIsRejected) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer(base(*tok, "ec-p256") + "&pin-source=https://example.invalid/pin", tok->options());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
   EXPECT_NE(s.error().message.find("PIN URI scheme"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, SigningWithAPublicKeyUriIsRefused) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer(base(tok, "ec-p256") + ";type=public?pin-source=file:" + tok.pin_file(), {});
+TEST_P(Pkcs11Errors, SigningWithAPublicKeyUriIsRefused) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer(tok->object("ec-p256") + ";type=public?module-path=" + tok->module() +
+                                 "&pin-source=file:" + tok->pin_file(),
+                             tok->options());
   ASSERT_FALSE(s);
   EXPECT_NE(s.error().message.find("signing needs the private key"), std::string::npos) << s.error().message;
 }
 
-TEST(Pkcs11Errors, TokenDeletedUnderAnOpenSignerIsReported) {
-  SoftHsmToken tok("--keys ec-p256");
-  auto s = p11().open_signer(tok.uri("ec-p256"), {});
+// SoftHSM only: softhsm2-util can delete a token under an open session; softoken's one
+// database token cannot be removed from outside the process.
+TEST(Pkcs11SoftHsm, TokenDeletedUnderAnOpenSignerIsReported) {
+  auto tok = testing::make_token_fixture("SoftHSM", testing::with_keys({"ec-p256"}));
+  auto s = p11().open_signer(tok->uri("ec-p256"), tok->options());
   ASSERT_TRUE(s) << s.error().describe();
   ASSERT_TRUE(sign_message(**s, kMessage));
   // Another process deletes the token while this one holds a session on it.
-  auto del = testing::run_command("softhsm2-util --delete-token --token " + tok.label() + " 2>&1");
+  auto del = testing::run_command("softhsm2-util --delete-token --token " + tok->label() + " 2>&1");
   ASSERT_EQ(del.rc, 0) << del.out;
   auto sig = sign_message(**s, kMessage);
   ASSERT_FALSE(sig) << "signing with a deleted token must fail";
@@ -333,18 +356,22 @@ TEST(Pkcs11Uri, ParsesPercentEncodedAttributes) {
 // A module whose function list lacks an entry: every call goes through one wrapper that
 // answers CKR_FUNCTION_NOT_SUPPORTED for it. Before the wrapper this jumped through a
 // null pointer (SIGSEGV).
-TEST(Pkcs11Errors, ModuleLackingAFunctionIsAnErrorNotACrash) {
-  SoftHsmToken tok("--keys ec-p256");
+TEST_P(Pkcs11Errors, ModuleLackingAFunctionIsAnErrorNotACrash) {
+  auto tok = make_token(testing::with_keys({"ec-p256"}));
   setenv("MODELSIGN_TEST_DROP_FUNCTION", "C_GetMechanismList", 1);
-  auto s = p11().open_signer(base(tok, "ec-p256") + "?module-path=" +
+  setenv("MODELSIGN_TEST_REAL_MODULE", tok->module().c_str(), 1);
+  auto s = p11().open_signer(tok->object("ec-p256") + "?module-path=" +
                                  MODELSIGN_LOGIN_COUNTER_MODULE + "&pin-source=file:" +
-                                 tok.pin_file(),
-                             {});
+                                 tok->pin_file(),
+                             tok->options());
   unsetenv("MODELSIGN_TEST_DROP_FUNCTION");
+  unsetenv("MODELSIGN_TEST_REAL_MODULE");
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().backend, "CKR_FUNCTION_NOT_SUPPORTED") << s.error().describe();
   EXPECT_EQ(s.error().code, ErrorCode::kUnsupported) << s.error().describe();
 }
+
+INSTANTIATE_TEST_SUITE_P(Tokens, Pkcs11Errors, testing::kTokenKinds, testing::token_name);
 
 }  // namespace
 }  // namespace modelsign

@@ -18,9 +18,9 @@ const KeyProvider& p11() { return **provider_by_name("pkcs11"); }
 
 const Bytes kMessage = to_bytes("DSSEv1 28 application/vnd.in-toto+json 11 hello world");
 
-class Pkcs11Token : public ::testing::TestWithParam<std::string> {
+class Pkcs11Token : public testing::TokenTest {
  protected:
-  void SetUp() override { token_ = testing::make_token_fixture(GetParam()); }
+  void SetUp() override { token_ = make_token(); }
   const TokenFixture& token() const { return *token_; }
   Result<GeneratedKey> generate(const std::string& object, KeyType type) {
     return p11().generate(token().uri(object), type, token().options());
@@ -98,8 +98,7 @@ TEST_P(Pkcs11Token, MissingKeyErrorListsTheKeysOnTheToken) {
   EXPECT_NE(s.error().message.find("object=present"), std::string::npos) << s.error().message;
 }
 
-INSTANTIATE_TEST_SUITE_P(Tokens, Pkcs11Token, ::testing::Values("softhsm", "softoken"),
-                         [](const auto& p) { return p.param; });
+INSTANTIATE_TEST_SUITE_P(Tokens, Pkcs11Token, testing::kTokenKinds, testing::token_name);
 
 }  // namespace
 }  // namespace modelsign
