@@ -9,7 +9,7 @@ PACKAGES=(
   libssl-dev libfmt-dev nlohmann-json3-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # PKCS#11 provider and its tests (SoftHSM2 token, p11-kit, OpenSC/GnuTLS tools)
-  libp11-kit-dev p11-kit p11-kit-modules softhsm2 opensc gnutls-bin
+  libp11-kit-dev p11-kit softhsm2 opensc gnutls-bin
   # the second PKCS#11 implementation every PKCS#11 test runs on: NSS softoken and certutil
   libnss3 libnss3-tools
   # TPM 2.0 provider (tpm2-tss ESYS) and its tests: swtpm, tpm2-tools, tpm2-openssl
