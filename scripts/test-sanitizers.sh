@@ -13,7 +13,7 @@ bash scripts/install-deps.sh
 # Build type "Sanitize" (no flags of its own): MODELSIGN_SANITIZE adds -Og -g1, which
 # compiles in half the time of -O2 -g and still reports file:line.
 cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Sanitize -DMODELSIGN_SANITIZE=ON -DMODELSIGN_WERROR=ON \
-  -DMODELSIGN_BUILD_TESTS=ON -DMODELSIGN_BUILD_BENCH=OFF
+  -DMODELSIGN_BUILD_TESTS=ON -DMODELSIGN_BUILD_BENCH=OFF -DCMAKE_UNITY_BUILD=ON
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 
 # Child processes (the CLI run by the shell tests) inherit these. halt_on_error: the first

@@ -11,8 +11,11 @@ bash scripts/install-deps.sh
 # The loopback Sigstore stack's npm packages (npm ci only when missing or the lock changed).
 bash scripts/sigstore-stack.sh deps
 # Every option the tests rely on is set here: CMake caches options, so a tree configured
-# otherwise before (e.g. without tests) would silently build no tests at all.
-cmake -S . -B "$BUILD_DIR" -DMODELSIGN_WERROR=ON -DMODELSIGN_BUILD_TESTS=ON -DMODELSIGN_BUILD_BENCH=ON
+# otherwise before (e.g. without tests) would silently build no tests at all. A unity build
+# (several source files of a target compiled as one) roughly halves the compile time of the
+# test binaries, which share gtest, nlohmann-json and CLI11.
+cmake -S . -B "$BUILD_DIR" -DMODELSIGN_WERROR=ON -DMODELSIGN_BUILD_TESTS=ON -DMODELSIGN_BUILD_BENCH=ON \
+  -DCMAKE_UNITY_BUILD=ON
 cmake --build "$BUILD_DIR" -j"$(nproc)"
 # --no-tests=error: a run that finds no test fails instead of passing.
 ctest --test-dir "$BUILD_DIR" --output-on-failure --no-tests=error --timeout 900 "$@"
