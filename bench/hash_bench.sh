@@ -4,9 +4,13 @@
 # 2 parallel processes over the same files, and (when the page cache can be dropped) the
 # sequential read speed of `cat` and of the disk itself (fio, O_DIRECT, queue depth 32).
 #
-# usage: bench/hash_bench.sh [--quick] [--runs N]
-#   --quick   small models (about 300 MB / 2,000 files) for a smoke run
-#   --runs N  runs per figure (default 3); the median is reported
+# usage: bench/hash_bench.sh [--quick] [--runs N] [--only warm|cold]
+#   --quick      small models (about 300 MB / 2,000 files) for a smoke run
+#   --runs N     runs per figure (default 3); the median is reported
+#   --only warm  only the per-core speed and the warm modelsign runs (no sha256sum or
+#                openssl dgst baselines, no cold runs, no sparse file): under a minute,
+#                for comparing two builds (MODELSIGN_BIN) one after the other
+#   --only cold  only the cold runs (and the per-core speed the verdicts need)
 #
 # environment:
 #   MODELSIGN_BIN         the modelsign binary       (default: build/modelsign)
@@ -27,11 +31,15 @@ gen=${MODELSIGN_BENCH_GEN:-$repo/build/bench/modelsign_bench_gen}
 
 quick=0
 runs=3
+only=""
 while (($#)); do
   case $1 in
     --quick) quick=1 ;;
     --runs) runs=$2; shift ;;
-    -h|--help) sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --only)
+      only=$2; shift
+      [[ $only == warm || $only == cold ]] || { echo "--only takes warm or cold, not '$only'" >&2; exit 2; } ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -181,13 +189,16 @@ row "cpu" "x $cores cores" "$ideal" "" "$cores" ""
 
 declare -A warm_ms warm_cpu
 for name in llm many-small; do
+  [[ $only == cold ]] && break
   dir=$llm; bytes=$llm_bytes
   [[ $name == many-small ]] && { dir=$small; bytes=$small_bytes; }
   warm "$dir"
-  measure "$bytes" parallel_hash "$dir" sha256sum
-  row "$name warm" "sha256sum, $parallel processes" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
-  measure "$bytes" parallel_hash "$dir" openssl dgst -sha256
-  row "$name warm" "openssl dgst -sha256, $parallel processes" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
+  if [[ -z $only ]]; then
+    measure "$bytes" parallel_hash "$dir" sha256sum
+    row "$name warm" "sha256sum, $parallel processes" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
+    measure "$bytes" parallel_hash "$dir" openssl dgst -sha256
+    row "$name warm" "openssl dgst -sha256, $parallel processes" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
+  fi
   measure "$bytes" checked_digest "$dir"
   row "$name warm" "modelsign digest" "$result" "$result_cpu" "$result_cpus" "${samples[*]}"
   warm_ms[$name]=$result
@@ -197,7 +208,9 @@ done
 # ---- cold page cache
 cold=skipped
 cold_reason=""
-if [[ ${MODELSIGN_BENCH_COLD:-1} == 0 ]]; then
+if [[ $only == warm ]]; then
+  cold_reason="--only warm"
+elif [[ ${MODELSIGN_BENCH_COLD:-1} == 0 ]]; then
   cold_reason="MODELSIGN_BENCH_COLD=0"
 elif [[ ! -w /proc/sys/vm/drop_caches ]]; then
   cold_reason="/proc/sys/vm/drop_caches is not writable (needs root outside a read-only container)"
@@ -250,7 +263,7 @@ fi
 
 # ---- memory bound: peak RSS while hashing a large sparse file
 rss=""
-if [[ -x /usr/bin/time ]]; then
+if [[ -x /usr/bin/time && -z $only ]]; then
   truncate -s "$sparse_size" "$data/sparse"
   rss=$( { /usr/bin/time -f '%M' "$bin" digest "$data/sparse" >/dev/null; } 2>&1 | tail -1)
   rm -f "$data/sparse"
@@ -290,8 +303,10 @@ verdict() {  # label value reference factor
            (ratio >= f ? "MET" : "NOT MET") }'
 }
 echo "targets (modelsign MB/s / reference MB/s):"
-verdict "llm warm vs $cores x per-core SHA-256" "${warm_ms[llm]}" "$ideal" 0.9
-verdict "many-small warm vs $cores x per-core SHA-256" "${warm_ms[many-small]}" "$ideal" 0.8
+if [[ $only != cold ]]; then
+  verdict "llm warm vs $cores x per-core SHA-256" "${warm_ms[llm]}" "$ideal" 0.9
+  verdict "many-small warm vs $cores x per-core SHA-256" "${warm_ms[many-small]}" "$ideal" 0.8
+fi
 if [[ $cold == done ]]; then
   verdict "llm cold vs cat (medians)" "$cold_ms" "$cold_cat" 0.9
   # cat needs little CPU, so a slow cat run means the disk or the host was slow during
@@ -310,10 +325,13 @@ if [[ -n $rss ]]; then
   awk -v k="$rss" -v s="$sparse_size" 'BEGIN {
     printf "%-44s %6.1f MiB (target <= 150 MiB)  %s\n", "peak RSS, " s " sparse file", k / 1024,
            (k <= 150 * 1024 ? "MET" : "NOT MET") }'
+elif [[ -n $only ]]; then
+  echo "peak RSS: skipped: --only $only"
 else
   echo "peak RSS: skipped: /usr/bin/time is not installed (apt-get install time)"
 fi
 echo
+[[ $only == cold ]] && exit "$bad"
 echo "modelsign CPU efficiency (MB per CPU-second / per-core SHA-256): llm $(
   awk -v a="${warm_cpu[llm]}" -v b="$per_core" 'BEGIN { printf "%.2f", a / b }'), many-small $(
   awk -v a="${warm_cpu[many-small]}" -v b="$per_core" 'BEGIN { printf "%.2f", a / b }')"

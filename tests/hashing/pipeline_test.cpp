@@ -251,5 +251,43 @@ TEST(Determinism, MmapAndReadPathsGiveIdenticalDigests) {
   }
 }
 
+TEST(Determinism, MappedFilesAtPageAndWindowBoundariesMatchTheReference) {
+  // Mapped memory is hashed a page at a time with the next page prefetched: files that
+  // end just before, at and just after a page or a window boundary, and empty ones, must
+  // hash like the reference, in files and in unaligned shards.
+  TempDir tmp;
+  fs::path model = tmp / "edges";
+  constexpr std::uint64_t kWindow = 64 << 10;
+  const std::vector<std::size_t> sizes = {0, 1, 4095, 4096, 4097, 8191, 8192, 8193,
+                                          kWindow - 1, kWindow, kWindow + 1, 3 * kWindow + 4097};
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    write_file(model / fmt::format("f{:02}", i), pattern_bytes(sizes[i], static_cast<std::uint32_t>(i)));
+  for (std::uint64_t shard : {std::uint64_t{0}, std::uint64_t{5000}, kWindow}) {
+    SerializationOptions ser;
+    if (shard != 0) {
+      ser.method = Method::kShards;
+      ser.shard_size = shard;
+    }
+    for (std::uint64_t threshold : {std::uint64_t{0}, std::uint64_t{1}}) {
+      HashingOptions h;
+      h.threads = 2;
+      h.mmap_threshold = threshold;
+      h.mmap_window = kWindow;
+      auto m = compute_manifest(model.string(), ser, h);
+      ASSERT_TRUE(m.has_value()) << m.error().message;
+      std::size_t bytes = 0;
+      for (const auto& r : m->resources) {
+        std::string content = read_file(model / r.path);
+        EXPECT_EQ(to_hex(r.digest), ref_digest_hex(std::string_view(content).substr(r.start, r.end - r.start)))
+            << r.name << " shard " << shard << " threshold " << threshold;
+        bytes += r.end - r.start;
+      }
+      std::size_t total = 0;
+      for (std::size_t n : sizes) total += n;
+      EXPECT_EQ(bytes, total) << "shard " << shard;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace modelsign::testing
