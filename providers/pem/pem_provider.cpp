@@ -1,6 +1,7 @@
 #include "pem/pem_provider.h"
 
 #include "common/files.h"
+#include "crypto/digest.h"
 #include "crypto/openssl_util.h"
 #include "modelsign/log.h"
 
@@ -250,7 +251,7 @@ class PemProvider final : public KeyProvider {
                   fmt::format("Only elliptic curve keys are supported: '{}' is not an EC key "
                               "(supported curves: P-256, P-384, P-521)",
                               origin));
-    auto pub = PublicKey::from_pkey(key->get());
+    auto pub = public_key_from_pkey(key->get());
     if (!pub) return fail(pub.error());
     auto scheme = pub->scheme();
     if (!scheme) return fail(scheme.error().with_context(origin));
@@ -331,7 +332,7 @@ class PemProvider final : public KeyProvider {
     long len = BIO_get_mem_data(bio.get(), &data);
     if (auto w = write_new_file(path, std::string_view(data, static_cast<size_t>(len)), 0600); !w)
       return fail(w.error());
-    auto pub = PublicKey::from_pkey(key.get());
+    auto pub = public_key_from_pkey(key.get());
     if (!pub) return fail(pub.error());
     return GeneratedKey{path, std::move(*pub)};
   }

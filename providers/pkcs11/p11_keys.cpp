@@ -120,7 +120,7 @@ Result<PublicKey> rsa_public_key(const Bytes& modulus, const Bytes& exponent) {
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
     return fail(openssl_error(ErrorCode::kMalformed, "the token's RSA modulus/exponent do not form a key"));
   EvpPkeyPtr pkey(raw);
-  return PublicKey::from_pkey(pkey.get());
+  return public_key_from_pkey(pkey.get());
 }
 
 Result<PublicKey> public_key_from_object(const Session& s, CK_OBJECT_HANDLE o) {
@@ -132,7 +132,7 @@ Result<PublicKey> public_key_from_object(const Session& s, CK_OBJECT_HANDLE o) {
     const unsigned char* p = der->data();
     X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
     if (!cert) return fail(openssl_error(ErrorCode::kMalformed, "the certificate object does not parse as X.509"));
-    return PublicKey::from_pkey(X509_get0_pubkey(cert.get()));
+    return public_key_from_pkey(X509_get0_pubkey(cert.get()));
   }
   auto type = get_ulong(s, o, CKA_KEY_TYPE);
   if (!type) return fail(ErrorCode::kBackend, "cannot read the key's CKA_KEY_TYPE");

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "bundle/json.h"
+#include "crypto/encoding.h"
 #include "modelsign/crypto.h"
 #include "modelsign/log.h"
 #include "root/trusted_root.h"

@@ -132,7 +132,7 @@ class EphemeralSigner final : public Signer {
 Result<std::unique_ptr<Signer>> ephemeral_signer() {
   EvpPkeyPtr key(EVP_EC_gen("P-256"));
   if (!key) return fail(openssl_error(ErrorCode::kBackend, "cannot generate an ephemeral P-256 key"));
-  auto pub = PublicKey::from_pkey(key.get());
+  auto pub = public_key_from_pkey(key.get());
   if (!pub) return fail(pub.error());
   return std::unique_ptr<Signer>(new EphemeralSigner(std::move(key), std::move(*pub)));
 }

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "bundle/json.h"
+#include "crypto/digest.h"
 #include "modelsign/crypto.h"
 #include "modelsign/log.h"
 #include "identity_token.h"

@@ -14,6 +14,8 @@
 #include "bundle/json.h"
 #include "bundle/json_writer.h"
 #include "bundle/limits.h"
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "crypto/openssl_util.h"
 #include "crypto/x509.h"
 #include "modelsign/log.h"

@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common/signal_cleanup.h"
+#include "crypto/digest.h"
 #include "crypto/openssl_util.h"
 #include "tpm2/tpm2_provider.h"
 
@@ -512,7 +513,7 @@ Result<PublicKey> from_params(const char* type, OSSL_PARAM_BLD* bld) {
     return fail(openssl_error(ErrorCode::kMalformed,
                               fmt::format("the TPM's {} public key is not a valid key", type)));
   EvpPkeyPtr pkey(raw);
-  return PublicKey::from_pkey(pkey.get());
+  return public_key_from_pkey(pkey.get());
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <memory>
 
+#include "crypto/openssl_util.h"
 #include "modelsign/crypto.h"
 
 namespace modelsign::tpm2 {

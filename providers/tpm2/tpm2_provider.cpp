@@ -17,6 +17,8 @@
 
 #include "common/files.h"
 #include "common/signal_cleanup.h"
+#include "crypto/digest.h"
+#include "crypto/ecdsa.h"
 #include "modelsign/log.h"
 #include "tpm2/esys.h"
 #include "tpm2/keyfile.h"

@@ -23,6 +23,7 @@
 #include "cli/app.h"
 #include "cli/cli_common.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/log.h"
 #include "modelsign/manifest.h"

@@ -13,6 +13,7 @@
 #include "bundle/json_writer.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "crypto/encoding.h"
 
 namespace modelsign::bundle {
 

@@ -11,6 +11,7 @@
 #include "bundle/json.h"
 #include "bundle/json_writer.h"
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "hashing/enumerate.h"
 
 namespace modelsign::bundle {

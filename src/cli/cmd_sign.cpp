@@ -15,6 +15,7 @@
 #include "cli/output.h"
 #include "common/files.h"
 #include "crypto/x509.h"
+#include "crypto/encoding.h"
 #include "modelsign/log.h"
 #include "modelsign/sign.h"
 #include "pem/pem_provider.h"

@@ -14,6 +14,7 @@
 #include "cli/output.h"
 #include "cli/sigstore_trust.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "keyless.h"
 #include "modelsign/log.h"
 

@@ -1,5 +1,6 @@
-// RAII owners for the OpenSSL handles the core uses (BoringSSL-style ownership:
-// a unique_ptr owns, a raw pointer borrows).
+// OpenSSL plumbing for the core and the providers (internal): RAII owners for the
+// OpenSSL handles (BoringSSL-style ownership: a unique_ptr owns, a raw pointer borrows),
+// the error queue as an Error, and the bridge between PublicKey and OpenSSL's EVP_PKEY.
 #pragma once
 
 #include <openssl/bio.h>
@@ -10,8 +11,14 @@
 #include <openssl/x509_vfy.h>
 
 #include <memory>
+#include <string_view>
 
-namespace modelsign::ossl {
+#include "modelsign/crypto.h"
+#include "modelsign/error.h"
+
+namespace modelsign {
+
+namespace ossl {
 
 template <auto Fn>
 struct Deleter {
@@ -39,4 +46,19 @@ using X509PubkeyPtr = std::unique_ptr<X509_PUBKEY, Deleter<X509_PUBKEY_free>>;
 inline void x509_stack_free(STACK_OF(X509) * s) { sk_X509_pop_free(s, X509_free); }
 using X509StackPtr = std::unique_ptr<STACK_OF(X509), Deleter<x509_stack_free>>;
 
-}  // namespace modelsign::ossl
+}  // namespace ossl
+
+using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, ossl::Deleter<EVP_PKEY_free>>;
+
+// The OpenSSL error queue as an Error (clears the queue).
+Error openssl_error(ErrorCode code, std::string_view what);
+
+// The key's EVP_PKEY, borrowed: valid while `key` (or a copy of it) lives.
+EVP_PKEY* pkey_of(const PublicKey& key);
+
+// A PublicKey holding a copy of the public half of `pkey` (through its
+// SubjectPublicKeyInfo). The caller keeps `pkey`, which may be borrowed
+// (X509_get0_pubkey) or a private key; no private part is copied.
+Result<PublicKey> public_key_from_pkey(const EVP_PKEY* pkey);
+
+}  // namespace modelsign

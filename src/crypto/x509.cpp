@@ -1,3 +1,4 @@
+#include "crypto/openssl_util.h"
 #include "crypto/x509.h"
 
 #include <openssl/pem.h>
@@ -19,7 +20,7 @@ Result<ossl::X509Ptr> parse_der(std::span<const std::uint8_t> der) {
 Result<PublicKey> public_key(X509* cert) {
   EVP_PKEY* k = X509_get0_pubkey(cert);
   if (k == nullptr) return fail(openssl_error(ErrorCode::kMalformed, "certificate has no usable public key"));
-  return PublicKey::from_pkey(k);
+  return public_key_from_pkey(k);
 }
 
 static std::string name_string(const X509_NAME* n) {

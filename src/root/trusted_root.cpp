@@ -10,6 +10,8 @@
 
 #include "bundle/json.h"
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "root/builtin_roots.h"
 
 namespace modelsign::root {
@@ -82,7 +84,7 @@ Result<PublicKey> key_from(std::span<const std::uint8_t> der, std::string_view d
     EVP_PKEY* k = d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(der.size()));
     if (k == nullptr) return fail(openssl_error(ErrorCode::kMalformed, fmt::format("{}: bad PKCS#1 RSA key", where)));
     EvpPkeyPtr own(k);
-    return PublicKey::from_pkey(k);
+    return public_key_from_pkey(k);
   }
   auto k = PublicKey::from_spki_der(der);
   if (!k) return fail(k.error().with_context(where));

@@ -22,6 +22,7 @@
 #include "bundle/dsse.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "crypto/openssl_util.h"
 #include "sign/staged.h"
 #include "crypto/x509.h"
 #include "hashing/enumerate.h"

@@ -11,6 +11,7 @@
 
 #include "bundle/json.h"
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "crypto/openssl_util.h"
 
 namespace modelsign::tlog {

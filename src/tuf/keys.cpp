@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "crypto/openssl_util.h"
 #include "modelsign/crypto.h"
 #include "tuf/errors.h"

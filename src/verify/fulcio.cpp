@@ -9,6 +9,9 @@
 #include <regex>
 
 #include "bundle/limits.h"
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "crypto/x509.h"
 #include "tlog/tlog.h"
 

@@ -7,6 +7,7 @@
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
+#include "crypto/encoding.h"
 #include "hashing/enumerate.h"
 #include "verify/material_verifiers.h"
 

@@ -5,6 +5,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
+#include "crypto/openssl_util.h"
 #include "modelsign/key_provider.h"
 #include "softhsm_fixture.h"
 
@@ -226,7 +227,7 @@ Planted plant_public_key(const SoftHsmToken& tok, const std::string& label, Byte
   CK_OBJECT_HANDLE h = 0;
   CK_RV rv = rt.f()->C_CreateObject(rt.session(), t, sizeof(t) / sizeof(t[0]), &h);
   if (rv != CKR_OK) throw std::runtime_error("C_CreateObject failed: " + std::to_string(rv));
-  auto pub = PublicKey::from_pkey(raw);
+  auto pub = public_key_from_pkey(raw);
   if (!pub) throw std::runtime_error("cannot wrap the planted key");
   return Planted{std::move(key), std::move(*pub)};
 }

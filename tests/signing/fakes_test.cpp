@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 
+#include "crypto/openssl_util.h"
 #include "fake_key_provider.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
@@ -58,15 +59,15 @@ TEST(FakeSigner, BackendErrorIsPassedOn) {
       << r.error().describe();
 }
 
-// from_pkey copies the public half: the key it was made from can go (a borrowed
+// public_key_from_pkey copies the public half: the key it was made from can go (a borrowed
 // X509_get0_pubkey key is freed with its certificate) and a private key stays out.
 TEST(PublicKeyFromPkey, CopiesThePublicHalfAndLeavesThePkeyToTheCaller) {
   EvpPkeyPtr priv(EVP_EC_gen("P-256"));
   ASSERT_TRUE(priv);
-  auto pub = PublicKey::from_pkey(priv.get());
+  auto pub = public_key_from_pkey(priv.get());
   ASSERT_TRUE(pub) << pub.error().describe();
-  EXPECT_NE(pub->get(), priv.get());
-  EXPECT_EQ(EVP_PKEY_get_bn_param(pub->get(), "priv", nullptr), 0) << "the private half was kept";
+  EXPECT_NE(pkey_of(*pub), priv.get());
+  EXPECT_EQ(EVP_PKEY_get_bn_param(pkey_of(*pub), "priv", nullptr), 0) << "the private half was kept";
   priv.reset();
   EXPECT_EQ(pub->describe(), "EC P-256");
   EXPECT_EQ(pub->to_pem().rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);

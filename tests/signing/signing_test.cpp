@@ -17,6 +17,8 @@
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
 #include "modelsign/verify.h"
@@ -153,7 +155,7 @@ TEST(UpstreamFixtures, V020OnlyVerifiesThroughTheCompatPae) {
   const unsigned char* p = certs[0].data();
   X509* x = d2i_X509(nullptr, &p, static_cast<long>(certs[0].size()));
   ASSERT_NE(x, nullptr);
-  auto key = PublicKey::from_pkey(X509_get0_pubkey(x));
+  auto key = public_key_from_pkey(X509_get0_pubkey(x));
   X509_free(x);
   ASSERT_TRUE(key.has_value());
   Bytes std_pae = bundle::pae(bundle::kInTotoPayloadType, b->payload);

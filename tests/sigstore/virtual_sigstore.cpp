@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "bundle/dsse.h"
+#include "crypto/encoding.h"
 
 namespace modelsign::test {
 

@@ -22,7 +22,7 @@ EVP_PKEY* fixed_key() {
 
 const PublicKey& fixed_public_key() {
   static const PublicKey pub = [] {
-    auto p = PublicKey::from_pkey(fixed_key());
+    auto p = public_key_from_pkey(fixed_key());
     if (!p) throw std::runtime_error("fake key: " + p.error().describe());
     return std::move(*p);
   }();

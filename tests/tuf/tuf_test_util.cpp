@@ -13,6 +13,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "modelsign/crypto.h"
 #include "tuf/canonical_json.h"
 
