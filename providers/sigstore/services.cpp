@@ -34,8 +34,8 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
 }
 
 Result<Bytes> pem_to_der(std::string_view pem) {
-  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!x) return fail(openssl_error(ErrorCode::kMalformed, "not a PEM certificate"));
   unsigned char* der = nullptr;
   int len = i2d_X509(x.get(), &der);
@@ -324,11 +324,6 @@ Result<void> RekorWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle
 // ---------------------------------------------------------------- TSA
 
 namespace {
-using TsReqPtr = std::unique_ptr<TS_REQ, ossl::Deleter<TS_REQ_free>>;
-using TsRespPtr = std::unique_ptr<TS_RESP, ossl::Deleter<TS_RESP_free>>;
-using TsImprintPtr = std::unique_ptr<TS_MSG_IMPRINT, ossl::Deleter<TS_MSG_IMPRINT_free>>;
-using AlgorPtr = std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>>;
-using Asn1IntPtr = std::unique_ptr<ASN1_INTEGER, ossl::Deleter<ASN1_INTEGER_free>>;
 }  // namespace
 
 Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& b) {
@@ -337,11 +332,11 @@ Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& 
   unsigned char rnd[8];
   if (RAND_bytes(rnd, sizeof(rnd)) != 1) return fail(openssl_error(ErrorCode::kInternal, "no random nonce"));
   rnd[0] &= 0x7f;  // a positive INTEGER
-  ossl::BnPtr bn(BN_bin2bn(rnd, sizeof(rnd), nullptr));
-  Asn1IntPtr nonce(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-  TsReqPtr req(TS_REQ_new());
-  TsImprintPtr mi(TS_MSG_IMPRINT_new());
-  AlgorPtr alg(X509_ALGOR_new());
+  ossl::UniquePtr<BIGNUM> bn(BN_bin2bn(rnd, sizeof(rnd), nullptr));
+  ossl::UniquePtr<ASN1_INTEGER> nonce(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+  ossl::UniquePtr<TS_REQ> req(TS_REQ_new());
+  ossl::UniquePtr<TS_MSG_IMPRINT> mi(TS_MSG_IMPRINT_new());
+  ossl::UniquePtr<X509_ALGOR> alg(X509_ALGOR_new());
   if (!nonce || !req || !mi || !alg) return fail(openssl_error(ErrorCode::kInternal, "cannot build a timestamp request"));
   X509_ALGOR_set0(alg.get(), OBJ_nid2obj(NID_sha256), V_ASN1_NULL, nullptr);
   if (TS_REQ_set_version(req.get(), 1) != 1 || TS_MSG_IMPRINT_set_algo(mi.get(), alg.get()) != 1 ||
@@ -369,7 +364,7 @@ Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& 
     return fail(ErrorCode::kVerification, fmt::format("TSA at {} answered with {}; not using it", url_, why));
   };
   const auto* p = reinterpret_cast<const unsigned char*>(resp->body.data());
-  TsRespPtr ts(d2i_TS_RESP(nullptr, &p, static_cast<long>(resp->body.size())));
+  ossl::UniquePtr<TS_RESP> ts(d2i_TS_RESP(nullptr, &p, static_cast<long>(resp->body.size())));
   if (!ts || p != reinterpret_cast<const unsigned char*>(resp->body.data()) + resp->body.size()) {
     ERR_clear_error();
     return bad("something that is not a DER TimeStampResponse");

@@ -24,11 +24,11 @@ namespace modelsign {
 // What a PublicKey holds: an EVP_PKEY with only the public half, shared by its copies
 // (OpenSSL's verification functions only read it).
 struct PublicKey::Key {
-  EvpPkeyPtr pkey;
+  ossl::UniquePtr<EVP_PKEY> pkey;
 };
 
 struct PublicKeyAccess {
-  static PublicKey make(EvpPkeyPtr pkey) {
+  static PublicKey make(ossl::UniquePtr<EVP_PKEY> pkey) {
     return PublicKey(std::make_shared<PublicKey::Key>(PublicKey::Key{std::move(pkey)}));
   }
   static EVP_PKEY* pkey(const PublicKey& key) { return key.key_ ? key.key_->pkey.get() : nullptr; }
@@ -117,10 +117,10 @@ Result<PublicKey> PublicKey::from_pem(std::string_view pem) {
     return fail(ErrorCode::kMalformed,
                 "expected a PEM public key ('-----BEGIN PUBLIC KEY-----'), found none");
   std::string_view block = pem.substr(pos);
-  ossl::BioPtr bio(BIO_new_mem_buf(block.data(), static_cast<int>(block.size())));
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(block.data(), static_cast<int>(block.size())));
   EVP_PKEY* raw = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (raw == nullptr) return fail(openssl_error(ErrorCode::kMalformed, "cannot parse PEM public key"));
-  return PublicKeyAccess::make(EvpPkeyPtr(raw));
+  return PublicKeyAccess::make(ossl::UniquePtr<EVP_PKEY>(raw));
 }
 
 Result<PublicKey> PublicKey::from_pem_file(const std::string& path) {
@@ -135,7 +135,7 @@ Result<PublicKey> PublicKey::from_spki_der(std::span<const std::uint8_t> der) {
   const unsigned char* p = der.data();
   EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
   if (raw == nullptr) return fail(openssl_error(ErrorCode::kMalformed, "cannot parse DER public key"));
-  return PublicKeyAccess::make(EvpPkeyPtr(raw));
+  return PublicKeyAccess::make(ossl::UniquePtr<EVP_PKEY>(raw));
 }
 
 Result<PublicKey> public_key_from_pkey(const EVP_PKEY* pkey) {
@@ -181,7 +181,7 @@ Result<SignatureScheme> PublicKey::scheme() const {
 }
 
 std::string PublicKey::to_pem() const {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   PEM_write_bio_PUBKEY(bio.get(), pkey_of(*this));
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
@@ -221,7 +221,7 @@ bool PublicKey::equals(const PublicKey& other) const {
 static Result<void> verify_impl(EVP_PKEY* pkey, const char* md_name, bool pss,
                                 std::span<const std::uint8_t> message,
                                 std::span<const std::uint8_t> sig) {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, md_name, nullptr, nullptr, pkey, nullptr) != 1)
     return fail(openssl_error(ErrorCode::kVerification, "cannot initialise signature verification"));
@@ -261,7 +261,7 @@ Result<void> PublicKey::verify_parts(SignatureScheme s, std::span<const std::uin
     return verify(s, joined, sig);
   }
   std::string md(hash_name(s));
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, md.c_str(), nullptr, nullptr, pkey_of(*this), nullptr) != 1)
     return fail(openssl_error(ErrorCode::kVerification, "cannot initialise signature verification"));
@@ -288,7 +288,7 @@ Result<void> PublicKey::verify_with_hash(std::string_view hash, std::span<const 
 // ---------------------------------------------------------------- ECDSA encodings
 
 Result<Bytes> ecdsa_rs_to_der(std::span<const std::uint8_t> r, std::span<const std::uint8_t> s) {
-  ossl::EcdsaSigPtr sig(ECDSA_SIG_new());
+  ossl::UniquePtr<ECDSA_SIG> sig(ECDSA_SIG_new());
   BIGNUM* br = BN_bin2bn(r.data(), static_cast<int>(r.size()), nullptr);
   BIGNUM* bs = BN_bin2bn(s.data(), static_cast<int>(s.size()), nullptr);
   if (br == nullptr || bs == nullptr || ECDSA_SIG_set0(sig.get(), br, bs) != 1) {

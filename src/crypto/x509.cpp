@@ -7,14 +7,12 @@
 
 namespace modelsign::x509 {
 
-Result<ossl::X509Ptr> parse_der(std::span<const std::uint8_t> der) {
+Result<ossl::UniquePtr<X509>> parse_der(std::span<const std::uint8_t> der) {
   const unsigned char* p = der.data();
-  X509* c = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
-  if (c == nullptr || p != der.data() + der.size()) {
-    X509_free(c);
+  ossl::UniquePtr<X509> c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!c || p != der.data() + der.size())
     return fail(openssl_error(ErrorCode::kMalformed, "cannot parse a DER X.509 certificate"));
-  }
-  return ossl::X509Ptr(c);
+  return c;
 }
 
 Result<PublicKey> public_key(X509* cert) {
@@ -24,7 +22,7 @@ Result<PublicKey> public_key(X509* cert) {
 }
 
 static std::string name_string(const X509_NAME* n) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), n, 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
@@ -44,7 +42,7 @@ std::string fingerprint(X509* cert) {
 }
 
 static std::string time_string(const ASN1_TIME* t) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   ASN1_TIME_print_ex(bio.get(), t, ASN1_DTFLGS_ISO8601);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);

@@ -9,7 +9,7 @@
 
 namespace modelsign::x509 {
 
-Result<ossl::X509Ptr> parse_der(std::span<const std::uint8_t> der);
+Result<ossl::UniquePtr<X509>> parse_der(std::span<const std::uint8_t> der);
 Result<PublicKey> public_key(X509* cert);
 std::string subject(X509* cert);
 std::string issuer(X509* cert);

@@ -540,8 +540,8 @@ class Hasher {
   bool direct_ok_ = true;  // cleared when O_DIRECT or io_uring is refused
   bool eof_seen_ = false;  // the unit's last read found the file's end (see hash_read)
   bool missed_ = false;
-  ossl::MdPtr md_;
-  ossl::MdCtxPtr ctx_;
+  ossl::UniquePtr<EVP_MD> md_;
+  ossl::UniquePtr<EVP_MD_CTX> ctx_;
   std::vector<unsigned char> buffer_;
   std::vector<unsigned char> cold_buffer_;  // for read_range, allocated on first use
   std::uint64_t page_ = 4096;

@@ -19,7 +19,7 @@ namespace modelsign::tlog {
 namespace {
 
 Bytes sha256_of(std::initializer_list<std::span<const std::uint8_t>> parts) {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   for (auto p : parts) EVP_DigestUpdate(ctx.get(), p.data(), p.size());
   Bytes out(32);
@@ -40,8 +40,8 @@ std::string_view hash_of_details(std::string_view details) {
 
 // The DER certificate inside a PEM text (what Rekor v1 records as a verifier).
 Result<Bytes> pem_cert_to_der(std::span<const std::uint8_t> pem) {
-  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
   if (!x) return fail(openssl_error(ErrorCode::kVerification, "the Rekor entry's verifier is not a PEM certificate"));
   unsigned char* der = nullptr;
   int len = i2d_X509(x.get(), &der);

@@ -198,7 +198,7 @@ TEST(Pkcs11Sign, PublicKeyComesFromCertificateWithoutPublicObject) {
 // a real key. The public key must come only from objects bound to the private key.
 
 struct Planted {
-  EvpPkeyPtr key;
+  ossl::UniquePtr<EVP_PKEY> key;
   PublicKey pub;
 };
 
@@ -206,7 +206,7 @@ struct Planted {
 Planted plant_public_key(const SoftHsmToken& tok, const std::string& label, Bytes id) {
   EVP_PKEY* raw = EVP_EC_gen("P-256");
   if (raw == nullptr) throw std::runtime_error("EVP_EC_gen failed");
-  EvpPkeyPtr key(raw);
+  ossl::UniquePtr<EVP_PKEY> key(raw);
   unsigned char point[65];
   size_t len = 0;
   if (EVP_PKEY_get_octet_string_param(raw, "encoded-pub-key", point, sizeof(point), &len) != 1 || len != 65)
