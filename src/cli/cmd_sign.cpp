@@ -60,7 +60,7 @@ ProviderOptions key_provider_options(const KeyArgs& k) {
   // An encrypted key on a terminal: ask, with echo off.
   o.secret.prompt = prompt_on_terminal;
   if (k.allow_insecure_key_permissions) {
-    o.params["allow_insecure_permissions"] = "1";
+    o.params[kPemAllowInsecurePermissionsOption] = "1";
     log::warning("--allow-insecure-key-permissions: a private key readable by others is accepted; "
                  "use it only for a key mounted read-only as a CI or Kubernetes secret");
   }
