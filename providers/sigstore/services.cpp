@@ -33,18 +33,6 @@ std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
 }
 
-Result<Bytes> pem_to_der(std::string_view pem) {
-  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  ossl::UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!x) return fail(openssl_error(ErrorCode::kMalformed, "not a PEM certificate"));
-  unsigned char* der = nullptr;
-  int len = i2d_X509(x.get(), &der);
-  if (len <= 0) return fail(openssl_error(ErrorCode::kInternal, "cannot encode a certificate"));
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
-}
-
 std::string der_to_pem(std::span<const std::uint8_t> der) {
   std::string out = "-----BEGIN CERTIFICATE-----\n";
   std::string b64 = base64_encode(der);
@@ -149,7 +137,7 @@ Result<std::vector<Bytes>> FulcioCertificateSource::certificates(Signer& signer)
   std::vector<Bytes> chain;
   for (const auto& p : pems) {
     if (!p.is_string()) return bad("a chain element that is not a PEM string");
-    auto der = pem_to_der(p.get<std::string>());
+    auto der = x509::pem_to_der(p.get<std::string>(), ErrorCode::kMalformed, "not a PEM certificate");
     if (!der) return bad("a chain element that is not a PEM certificate");
     chain.push_back(std::move(*der));
   }

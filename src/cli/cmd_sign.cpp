@@ -13,9 +13,10 @@
 #include "cli/commands.h"
 #include "ci/method_choice.h"
 #include "cli/output.h"
+#include "common/ci_env.h"
 #include "common/files.h"
-#include "crypto/x509.h"
 #include "crypto/encoding.h"
+#include "crypto/x509.h"
 #include "modelsign/log.h"
 #include "modelsign/sign.h"
 #include "pem/pem_provider.h"
@@ -23,8 +24,6 @@
 namespace modelsign::cli {
 
 namespace {
-
-constexpr const char* kPrivateKeyEnv = "SIGNING_PRIVATE_KEY";  // as CI platforms store it
 
 struct KeyArgs {
   SignArgs sign;

@@ -15,6 +15,17 @@ Result<ossl::UniquePtr<X509>> parse_der(std::span<const std::uint8_t> der) {
   return c;
 }
 
+Result<Bytes> pem_to_der(std::string_view pem, ErrorCode code, std::string_view what) {
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!x) return fail(openssl_error(code, what));
+  unsigned char* der = nullptr;
+  int len = i2d_X509(x.get(), &der);
+  if (len <= 0) return fail(openssl_error(ErrorCode::kInternal, "cannot encode a certificate"));
+  ossl::UniquePtr<unsigned char> owned(der);
+  return Bytes(der, der + len);
+}
+
 Result<PublicKey> public_key(X509* cert) {
   EVP_PKEY* k = X509_get0_pubkey(cert);
   if (k == nullptr) return fail(openssl_error(ErrorCode::kMalformed, "certificate has no usable public key"));
