@@ -109,13 +109,7 @@ Result<std::vector<Bytes>> FulcioCertificateSource::certificates(Signer& signer)
   body.append("},\"proofOfPossession\":\"");
   body.append(base64_encode(*pop));
   body.append("\"}}");
-  HttpRequest r;
-  r.service = "Fulcio";
-  r.method = "POST";
-  r.url = url;
-  r.content_type = "application/json";
-  r.accept = "application/json";
-  r.body = body.view();
+  HttpRequest r = HttpRequest::post("Fulcio", url, "application/json", "application/json", body.view());
   r.redact = {token_.raw.view()};
   r.max_bytes = 1u << 20;
   auto resp = http_.expect(r, 201);
@@ -217,13 +211,7 @@ Result<void> RekorWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle
                                       {"keyDetails", std::string(key_details(e.key))}}})}}}};
     body = req.dump();
   }
-  HttpRequest r;
-  r.service = v2 ? "Rekor v2" : "Rekor";
-  r.method = "POST";
-  r.url = url;
-  r.content_type = "application/json";
-  r.accept = "application/json";
-  r.body = body;
+  HttpRequest r = HttpRequest::post(v2 ? "Rekor v2" : "Rekor", url, "application/json", "application/json", body);
   r.max_bytes = 2 * limits::kMaxCanonicalBodyBytes + (64u << 10);
   auto resp = http_.expect(r, 201);
   if (!resp) return fail(resp.error());
@@ -338,13 +326,8 @@ Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& 
   std::string body(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
   OPENSSL_free(der);
 
-  HttpRequest r;
-  r.service = "TSA";
-  r.method = "POST";
-  r.url = url_;
-  r.content_type = "application/timestamp-query";
-  r.accept = "application/timestamp-reply";
-  r.body = body;
+  HttpRequest r =
+      HttpRequest::post("TSA", url_, "application/timestamp-query", "application/timestamp-reply", body);
   r.max_bytes = limits::kMaxTimestampBytes;
   auto resp = http_.expect(r, 200);
   if (!resp) return fail(resp.error());
