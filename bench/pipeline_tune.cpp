@@ -16,6 +16,7 @@
 #include <string>
 #include <string_view>
 
+#include "crypto/encoding.h"
 #include "modelsign/manifest.h"
 
 namespace {

@@ -1,8 +1,7 @@
-// Public keys, signature schemes and the small crypto helpers every provider needs.
-// All crypto goes through OpenSSL 3.
+// Public keys, signature schemes and key types: what the API needs, and nothing of the
+// crypto backend (OpenSSL 3, behind src/crypto/). Encodings, digests and the backend's
+// own types are internal (src/crypto/encoding.h, digest.h, ecdsa.h, openssl_util.h).
 #pragma once
-
-#include <openssl/types.h>
 
 #include <cstdint>
 #include <memory>
@@ -17,10 +16,8 @@ namespace modelsign {
 
 using Bytes = std::vector<std::uint8_t>;
 
-struct EvpPkeyFree {
-  void operator()(EVP_PKEY* p) const;
-};
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, EvpPkeyFree>;
+// The bytes of `s` (e.g. a message to sign given as text).
+Bytes to_bytes(std::string_view s);
 
 // The signature schemes modelsign can produce. Only the ECDSA ones are part of the
 // model_signing format; the others are an extended profile only modelsign verifies.
@@ -35,10 +32,6 @@ enum class SignatureScheme {
 std::string_view to_string(SignatureScheme s);
 // Whether upstream model_signing can verify signatures of this scheme.
 bool is_model_signing_compatible(SignatureScheme s);
-// OpenSSL digest name for the scheme's hash ("SHA256", ...); empty for Ed25519.
-std::string_view hash_name(SignatureScheme s);
-// Hash a message with the scheme's hash (Ed25519: returns the message unchanged).
-Result<Bytes> prehash(SignatureScheme s, std::span<const std::uint8_t> message);
 
 // Key types that keygen can create, shared by every provider.
 enum class KeyType { kEcP256, kEcP384, kEcP521, kRsa2048, kRsa3072, kRsa4096, kEd25519 };
@@ -47,19 +40,16 @@ enum class KeyType { kEcP256, kEcP384, kEcP521, kRsa2048, kRsa3072, kRsa4096, kE
 Result<KeyType> parse_key_type(std::string_view name);
 std::string_view to_string(KeyType t);
 
-// An immutable public key (owns an EVP_PKEY).
+// An immutable public key. Copies share the backend's key object.
 class PublicKey {
  public:
   // PEM SubjectPublicKeyInfo; any text before the PEM block is skipped.
   static Result<PublicKey> from_pem(std::string_view pem);
   static Result<PublicKey> from_pem_file(const std::string& path);
   static Result<PublicKey> from_spki_der(std::span<const std::uint8_t> der);
-  // Copies the public half of `pkey` (through its SubjectPublicKeyInfo); the caller
-  // keeps `pkey`, which may be borrowed (X509_get0_pubkey) or a private key.
-  static Result<PublicKey> from_pkey(const EVP_PKEY* pkey);
 
-  PublicKey(const PublicKey& other);
-  PublicKey& operator=(const PublicKey& other);
+  PublicKey(const PublicKey&) = default;
+  PublicKey& operator=(const PublicKey&) = default;
   PublicKey(PublicKey&&) noexcept = default;
   PublicKey& operator=(PublicKey&&) noexcept = default;
   ~PublicKey() = default;
@@ -87,27 +77,11 @@ class PublicKey {
   Result<void> verify_with_hash(std::string_view hash, std::span<const std::uint8_t> message,
                                 std::span<const std::uint8_t> sig) const;
 
-  EVP_PKEY* get() const { return pkey_.get(); }
-
  private:
-  explicit PublicKey(EvpPkeyPtr p) : pkey_(std::move(p)) {}
-  EvpPkeyPtr pkey_;
+  struct Key;  // the backend's key object (src/crypto/crypto.cpp)
+  friend struct PublicKeyAccess;  // src/crypto: pkey_of, public_key_from_pkey
+  explicit PublicKey(std::shared_ptr<const Key> key) : key_(std::move(key)) {}
+  std::shared_ptr<const Key> key_;
 };
-
-// ECDSA encodings: raw r||s (PKCS#11 CKM_ECDSA, TPM) <-> DER ECDSA-Sig-Value.
-Result<Bytes> ecdsa_raw_to_der(std::span<const std::uint8_t> raw);
-Result<Bytes> ecdsa_rs_to_der(std::span<const std::uint8_t> r, std::span<const std::uint8_t> s);
-
-// Encoding helpers.
-std::string to_hex(std::span<const std::uint8_t> data);
-Result<Bytes> from_hex(std::string_view hex);
-std::string base64_encode(std::span<const std::uint8_t> data);
-Result<Bytes> base64_decode(std::string_view text);
-Bytes to_bytes(std::string_view s);
-Result<Bytes> sha256(std::span<const std::uint8_t> data);
-std::string sha256_hex(std::string_view data);
-
-// The OpenSSL error queue as an Error (clears the queue).
-Error openssl_error(ErrorCode code, std::string_view what);
 
 }  // namespace modelsign

@@ -18,7 +18,7 @@ namespace modelsign {
 
 struct SignRequest {
   std::span<const std::uint8_t> message;  // the DSSE PAE (small); pure schemes (Ed25519) sign this
-  std::span<const std::uint8_t> digest;   // prehash(scheme, message), computed on the CPU
+  std::span<const std::uint8_t> digest;   // the message hashed on the CPU with the scheme's hash (Ed25519: the message)
 };
 
 class Signer {

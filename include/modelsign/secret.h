@@ -1,14 +1,17 @@
 // A secret (PIN, password, TPM authorisation) held in memory only as long as needed:
-// move-only, wiped with OPENSSL_cleanse when destroyed or moved from.
+// move-only, wiped (OPENSSL_cleanse) when destroyed or moved from.
 #pragma once
 
-#include <openssl/crypto.h>
-
+#include <cstddef>
 #include <string>
 #include <string_view>
 #include <utility>
 
 namespace modelsign {
+
+// Overwrites n bytes at p with zeros in a way the compiler may not optimise away
+// (OPENSSL_cleanse).
+void secure_wipe(void* p, std::size_t n) noexcept;
 
 class SecretString {
  public:
@@ -55,7 +58,7 @@ class SecretString {
 
   void wipe() noexcept {
     // The whole capacity: characters erased earlier may still sit beyond size().
-    if (value_.capacity() != 0) OPENSSL_cleanse(value_.data(), value_.capacity());
+    if (value_.capacity() != 0) secure_wipe(value_.data(), value_.capacity());
     value_.clear();
   }
 

@@ -1,6 +1,7 @@
 #include "pem/pem_provider.h"
 
 #include "common/files.h"
+#include "crypto/digest.h"
 #include "crypto/openssl_util.h"
 #include "modelsign/log.h"
 
@@ -105,14 +106,14 @@ int password_cb(char* buf, int size, int /*rwflag*/, void* u) {
   return static_cast<int>(pw->size());
 }
 
-Result<EvpPkeyPtr> load_private_key(std::string_view text, const std::string& origin,
+Result<ossl::UniquePtr<EVP_PKEY>> load_private_key(std::string_view text, const std::string& origin,
                                     const SecretSources& secret) {
   if (!has_private_key_block(text))
     return fail(ErrorCode::kMalformed,
                 fmt::format("'{}' is not a PEM private key: expected a '-----BEGIN PRIVATE KEY-----', "
                             "'-----BEGIN EC PRIVATE KEY-----' or '-----BEGIN ENCRYPTED PRIVATE KEY-----' block",
                             origin));
-  ossl::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   PasswordContext pctx{&secret, false, std::nullopt};
   EVP_PKEY* raw = PEM_read_bio_PrivateKey(bio.get(), nullptr, password_cb, &pctx);
   if (raw == nullptr) {
@@ -123,12 +124,12 @@ Result<EvpPkeyPtr> load_private_key(std::string_view text, const std::string& or
                   fmt::format("cannot decrypt the private key '{}': wrong password", origin));
     return fail(ErrorCode::kMalformed, fmt::format("cannot parse the PEM private key '{}'", origin));
   }
-  return EvpPkeyPtr(raw);
+  return ossl::UniquePtr<EVP_PKEY>(raw);
 }
 
 class PemSigner final : public Signer {
  public:
-  PemSigner(EvpPkeyPtr key, PublicKey pub, SignatureScheme scheme, std::string origin)
+  PemSigner(ossl::UniquePtr<EVP_PKEY> key, PublicKey pub, SignatureScheme scheme, std::string origin)
       : key_(std::move(key)), pub_(std::move(pub)), scheme_(scheme), origin_(std::move(origin)) {}
 
   SignatureScheme scheme() const override { return scheme_; }
@@ -137,7 +138,7 @@ class PemSigner final : public Signer {
 
   Result<Bytes> sign(const SignRequest& req) override {
     // Sign the CPU-computed digest (the backend only ever sees a digest).
-    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+    ossl::UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1)
       return fail(openssl_error(ErrorCode::kBackend, "cannot initialise signing"));
     std::string md(hash_name(scheme_));
@@ -154,7 +155,7 @@ class PemSigner final : public Signer {
   }
 
  private:
-  EvpPkeyPtr key_;
+  ossl::UniquePtr<EVP_PKEY> key_;
   PublicKey pub_;
   SignatureScheme scheme_;
   std::string origin_;
@@ -250,7 +251,7 @@ class PemProvider final : public KeyProvider {
                   fmt::format("Only elliptic curve keys are supported: '{}' is not an EC key "
                               "(supported curves: P-256, P-384, P-521)",
                               origin));
-    auto pub = PublicKey::from_pkey(key->get());
+    auto pub = public_key_from_pkey(key->get());
     if (!pub) return fail(pub.error());
     auto scheme = pub->scheme();
     if (!scheme) return fail(scheme.error().with_context(origin));
@@ -300,7 +301,7 @@ class PemProvider final : public KeyProvider {
                   fmt::format("refusing to overwrite the existing file '{}'", path));
     EVP_PKEY* raw = EVP_EC_gen(curve);
     if (raw == nullptr) return fail(openssl_error(ErrorCode::kInternal, "key generation failed"));
-    EvpPkeyPtr key(raw);
+    ossl::UniquePtr<EVP_PKEY> key(raw);
     SecretString password;
     const bool wants_password = !options.secret.file.empty() || options.secret.value ||
                                 !options.secret.env_var.empty();
@@ -319,7 +320,7 @@ class PemProvider final : public KeyProvider {
                                     ? std::string("given")
                                     : fmt::format("file '{}'", options.secret.file)));
     }
-    ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+    ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
     int ok = password.empty()
                  ? PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr)
                  : PEM_write_bio_PKCS8PrivateKey(bio.get(), key.get(), EVP_aes_256_cbc(),
@@ -331,7 +332,7 @@ class PemProvider final : public KeyProvider {
     long len = BIO_get_mem_data(bio.get(), &data);
     if (auto w = write_new_file(path, std::string_view(data, static_cast<size_t>(len)), 0600); !w)
       return fail(w.error());
-    auto pub = PublicKey::from_pkey(key.get());
+    auto pub = public_key_from_pkey(key.get());
     if (!pub) return fail(pub.error());
     return GeneratedKey{path, std::move(*pub)};
   }

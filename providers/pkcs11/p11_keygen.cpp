@@ -5,6 +5,8 @@
 #include <fmt/format.h>
 #include <utility>
 
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "modelsign/log.h"
 #include "pkcs11/p11_call.h"
 #include "pkcs11/p11_keys.h"

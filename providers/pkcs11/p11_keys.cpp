@@ -17,21 +17,14 @@ namespace modelsign::pkcs11 {
 
 namespace {
 
-using ossl::Asn1ObjectPtr;
-using ossl::BnPtr;
-using ossl::OctetPtr;
-using ossl::ParamBldPtr;
-using ossl::ParamPtr;
-using ossl::PkeyCtxPtr;
-using ossl::X509PubkeyPtr;
-using ossl::X509Ptr;
+using ossl::UniquePtr;
 
 // The point inside CKA_EC_POINT: PKCS#11 says a DER OCTET STRING, some tokens give the
 // bare point. `raw_size` is the bare point's size for the curve.
 Result<Bytes> unwrap_point(const Bytes& v, std::size_t raw_size) {
   if (v.size() == raw_size) return v;
   const unsigned char* p = v.data();
-  OctetPtr os(d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(v.size())));
+  UniquePtr<ASN1_OCTET_STRING> os(d2i_ASN1_OCTET_STRING(nullptr, &p, static_cast<long>(v.size())));
   if (!os || p != v.data() + v.size())
     return fail(ErrorCode::kMalformed,
                 fmt::format("CKA_EC_POINT of {} bytes is neither a {}-byte point nor a DER OCTET "
@@ -63,7 +56,7 @@ Bytes oid_der(int nid) {
 
 Result<PublicKey> ec_public_key(const Bytes& ec_params, const Bytes& ec_point) {
   const unsigned char* p = ec_params.data();
-  Asn1ObjectPtr curve(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(ec_params.size())));
+  UniquePtr<ASN1_OBJECT> curve(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(ec_params.size())));
   if (!curve)
     return fail(ErrorCode::kUnsupported,
                 "the key's CKA_EC_PARAMS is not a named curve: only P-256, P-384 and P-521 "
@@ -80,7 +73,7 @@ Result<PublicKey> ec_public_key(const Bytes& ec_params, const Bytes& ec_point) {
                             nid == NID_undef ? "unknown" : OBJ_nid2sn(nid)));
   auto point = unwrap_point(ec_point, raw);
   if (!point) return fail(point.error());
-  X509PubkeyPtr pk(X509_PUBKEY_new());
+  UniquePtr<X509_PUBKEY> pk(X509_PUBKEY_new());
   auto* enc = static_cast<unsigned char*>(OPENSSL_memdup(point->data(), point->size()));
   if (!pk || enc == nullptr ||
       X509_PUBKEY_set0_param(pk.get(), OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
@@ -95,7 +88,7 @@ Result<PublicKey> ec_public_key(const Bytes& ec_params, const Bytes& ec_point) {
 Result<PublicKey> ed25519_public_key(const Bytes& ec_point) {
   auto point = unwrap_point(ec_point, 32);
   if (!point) return fail(point.error());
-  X509PubkeyPtr pk(X509_PUBKEY_new());
+  UniquePtr<X509_PUBKEY> pk(X509_PUBKEY_new());
   auto* enc = static_cast<unsigned char*>(OPENSSL_memdup(point->data(), point->size()));
   if (!pk || enc == nullptr ||
       X509_PUBKEY_set0_param(pk.get(), OBJ_nid2obj(NID_ED25519), V_ASN1_UNDEF, nullptr, enc,
@@ -107,20 +100,20 @@ Result<PublicKey> ed25519_public_key(const Bytes& ec_point) {
 }
 
 Result<PublicKey> rsa_public_key(const Bytes& modulus, const Bytes& exponent) {
-  BnPtr n(BN_bin2bn(modulus.data(), static_cast<int>(modulus.size()), nullptr));
-  BnPtr e(BN_bin2bn(exponent.data(), static_cast<int>(exponent.size()), nullptr));
-  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  UniquePtr<BIGNUM> n(BN_bin2bn(modulus.data(), static_cast<int>(modulus.size()), nullptr));
+  UniquePtr<BIGNUM> e(BN_bin2bn(exponent.data(), static_cast<int>(exponent.size()), nullptr));
+  UniquePtr<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
   if (!n || !e || !bld || OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, n.get()) != 1 ||
       OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_E, e.get()) != 1)
     return fail(openssl_error(ErrorCode::kInternal, "cannot build an RSA public key"));
-  ParamPtr params(OSSL_PARAM_BLD_to_param(bld.get()));
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
+  UniquePtr<OSSL_PARAM> params(OSSL_PARAM_BLD_to_param(bld.get()));
+  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, "RSA", nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
     return fail(openssl_error(ErrorCode::kMalformed, "the token's RSA modulus/exponent do not form a key"));
-  EvpPkeyPtr pkey(raw);
-  return PublicKey::from_pkey(pkey.get());
+  UniquePtr<EVP_PKEY> pkey(raw);
+  return public_key_from_pkey(pkey.get());
 }
 
 // CKA_NSS_DB (0xD5A0DB00 in NSS's pkcs11n.h): the public value NSS's softoken stores
@@ -134,9 +127,9 @@ Result<PublicKey> public_key_from_object(const Session& s, CK_OBJECT_HANDLE o) {
     auto der = get_attr(s, o, CKA_VALUE);
     if (!der) return fail(ErrorCode::kBackend, "cannot read the certificate's CKA_VALUE");
     const unsigned char* p = der->data();
-    X509Ptr cert(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
+    UniquePtr<X509> cert(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
     if (!cert) return fail(openssl_error(ErrorCode::kMalformed, "the certificate object does not parse as X.509"));
-    return PublicKey::from_pkey(X509_get0_pubkey(cert.get()));
+    return public_key_from_pkey(X509_get0_pubkey(cert.get()));
   }
   auto type = get_ulong(s, o, CKA_KEY_TYPE);
   if (!type) return fail(ErrorCode::kBackend, "cannot read the key's CKA_KEY_TYPE");
@@ -186,7 +179,7 @@ std::string describe_object_key(const Session& s, CK_OBJECT_HANDLE o) {
     auto params = get_attr(s, o, CKA_EC_PARAMS);
     if (params) {
       const unsigned char* p = params->data();
-      Asn1ObjectPtr curve(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params->size())));
+      UniquePtr<ASN1_OBJECT> curve(d2i_ASN1_OBJECT(nullptr, &p, static_cast<long>(params->size())));
       int nid = curve ? OBJ_obj2nid(curve.get()) : NID_undef;
       if (nid == NID_X9_62_prime256v1) return "EC P-256";
       if (nid == NID_secp384r1) return "EC P-384";

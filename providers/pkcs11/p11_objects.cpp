@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <thread>
 
+#include "crypto/encoding.h"
 #include "modelsign/log.h"
 #include "pkcs11/p11_call.h"
 #include "pkcs11/p11_keys.h"

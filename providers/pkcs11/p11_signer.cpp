@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <mutex>
 
+#include "crypto/ecdsa.h"
 #include "modelsign/log.h"
 #include "pkcs11/p11_call.h"
 #include "pkcs11/p11_keys.h"

@@ -5,36 +5,15 @@
 #include <openssl/crypto.h>
 
 #include <memory>
-#include <mutex>
 #include <thread>
 
 #include "bundle/json.h"
+#include "http/curl_transfer.h"
 #include "modelsign/log.h"
 
 namespace modelsign::sigstore {
 
 namespace {
-
-struct Sink {
-  std::string data;
-  std::size_t max = 0;
-  bool too_large = false;
-};
-
-std::size_t on_data(char* ptr, std::size_t size, std::size_t nmemb, void* user) {
-  auto* sink = static_cast<Sink*>(user);
-  const std::size_t n = size * nmemb;
-  if (sink->data.size() + n > sink->max) {
-    sink->too_large = true;
-    return 0;  // libcurl aborts the transfer (CURLE_WRITE_ERROR)
-  }
-  sink->data.append(ptr, n);
-  return n;
-}
-
-struct CurlFree {
-  void operator()(CURL* c) const { curl_easy_cleanup(c); }
-};
 
 // The header list may hold the bearer token: wiped before it is freed.
 struct SlistFree {
@@ -96,10 +75,7 @@ std::string server_message(std::string_view body, const std::vector<std::string_
   return msg.empty() ? std::string("(empty body)") : msg;
 }
 
-HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {
-  static std::once_flag once;
-  std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
-}
+HttpClient::HttpClient(HttpOptions options) : options_(std::move(options)) {}
 
 Result<HttpResponse> HttpClient::send(const HttpRequest& r) const {
   if (!r.url.starts_with("https://"))
@@ -115,62 +91,50 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& r) const {
       std::this_thread::sleep_for(delay);
       delay *= 2;
     }
-    std::unique_ptr<CURL, CurlFree> curl(curl_easy_init());
+    http::HandleOptions ho;
+    ho.url = r.url;
+    ho.connect_timeout = options_.connect_timeout;
+    ho.timeout = options_.timeout;
+    ho.max_bytes = r.max_bytes;
+    ho.user_agent = options_.user_agent;
+    http::CurlPtr curl = http::new_handle(ho);
     if (!curl) return fail(ErrorCode::kInternal, "cannot initialise libcurl");
     CURL* c = curl.get();
-    Sink sink;
-    sink.max = r.max_bytes;
-    char errbuf[CURL_ERROR_SIZE] = {};
     SlistPtr headers;
-    auto add_header = [&](const std::string& h) {
-      curl_slist* n = curl_slist_append(headers.get(), h.c_str());
+    auto add_header = [&](const char* h) {
+      curl_slist* n = curl_slist_append(headers.get(), h);
       if (n != nullptr) {
         (void)headers.release();
         headers.reset(n);
       }
     };
-    if (!r.content_type.empty()) add_header("Content-Type: " + r.content_type);
-    if (!r.accept.empty()) add_header("Accept: " + r.accept);
+    if (!r.content_type.empty()) add_header(("Content-Type: " + r.content_type).c_str());
+    if (!r.accept.empty()) add_header(("Accept: " + r.accept).c_str());
     add_header("Expect:");  // no 100-continue round trip
     if (r.bearer != nullptr) {
       SecretString h{std::string_view("Authorization: bearer ")};
       h.append(r.bearer->view());
-      curl_slist* n = curl_slist_append(headers.get(), h.data());
-      if (n != nullptr) {
-        (void)headers.release();
-        headers.reset(n);
-      }
+      add_header(h.data());
     }
-    curl_easy_setopt(c, CURLOPT_URL, r.url.c_str());
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "https");
     curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
     if (!options_.ca_file.empty()) curl_easy_setopt(c, CURLOPT_CAINFO, options_.ca_file.c_str());
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, static_cast<long>(options_.connect_timeout.count()));
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, static_cast<long>(options_.timeout.count()));
-    curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(r.max_bytes));
-    curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "identity");
-    curl_easy_setopt(c, CURLOPT_USERAGENT, options_.user_agent.c_str());
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers.get());
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     if (r.method == "POST") {
       curl_easy_setopt(c, CURLOPT_POST, 1L);
       curl_easy_setopt(c, CURLOPT_POSTFIELDS, r.body.data());
       curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(r.body.size()));
     }
-    CURLcode rc = curl_easy_perform(c);
-    long status = 0;
-    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    if (sink.too_large || rc == CURLE_FILESIZE_EXCEEDED)
+    http::Transfer t = http::perform(c, r.max_bytes);
+    const CURLcode rc = t.rc;
+    const long status = t.status;
+    if (t.too_large)
       return fail(ErrorCode::kMalformed,
                   fmt::format("{} at {} sent more than the {} bytes allowed for this answer; refusing endless data",
                               r.service, r.url, r.max_bytes));
     if (rc != CURLE_OK) {
-      last_error = errbuf[0] != 0 ? std::string(errbuf) : std::string(curl_easy_strerror(rc));
+      last_error = std::move(t.error);
       if (retryable(rc)) continue;
       return fail(ErrorCode::kIo, fmt::format("{} at {}: {}{}", r.service, r.url, last_error,
                                               rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CACERT_BADFILE
@@ -179,14 +143,14 @@ Result<HttpResponse> HttpClient::send(const HttpRequest& r) const {
                                                   : ""));
     }
     if (retryable(status)) {
-      last_error = fmt::format("HTTP {}: {}", status, server_message(sink.data, r.redact));
+      last_error = fmt::format("HTTP {}: {}", status, server_message(t.body, r.redact));
       continue;
     }
     HttpResponse out;
     out.status = status;
     char* ct = nullptr;
     if (curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &ct) == CURLE_OK && ct != nullptr) out.content_type = ct;
-    out.body = std::move(sink.data);
+    out.body = std::move(t.body);
     return out;
   }
   return fail(ErrorCode::kIo,

@@ -34,6 +34,19 @@ struct HttpRequest {
   const SecretString* bearer = nullptr;  // Authorization: bearer ... (wiped after use)
   std::vector<std::string_view> redact;  // strings never to repeat in an error
   std::size_t max_bytes = 1u << 20;
+
+  // A POST of `body`, sent as `content_type`, the answer wanted as `accept`.
+  static HttpRequest post(std::string service, std::string url, std::string content_type,
+                          std::string accept, std::string_view body) {
+    HttpRequest r;
+    r.service = std::move(service);
+    r.method = "POST";
+    r.url = std::move(url);
+    r.content_type = std::move(content_type);
+    r.accept = std::move(accept);
+    r.body = body;
+    return r;
+  }
 };
 
 struct HttpResponse {

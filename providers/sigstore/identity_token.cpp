@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "bundle/json.h"
+#include "crypto/encoding.h"
 #include "modelsign/crypto.h"
 #include "modelsign/log.h"
 #include "root/trusted_root.h"
@@ -50,7 +51,7 @@ Result<SecretString> read_token_file(const std::string& path) {
 
 // GitHub Actions: the runner's token endpoint, audience sigstore.
 Result<SecretString> github_token(const HttpClient& http) {
-  const char* url = std::getenv(kGithubUrlEnv);
+  const char* url = std::getenv(kGithubTokenUrlEnv);
   const char* bearer = std::getenv(kGithubTokenEnv);
   SecretString b{std::string_view(bearer)};
   std::string full = fmt::format("{}{}audience=sigstore", url, std::string_view(url).find('?') == std::string_view::npos ? "?" : "&");
@@ -92,7 +93,7 @@ std::string no_token_message(const TokenSources& s) {
       "login ({}). Check that: the CI job may request an identity token (GitHub Actions: 'permissions: id-token: "
       "write'; GitLab CI: 'id_tokens: SIGSTORE_ID_TOKEN: aud: sigstore'); the platform supports OIDC tokens for "
       "Sigstore; the job can reach the Sigstore services over the network",
-      kTokenEnv, kGithubUrlEnv, kGithubTokenEnv, s.ambient ? "not set" : "not looked at without ambient credentials",
+      kSigstoreTokenEnv, kGithubTokenUrlEnv, kGithubTokenEnv, s.ambient ? "not set" : "not looked at without ambient credentials",
       kKubernetesTokenFileEnv, kKubernetesTokenPath,
       !s.interactive ? "standard input is not a terminal" : "the signing config names no OIDC issuer");
 }
@@ -194,16 +195,16 @@ Result<IdentityToken> find_token(const TokenSources& s, const HttpClient& http, 
   const std::string_view client_id = s.client_id;
   if (s.flag_token != nullptr && !s.flag_token->empty())
     return check_token(SecretString(s.flag_token->view()), s.flag_token_name, client_id, now);
-  if (const char* v = std::getenv(kTokenEnv); v != nullptr && *v != '\0')
-    return check_token(SecretString(std::string_view(v)), kTokenEnv, client_id, now);
+  if (const char* v = std::getenv(kSigstoreTokenEnv); v != nullptr && *v != '\0')
+    return check_token(SecretString(std::string_view(v)), kSigstoreTokenEnv, client_id, now);
   if (s.ambient) {
-    const char* url = std::getenv(kGithubUrlEnv);
+    const char* url = std::getenv(kGithubTokenUrlEnv);
     const char* bearer = std::getenv(kGithubTokenEnv);
     if (url != nullptr && *url != '\0') {
       if (bearer == nullptr || *bearer == '\0')
         return fail(ErrorCode::kAuth, fmt::format("GitHub Actions: {} is set but {} is not; the job needs "
                                                   "'permissions: id-token: write'",
-                                                  kGithubUrlEnv, kGithubTokenEnv));
+                                                  kGithubTokenUrlEnv, kGithubTokenEnv));
       auto t = github_token(http);
       if (!t) return fail(t.error());
       return check_token(std::move(*t), "GitHub Actions", client_id, now);

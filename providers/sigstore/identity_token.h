@@ -8,15 +8,13 @@
 #include <string>
 #include <vector>
 
+#include "common/ci_env.h"  // SIGSTORE_ID_TOKEN, GitHub Actions' ACTIONS_ID_TOKEN_REQUEST_*
 #include "http_client.h"
 #include "modelsign/error.h"
 #include "modelsign/secret.h"
 
 namespace modelsign::sigstore {
 
-inline constexpr const char* kTokenEnv = "SIGSTORE_ID_TOKEN";
-inline constexpr const char* kGithubUrlEnv = "ACTIONS_ID_TOKEN_REQUEST_URL";
-inline constexpr const char* kGithubTokenEnv = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 // A Kubernetes projected service-account token (audience sigstore): the file named by
 // this variable, else kKubernetesTokenPath when it exists.
 inline constexpr const char* kKubernetesTokenFileEnv = "MODELSIGN_K8S_TOKEN_FILE";

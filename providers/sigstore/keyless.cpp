@@ -104,11 +104,11 @@ namespace {
 
 class EphemeralSigner final : public Signer {
  public:
-  EphemeralSigner(EvpPkeyPtr key, PublicKey pub) : key_(std::move(key)), pub_(std::move(pub)) {}
+  EphemeralSigner(ossl::UniquePtr<EVP_PKEY> key, PublicKey pub) : key_(std::move(key)), pub_(std::move(pub)) {}
   SignatureScheme scheme() const override { return SignatureScheme::kEcdsaP256Sha256; }
   const PublicKey& public_key() const override { return pub_; }
   Result<Bytes> sign(const SignRequest& r) override {
-    ossl::PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
+    ossl::UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, key_.get(), nullptr));
     if (!ctx || EVP_PKEY_sign_init(ctx.get()) != 1 || EVP_PKEY_CTX_set_signature_md(ctx.get(), EVP_sha256()) != 1)
       return fail(openssl_error(ErrorCode::kBackend, "cannot start an ECDSA signature"));
     std::size_t len = 0;
@@ -123,16 +123,16 @@ class EphemeralSigner final : public Signer {
   std::string describe() const override { return "an ephemeral P-256 key (in memory only)"; }
 
  private:
-  EvpPkeyPtr key_;  // EVP_PKEY_free clears the private scalar
+  ossl::UniquePtr<EVP_PKEY> key_;  // EVP_PKEY_free clears the private scalar
   PublicKey pub_;
 };
 
 }  // namespace
 
 Result<std::unique_ptr<Signer>> ephemeral_signer() {
-  EvpPkeyPtr key(EVP_EC_gen("P-256"));
+  ossl::UniquePtr<EVP_PKEY> key(EVP_EC_gen("P-256"));
   if (!key) return fail(openssl_error(ErrorCode::kBackend, "cannot generate an ephemeral P-256 key"));
-  auto pub = PublicKey::from_pkey(key.get());
+  auto pub = public_key_from_pkey(key.get());
   if (!pub) return fail(pub.error());
   return std::unique_ptr<Signer>(new EphemeralSigner(std::move(key), std::move(*pub)));
 }

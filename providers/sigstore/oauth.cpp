@@ -18,6 +18,7 @@
 #include <string>
 
 #include "bundle/json.h"
+#include "crypto/digest.h"
 #include "modelsign/crypto.h"
 #include "modelsign/log.h"
 #include "identity_token.h"
@@ -196,13 +197,8 @@ Result<SecretString> interactive_token(const TokenSources& s, const HttpClient& 
     form.append("&client_secret=");
     form.append(url_encode(s.client_secret->view()));
   }
-  HttpRequest t;
-  t.service = "OIDC token endpoint";
-  t.method = "POST";
-  t.url = token_url;
-  t.content_type = "application/x-www-form-urlencoded";
-  t.accept = "application/json";
-  t.body = form.view();
+  HttpRequest t = HttpRequest::post("OIDC token endpoint", token_url, "application/x-www-form-urlencoded",
+                                    "application/json", form.view());
   t.redact = {code.view(), verifier.view()};
   t.max_bytes = 64u << 10;
   auto resp = http.expect(t, 200);

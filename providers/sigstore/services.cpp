@@ -14,6 +14,8 @@
 #include "bundle/json.h"
 #include "bundle/json_writer.h"
 #include "bundle/limits.h"
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "crypto/openssl_util.h"
 #include "crypto/x509.h"
 #include "modelsign/log.h"
@@ -29,18 +31,6 @@ using bundle::Json;
 
 std::span<const std::uint8_t> as_bytes(std::string_view s) {
   return {reinterpret_cast<const std::uint8_t*>(s.data()), s.size()};
-}
-
-Result<Bytes> pem_to_der(std::string_view pem) {
-  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!x) return fail(openssl_error(ErrorCode::kMalformed, "not a PEM certificate"));
-  unsigned char* der = nullptr;
-  int len = i2d_X509(x.get(), &der);
-  if (len <= 0) return fail(openssl_error(ErrorCode::kInternal, "cannot encode a certificate"));
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
 }
 
 std::string der_to_pem(std::span<const std::uint8_t> der) {
@@ -119,13 +109,7 @@ Result<std::vector<Bytes>> FulcioCertificateSource::certificates(Signer& signer)
   body.append("},\"proofOfPossession\":\"");
   body.append(base64_encode(*pop));
   body.append("\"}}");
-  HttpRequest r;
-  r.service = "Fulcio";
-  r.method = "POST";
-  r.url = url;
-  r.content_type = "application/json";
-  r.accept = "application/json";
-  r.body = body.view();
+  HttpRequest r = HttpRequest::post("Fulcio", url, "application/json", "application/json", body.view());
   r.redact = {token_.raw.view()};
   r.max_bytes = 1u << 20;
   auto resp = http_.expect(r, 201);
@@ -147,7 +131,7 @@ Result<std::vector<Bytes>> FulcioCertificateSource::certificates(Signer& signer)
   std::vector<Bytes> chain;
   for (const auto& p : pems) {
     if (!p.is_string()) return bad("a chain element that is not a PEM string");
-    auto der = pem_to_der(p.get<std::string>());
+    auto der = x509::pem_to_der(p.get<std::string>(), ErrorCode::kMalformed, "not a PEM certificate");
     if (!der) return bad("a chain element that is not a PEM certificate");
     chain.push_back(std::move(*der));
   }
@@ -227,13 +211,7 @@ Result<void> RekorWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle
                                       {"keyDetails", std::string(key_details(e.key))}}})}}}};
     body = req.dump();
   }
-  HttpRequest r;
-  r.service = v2 ? "Rekor v2" : "Rekor";
-  r.method = "POST";
-  r.url = url;
-  r.content_type = "application/json";
-  r.accept = "application/json";
-  r.body = body;
+  HttpRequest r = HttpRequest::post(v2 ? "Rekor v2" : "Rekor", url, "application/json", "application/json", body);
   r.max_bytes = 2 * limits::kMaxCanonicalBodyBytes + (64u << 10);
   auto resp = http_.expect(r, 201);
   if (!resp) return fail(resp.error());
@@ -322,11 +300,6 @@ Result<void> RekorWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle
 // ---------------------------------------------------------------- TSA
 
 namespace {
-using TsReqPtr = std::unique_ptr<TS_REQ, ossl::Deleter<TS_REQ_free>>;
-using TsRespPtr = std::unique_ptr<TS_RESP, ossl::Deleter<TS_RESP_free>>;
-using TsImprintPtr = std::unique_ptr<TS_MSG_IMPRINT, ossl::Deleter<TS_MSG_IMPRINT_free>>;
-using AlgorPtr = std::unique_ptr<X509_ALGOR, ossl::Deleter<X509_ALGOR_free>>;
-using Asn1IntPtr = std::unique_ptr<ASN1_INTEGER, ossl::Deleter<ASN1_INTEGER_free>>;
 }  // namespace
 
 Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& b) {
@@ -335,11 +308,11 @@ Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& 
   unsigned char rnd[8];
   if (RAND_bytes(rnd, sizeof(rnd)) != 1) return fail(openssl_error(ErrorCode::kInternal, "no random nonce"));
   rnd[0] &= 0x7f;  // a positive INTEGER
-  ossl::BnPtr bn(BN_bin2bn(rnd, sizeof(rnd), nullptr));
-  Asn1IntPtr nonce(BN_to_ASN1_INTEGER(bn.get(), nullptr));
-  TsReqPtr req(TS_REQ_new());
-  TsImprintPtr mi(TS_MSG_IMPRINT_new());
-  AlgorPtr alg(X509_ALGOR_new());
+  ossl::UniquePtr<BIGNUM> bn(BN_bin2bn(rnd, sizeof(rnd), nullptr));
+  ossl::UniquePtr<ASN1_INTEGER> nonce(BN_to_ASN1_INTEGER(bn.get(), nullptr));
+  ossl::UniquePtr<TS_REQ> req(TS_REQ_new());
+  ossl::UniquePtr<TS_MSG_IMPRINT> mi(TS_MSG_IMPRINT_new());
+  ossl::UniquePtr<X509_ALGOR> alg(X509_ALGOR_new());
   if (!nonce || !req || !mi || !alg) return fail(openssl_error(ErrorCode::kInternal, "cannot build a timestamp request"));
   X509_ALGOR_set0(alg.get(), OBJ_nid2obj(NID_sha256), V_ASN1_NULL, nullptr);
   if (TS_REQ_set_version(req.get(), 1) != 1 || TS_MSG_IMPRINT_set_algo(mi.get(), alg.get()) != 1 ||
@@ -353,13 +326,8 @@ Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& 
   std::string body(reinterpret_cast<const char*>(der), static_cast<std::size_t>(len));
   OPENSSL_free(der);
 
-  HttpRequest r;
-  r.service = "TSA";
-  r.method = "POST";
-  r.url = url_;
-  r.content_type = "application/timestamp-query";
-  r.accept = "application/timestamp-reply";
-  r.body = body;
+  HttpRequest r =
+      HttpRequest::post("TSA", url_, "application/timestamp-query", "application/timestamp-reply", body);
   r.max_bytes = limits::kMaxTimestampBytes;
   auto resp = http_.expect(r, 200);
   if (!resp) return fail(resp.error());
@@ -367,7 +335,7 @@ Result<void> TsaWitness::witness(const sign::SignedEnvelope& e, bundle::Bundle& 
     return fail(ErrorCode::kVerification, fmt::format("TSA at {} answered with {}; not using it", url_, why));
   };
   const auto* p = reinterpret_cast<const unsigned char*>(resp->body.data());
-  TsRespPtr ts(d2i_TS_RESP(nullptr, &p, static_cast<long>(resp->body.size())));
+  ossl::UniquePtr<TS_RESP> ts(d2i_TS_RESP(nullptr, &p, static_cast<long>(resp->body.size())));
   if (!ts || p != reinterpret_cast<const unsigned char*>(resp->body.data()) + resp->body.size()) {
     ERR_clear_error();
     return bad("something that is not a DER TimeStampResponse");

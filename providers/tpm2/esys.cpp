@@ -19,6 +19,7 @@
 #include <utility>
 
 #include "common/signal_cleanup.h"
+#include "crypto/digest.h"
 #include "crypto/openssl_util.h"
 #include "tpm2/tpm2_provider.h"
 
@@ -26,10 +27,7 @@ namespace modelsign::tpm2 {
 
 namespace {
 
-using ossl::BnPtr;
-using ossl::ParamBldPtr;
-using ossl::ParamPtr;
-using ossl::PkeyCtxPtr;
+using ossl::UniquePtr;
 
 constexpr const char* kOwnerAuthEnv = "MODELSIGN_TPM_OWNER_AUTH";
 
@@ -504,21 +502,21 @@ const CurveInfo* curve_info(TPMI_ECC_CURVE curve) {
 }
 
 Result<PublicKey> from_params(const char* type, OSSL_PARAM_BLD* bld) {
-  ParamPtr params(OSSL_PARAM_BLD_to_param(bld));
-  PkeyCtxPtr ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
+  UniquePtr<OSSL_PARAM> params(OSSL_PARAM_BLD_to_param(bld));
+  UniquePtr<EVP_PKEY_CTX> ctx(EVP_PKEY_CTX_new_from_name(nullptr, type, nullptr));
   EVP_PKEY* raw = nullptr;
   if (!params || !ctx || EVP_PKEY_fromdata_init(ctx.get()) != 1 ||
       EVP_PKEY_fromdata(ctx.get(), &raw, EVP_PKEY_PUBLIC_KEY, params.get()) != 1)
     return fail(openssl_error(ErrorCode::kMalformed,
                               fmt::format("the TPM's {} public key is not a valid key", type)));
-  EvpPkeyPtr pkey(raw);
-  return PublicKey::from_pkey(pkey.get());
+  UniquePtr<EVP_PKEY> pkey(raw);
+  return public_key_from_pkey(pkey.get());
 }
 
 }  // namespace
 
 Result<PublicKey> public_key_of(const TPMT_PUBLIC& pub) {
-  ParamBldPtr bld(OSSL_PARAM_BLD_new());
+  UniquePtr<OSSL_PARAM_BLD> bld(OSSL_PARAM_BLD_new());
   if (!bld) return fail(openssl_error(ErrorCode::kInternal, "out of memory"));
   if (pub.type == TPM2_ALG_ECC) {
     const CurveInfo* ci = curve_info(pub.parameters.eccDetail.curveID);
@@ -546,8 +544,8 @@ Result<PublicKey> public_key_of(const TPMT_PUBLIC& pub) {
   }
   if (pub.type == TPM2_ALG_RSA) {
     const TPM2B_PUBLIC_KEY_RSA& n = pub.unique.rsa;
-    BnPtr bn_n(BN_bin2bn(n.buffer, n.size, nullptr));
-    BnPtr bn_e(BN_new());
+    UniquePtr<BIGNUM> bn_n(BN_bin2bn(n.buffer, n.size, nullptr));
+    UniquePtr<BIGNUM> bn_e(BN_new());
     UINT32 e = pub.parameters.rsaDetail.exponent == 0 ? 65537u : pub.parameters.rsaDetail.exponent;
     if (!bn_n || !bn_e || BN_set_word(bn_e.get(), e) != 1 ||
         OSSL_PARAM_BLD_push_BN(bld.get(), OSSL_PKEY_PARAM_RSA_N, bn_n.get()) != 1 ||

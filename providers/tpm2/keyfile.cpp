@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 #include <memory>
 
+#include "crypto/openssl_util.h"
 #include "modelsign/crypto.h"
 
 namespace modelsign::tpm2 {
@@ -62,17 +63,17 @@ ASN1_SEQUENCE(TpmKeyAsn1) = {
 IMPLEMENT_ASN1_FUNCTIONS(TpmKeyAsn1)
 #pragma GCC diagnostic pop
 
-struct TpmKeyFree {
-  void operator()(TpmKeyAsn1* k) const { TpmKeyAsn1_free(k); }
-};
-using TpmKeyPtr = std::unique_ptr<TpmKeyAsn1, TpmKeyFree>;
-struct BioFree {
-  void operator()(BIO* b) const { BIO_free_all(b); }
-};
-using BioPtr = std::unique_ptr<BIO, BioFree>;
-struct OpensslFree {
-  void operator()(void* p) const { OPENSSL_free(p); }
-};
+}  // namespace
+}  // namespace modelsign::tpm2
+
+namespace modelsign::ossl {
+MODELSIGN_OSSL_DELETER(tpm2::TpmKeyAsn1, tpm2::TpmKeyAsn1_free);
+}  // namespace modelsign::ossl
+
+namespace modelsign::tpm2 {
+namespace {
+
+using ossl::UniquePtr;
 
 constexpr const char* kPemName = "TSS2 PRIVATE KEY";
 constexpr const char* kOidLoadable = "2.23.133.10.1.3";
@@ -90,21 +91,21 @@ bool looks_like_tss2_pem(std::string_view text) {
 }
 
 Result<KeyFile> parse_key_file(std::string_view pem) {
-  BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
   char* name_raw = nullptr;
   char* header_raw = nullptr;
   unsigned char* der_raw = nullptr;
   long der_len = 0;
   int ok = PEM_read_bio(bio.get(), &name_raw, &header_raw, &der_raw, &der_len);
-  std::unique_ptr<char, OpensslFree> name(name_raw), header(header_raw);
-  std::unique_ptr<unsigned char, OpensslFree> der(der_raw);
+  UniquePtr<char> name(name_raw), header(header_raw);
+  UniquePtr<unsigned char> der(der_raw);
   if (ok != 1 || std::string_view(name.get()) != kPemName)
     return fail(openssl_error(ErrorCode::kMalformed,
                               "expected a PEM block '-----BEGIN TSS2 PRIVATE KEY-----', found "
                               "none that decodes"));
 
   const unsigned char* p = der.get();
-  TpmKeyPtr key(d2i_TpmKeyAsn1(nullptr, &p, der_len));
+  UniquePtr<TpmKeyAsn1> key(d2i_TpmKeyAsn1(nullptr, &p, der_len));
   if (!key || p != der.get() + der_len)
     return fail(openssl_error(ErrorCode::kMalformed,
                               "the TSS2 PRIVATE KEY is not a valid TPMKey ASN.1 structure"));
@@ -171,7 +172,7 @@ Result<std::string> write_key_file(const KeyFile& in) {
       Tss2_MU_TPM2B_PRIVATE_Marshal(&in.priv, priv, sizeof(priv), &priv_len) != TSS2_RC_SUCCESS)
     return fail(ErrorCode::kInternal, "cannot marshal the TPM key's public and private parts");
 
-  TpmKeyPtr key(TpmKeyAsn1_new());
+  UniquePtr<TpmKeyAsn1> key(TpmKeyAsn1_new());
   if (!key) return fail(openssl_error(ErrorCode::kInternal, "out of memory"));
   ASN1_OBJECT_free(key->type);
   key->type = OBJ_txt2obj(kOidLoadable, 1);
@@ -183,9 +184,9 @@ Result<std::string> write_key_file(const KeyFile& in) {
 
   unsigned char* der_raw = nullptr;
   int der_len = i2d_TpmKeyAsn1(key.get(), &der_raw);
-  std::unique_ptr<unsigned char, OpensslFree> der(der_raw);
+  UniquePtr<unsigned char> der(der_raw);
   if (der_len <= 0) return fail(openssl_error(ErrorCode::kInternal, "cannot encode the TPMKey"));
-  BioPtr bio(BIO_new(BIO_s_mem()));
+  UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   if (!bio || PEM_write_bio(bio.get(), kPemName, "", der.get(), der_len) <= 0)
     return fail(openssl_error(ErrorCode::kInternal, "cannot write the TSS2 PRIVATE KEY PEM"));
   char* data = nullptr;

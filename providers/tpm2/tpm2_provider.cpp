@@ -17,6 +17,8 @@
 
 #include "common/files.h"
 #include "common/signal_cleanup.h"
+#include "crypto/digest.h"
+#include "crypto/ecdsa.h"
 #include "modelsign/log.h"
 #include "tpm2/esys.h"
 #include "tpm2/keyfile.h"
@@ -368,6 +370,114 @@ Result<GenerateTarget> generate_target(std::string_view ref, const ProviderOptio
   return t;
 }
 
+// A key being generated: its type, where it goes, and the operation's name for errors.
+struct NewKey {
+  KeyType type = KeyType::kEcP256;
+  std::string what;       // "handle:0x81000001" or "key file 'k.tss2.pem'"
+  std::string operation;  // "creating a ec-p256 TPM key at ..."
+};
+
+// The TPM's answer to TPM2_Create, with the primary it was created under (still loaded).
+struct CreatedKey {
+  Object primary;
+  EsysPtr<TPM2B_PRIVATE> priv;
+  EsysPtr<TPM2B_PUBLIC> pub;
+};
+
+Result<void> refuse_existing_key_file(const GenerateTarget& target) {
+  if (target.handle) return {};
+  struct stat st{};
+  if (::lstat(target.path.c_str(), &st) == 0)
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("refusing to overwrite '{}': choose a new key file name", target.path));
+  return {};
+}
+
+Result<void> check_handle_free(const Connection& c, TPM2_HANDLE handle, const std::string& operation) {
+  auto used = c.handles(TPM2_PERSISTENT_FIRST);
+  if (!used) return fail(used.error());
+  if (std::find(used->begin(), used->end(), handle) != used->end())
+    return fail(ErrorCode::kInvalidArgument,
+                fmt::format("{}: persistent handle 0x{:08x} is already in use; choose a free "
+                            "handle ('modelsign tpm2 list' shows the used ones) or remove "
+                            "the old key with 'tpm2_evictcontrol -C o -c 0x{:08x}'",
+                            operation, handle, handle));
+  return {};
+}
+
+// Asks the TPM first: an unsupported curve or key size then gets a clear answer instead
+// of a parameter error from TPM2_Create.
+Result<void> check_tpm_supports(const Connection& c, const TPM2B_PUBLIC& tmpl, const NewKey& key) {
+  TPMT_PUBLIC_PARMS parms{};
+  parms.type = tmpl.publicArea.type;
+  parms.parameters = tmpl.publicArea.parameters;
+  TSS2_RC rc = Esys_TestParms(c.ctx(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &parms);
+  if (rc == TSS2_RC_SUCCESS) return {};
+  Error e = tpm_error(rc, c.context(key.operation, key.what));
+  if (tpm_base_rc(rc) == 0) return fail(e);
+  return fail(Error(ErrorCode::kUnsupported,
+                    fmt::format("{}: this TPM does not support {} keys (TPM2_TestParms "
+                                "refused them); tpm2_getcap algorithms and ecc-curves list "
+                                "what it implements, ec-p256 works on every TPM 2.0",
+                                key.operation, to_string(key.type)),
+                    e.backend, e.backend_code));
+}
+
+// TPM2_Create under the owner's storage primary; the authorisation value is wiped from
+// the request once sent.
+Result<CreatedKey> create_key(const Connection& c, const TPM2B_PUBLIC& tmpl, const Auth& auth,
+                              const NewKey& key) {
+  auto primary = create_owner_primary(c);
+  if (!primary) return fail(primary.error().with_context(key.operation));
+  TPM2B_SENSITIVE_CREATE sensitive{};
+  sensitive.sensitive.userAuth = auth.value;
+  TPM2B_DATA outside{};
+  TPML_PCR_SELECTION pcrs{};
+  TPM2B_PRIVATE* priv_raw = nullptr;
+  TPM2B_PUBLIC* pub_raw = nullptr;
+  TSS2_RC rc = Esys_Create(c.ctx(), primary->get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                           &sensitive, &tmpl, &outside, &pcrs, &priv_raw, &pub_raw, nullptr,
+                           nullptr, nullptr);
+  OPENSSL_cleanse(&sensitive, sizeof(sensitive));
+  CreatedKey out{std::move(*primary), EsysPtr<TPM2B_PRIVATE>(priv_raw), EsysPtr<TPM2B_PUBLIC>(pub_raw)};
+  if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(key.operation, key.what)));
+  return out;
+}
+
+// Loads the new key and makes it persistent at `handle` (the owner's authorisation).
+Result<void> persist_key(const Connection& c, CreatedKey& created, TPM2_HANDLE handle, const NewKey& key) {
+  ESYS_TR loaded = ESYS_TR_NONE;
+  TSS2_RC rc = Esys_Load(c.ctx(), created.primary.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
+                         created.priv.get(), created.pub.get(), &loaded);
+  if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(key.operation, key.what)));
+  Object loaded_key(c.ctx(), loaded, true);
+  created.primary.reset();
+  ESYS_TR persisted = ESYS_TR_NONE;
+  rc = Esys_EvictControl(c.ctx(), ESYS_TR_RH_OWNER, loaded_key.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE,
+                         ESYS_TR_NONE, handle, &persisted);
+  if (rc != TSS2_RC_SUCCESS) {
+    ErrorContext ctx = c.context(key.operation, key.what);
+    ctx.auth_of = "owner";
+    return fail(tpm_error(rc, ctx));
+  }
+  Object keep(c.ctx(), persisted, false);
+  return {};
+}
+
+// The TPM-wrapped key as a TSS2 PRIVATE KEY file. Never overwrites a key file; 0600
+// although the private part is TPM-wrapped.
+Result<void> write_wrapped_key(const CreatedKey& created, bool empty_auth, const std::string& path,
+                               const NewKey& key) {
+  KeyFile kf;
+  kf.empty_auth = empty_auth;
+  kf.parent = TPM2_RH_OWNER;
+  kf.pub = *created.pub;
+  kf.priv = *created.priv;
+  auto pem = write_key_file(kf);
+  if (!pem) return fail(pem.error().with_context(key.operation));
+  return write_new_file(path, *pem, 0600);
+}
+
 // ---------------------------------------------------------------- provider
 
 class Tpm2Provider final : public KeyProvider {
@@ -435,13 +545,7 @@ class Tpm2Provider final : public KeyProvider {
     if (!target) return fail(target.error());
     auto tmpl = signing_key_template(type);
     if (!tmpl) return fail(tmpl.error());
-    if (!target->handle) {
-      struct stat st{};
-      if (::lstat(target->path.c_str(), &st) == 0)
-        return fail(ErrorCode::kInvalidArgument,
-                    fmt::format("refusing to overwrite '{}': choose a new key file name",
-                                target->path));
-    }
+    if (auto r = refuse_existing_key_file(*target); !r) return fail(r.error());
     Auth auth;
     auto got = read_auth(options, "authorisation value for the new TPM key (empty for none)",
                          true, auth);
@@ -454,85 +558,28 @@ class Tpm2Provider final : public KeyProvider {
     auto conn = Connection::open(options);
     if (!conn) return fail(conn.error());
     const Connection& c = **conn;
-    const std::string what = target->handle ? tpm2_handle_reference(*target->handle)
-                                            : fmt::format("key file '{}'", target->path);
-    const std::string operation = fmt::format("creating a {} TPM key at {}", to_string(type), what);
+    NewKey key;
+    key.type = type;
+    key.what = target->handle ? tpm2_handle_reference(*target->handle)
+                              : fmt::format("key file '{}'", target->path);
+    key.operation = fmt::format("creating a {} TPM key at {}", to_string(type), key.what);
     if (target->handle) {
-      auto used = c.handles(TPM2_PERSISTENT_FIRST);
-      if (!used) return fail(used.error());
-      if (std::find(used->begin(), used->end(), *target->handle) != used->end())
-        return fail(ErrorCode::kInvalidArgument,
-                    fmt::format("{}: persistent handle 0x{:08x} is already in use; choose a free "
-                                "handle ('modelsign tpm2 list' shows the used ones) or remove "
-                                "the old key with 'tpm2_evictcontrol -C o -c 0x{:08x}'",
-                                operation, *target->handle, *target->handle));
+      if (auto r = check_handle_free(c, *target->handle, key.operation); !r) return fail(r.error());
     }
-
-    // Ask the TPM first: an unsupported curve or key size then gets a clear answer
-    // instead of a parameter error from TPM2_Create.
-    TPMT_PUBLIC_PARMS parms{};
-    parms.type = tmpl->publicArea.type;
-    parms.parameters = tmpl->publicArea.parameters;
-    if (TSS2_RC rc = Esys_TestParms(c.ctx(), ESYS_TR_NONE, ESYS_TR_NONE, ESYS_TR_NONE, &parms);
-        rc != TSS2_RC_SUCCESS) {
-      Error e = tpm_error(rc, c.context(operation, what));
-      if (tpm_base_rc(rc) == 0) return fail(e);
-      return fail(Error(ErrorCode::kUnsupported,
-                        fmt::format("{}: this TPM does not support {} keys (TPM2_TestParms "
-                                    "refused them); tpm2_getcap algorithms and ecc-curves list "
-                                    "what it implements, ec-p256 works on every TPM 2.0",
-                                    operation, to_string(type)),
-                        e.backend, e.backend_code));
-    }
-
-    auto primary = create_owner_primary(c);
-    if (!primary) return fail(primary.error().with_context(operation));
-    TPM2B_SENSITIVE_CREATE sensitive{};
-    sensitive.sensitive.userAuth = auth.value;
-    TPM2B_DATA outside{};
-    TPML_PCR_SELECTION pcrs{};
-    TPM2B_PRIVATE* priv_raw = nullptr;
-    TPM2B_PUBLIC* pub_raw = nullptr;
-    TSS2_RC rc = Esys_Create(c.ctx(), primary->get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                             &sensitive, &*tmpl, &outside, &pcrs, &priv_raw, &pub_raw, nullptr,
-                             nullptr, nullptr);
-    OPENSSL_cleanse(&sensitive, sizeof(sensitive));
-    EsysPtr<TPM2B_PRIVATE> priv(priv_raw);
-    EsysPtr<TPM2B_PUBLIC> pub(pub_raw);
-    if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, what)));
-    auto pubkey = public_key_of(pub->publicArea);
-    if (!pubkey) return fail(pubkey.error().with_context(operation));
+    if (auto ok = check_tpm_supports(c, *tmpl, key); !ok) return fail(ok.error());
+    auto created = create_key(c, *tmpl, auth, key);
+    if (!created) return fail(created.error());
+    auto pubkey = public_key_of(created->pub->publicArea);
+    if (!pubkey) return fail(pubkey.error().with_context(key.operation));
 
     if (target->handle) {
-      ESYS_TR loaded = ESYS_TR_NONE;
-      rc = Esys_Load(c.ctx(), primary->get(), ESYS_TR_PASSWORD, ESYS_TR_NONE, ESYS_TR_NONE,
-                     priv.get(), pub.get(), &loaded);
-      if (rc != TSS2_RC_SUCCESS) return fail(tpm_error(rc, c.context(operation, what)));
-      Object key(c.ctx(), loaded, true);
-      primary->reset();
-      ESYS_TR persisted = ESYS_TR_NONE;
-      rc = Esys_EvictControl(c.ctx(), ESYS_TR_RH_OWNER, key.get(), ESYS_TR_PASSWORD, ESYS_TR_NONE,
-                             ESYS_TR_NONE, *target->handle, &persisted);
-      if (rc != TSS2_RC_SUCCESS) {
-        ErrorContext ctx = c.context(operation, what);
-        ctx.auth_of = "owner";
-        return fail(tpm_error(rc, ctx));
-      }
-      Object keep(c.ctx(), persisted, false);
-      log::info("created {} key {} in the TPM", to_string(type), what);
+      if (auto p = persist_key(c, *created, *target->handle, key); !p) return fail(p.error());
+      log::info("created {} key {} in the TPM", to_string(type), key.what);
       return GeneratedKey{tpm2_handle_reference(*target->handle), std::move(*pubkey)};
     }
-
-    KeyFile kf;
-    kf.empty_auth = auth.value.size == 0;
-    kf.parent = TPM2_RH_OWNER;
-    kf.pub = *pub;
-    kf.priv = *priv;
-    auto pem = write_key_file(kf);
-    if (!pem) return fail(pem.error().with_context(operation));
-    // Never overwrites a key file; 0600 although the private part is TPM-wrapped.
-    if (auto w = write_new_file(target->path, *pem, 0600); !w) return fail(w.error());
-    log::info("created {} key {} wrapped by the TPM", to_string(type), what);
+    if (auto w = write_wrapped_key(*created, auth.value.size == 0, target->path, key); !w)
+      return fail(w.error());
+    log::info("created {} key {} wrapped by the TPM", to_string(type), key.what);
     return GeneratedKey{target->path, std::move(*pubkey)};
   }
 

@@ -29,6 +29,7 @@
 #include "cli/output.h"
 #include "cli/record.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/log.h"
 #include "modelsign/manifest.h"

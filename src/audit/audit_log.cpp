@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "crypto/digest.h"
 #include "modelsign/crypto.h"
 
 namespace modelsign::audit {

@@ -13,6 +13,7 @@
 #include "bundle/json_writer.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "crypto/encoding.h"
 
 namespace modelsign::bundle {
 
@@ -334,8 +335,7 @@ Result<Bundle> parse_bundle_impl(std::string_view text) {
   if (kid != nullptr && !kid->is_null() && !kid->is_string())
     return fail(ErrorCode::kMalformed, "dsseEnvelope: keyid must be a string or null");
   b.keyid_null_or_absent = kid == nullptr || kid->is_null();
-  // A DER ECDSA signature is < 160 bytes and an RSA-4096 one 512; 64 KiB is generous.
-  auto sig = b64_field(text, (**sigs)[0], {"sig"}, "dsseEnvelope signature", 64u << 10);
+  auto sig = b64_field(text, (**sigs)[0], {"sig"}, "dsseEnvelope signature", limits::kMaxDsseSignatureBytes);
   if (!sig) return fail(sig.error());
   if (sig->empty()) return fail(ErrorCode::kMalformed, "dsseEnvelope: the signature is empty");
   b.signature = std::move(*sig);

@@ -15,6 +15,8 @@ inline constexpr std::size_t kMaxIgnorePaths = 10'000;         // recorded ignor
 inline constexpr std::size_t kMaxCertificates = 10;            // chain depth in a bundle
 inline constexpr std::size_t kMaxCertificateBytes = 64u << 10; // one DER certificate
 inline constexpr std::size_t kMaxSignatures = 16;              // DSSE signatures
+// One DSSE signature: a DER ECDSA signature is < 160 bytes and an RSA-4096 one 512.
+inline constexpr std::size_t kMaxDsseSignatureBytes = 64u << 10;
 inline constexpr std::size_t kMaxTlogEntries = 16;
 inline constexpr std::size_t kMaxDigestBytes = 64;             // BLAKE2b-512
 // Sigstore (keyless) material.

@@ -11,6 +11,7 @@
 #include "bundle/json.h"
 #include "bundle/json_writer.h"
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "hashing/enumerate.h"
 
 namespace modelsign::bundle {
@@ -524,6 +525,12 @@ class StatementReader final : public JsonEvents {
     return r;
   }
 
+  // The steps of finish(), in order.
+  Result<const Field*> check_header();
+  Result<void> read_subject(const Field& ptype, ParsedStatement& out);
+  Result<void> read_serialization(Serialization& s);
+  Result<void> read_resources(Manifest& m);
+  static Result<void> check_root_digest(const ParsedStatement& st);
   Result<ParsedStatement> finish_legacy();
 
   std::vector<Ctx> stack_;
@@ -548,6 +555,20 @@ class StatementReader final : public JsonEvents {
 };
 
 Result<ParsedStatement> StatementReader::finish() {
+  auto ptype = check_header();
+  if (!ptype) return fail(ptype.error());
+  if ((*ptype)->text == kLegacyPredicateType) return finish_legacy();
+  ParsedStatement out;
+  if (auto c = read_subject(**ptype, out); !c) return fail(c.error());
+  if (auto c = read_serialization(out.manifest.serialization); !c) return fail(c.error());
+  if (auto c = read_resources(out.manifest); !c) return fail(c.error());
+  if (auto c = check_root_digest(out); !c) return fail(c.error());
+  return out;
+}
+
+// The statement's own fields: a JSON object of in-toto's type, one spelling of the
+// predicate type, a subject array. Returns the predicate type's field.
+Result<const Field*> StatementReader::check_header() {
   if (root_ != Kind::kObject) return fail(ErrorCode::kMalformed, "the signed statement is not a JSON object");
   if (auto c = expect(type_, Kind::kString, "statement", "_type"); !c) return fail(c.error());
   if (type_.text != kStatementType)
@@ -560,71 +581,84 @@ Result<ParsedStatement> StatementReader::finish() {
   const Field& ptype = ptype_.kind != Kind::kAbsent ? ptype_ : ptype_snake_;
   if (auto c = expect(ptype, Kind::kString, "statement", "predicateType"); !c) return fail(c.error());
   if (auto c = expect(subject_, Kind::kArray, "statement", "subject"); !c) return fail(c.error());
-  if (ptype.text == kLegacyPredicateType) return finish_legacy();
+  return &ptype;
+}
+
+// A signature/v1.0 statement: its predicate type and its one subject (the model).
+Result<void> StatementReader::read_subject(const Field& ptype, ParsedStatement& out) {
   if (ptype.text != kPredicateType)
     return fail(ErrorCode::kVerification,
                 fmt::format("Predicate type mismatch, expected {}, got {}", kPredicateType, ptype.text));
   if (subject_count_ != 1)
     return fail(ErrorCode::kVerification, fmt::format("Expected only one subject, got {}", subject_count_));
   if (subject_error_) return fail(*subject_error_);
-  ParsedStatement out;
-  Manifest& m = out.manifest;
-  m.model_name = std::move(subjects_[0].first);
+  out.manifest.model_name = std::move(subjects_[0].first);
   out.subject_digest = std::move(subjects_[0].second);
+  return {};
+}
 
+// The predicate's serialization: method, hash, symlinks, shard size, ignore paths.
+Result<void> StatementReader::read_serialization(Serialization& s) {
   if (auto c = expect(predicate_, Kind::kObject, "statement", "predicate"); !c) return fail(c.error());
   if (auto c = expect(serialization_, Kind::kObject, "predicate", "serialization"); !c) return fail(c.error());
   if (auto c = expect(method_, Kind::kString, "serialization", "method"); !c) return fail(c.error());
-  if (method_.text == "files") m.serialization.method = Method::kFiles;
-  else if (method_.text == "shards") m.serialization.method = Method::kShards;
+  if (method_.text == "files") s.method = Method::kFiles;
+  else if (method_.text == "shards") s.method = Method::kShards;
   else return fail(ErrorCode::kUnsupported, fmt::format("Unknown serialization type {}", method_.text));
   if (auto c = expect(hash_, Kind::kString, "serialization", "hash_type"); !c) return fail(c.error());
-  if (hash_.text == "sha256") m.serialization.hash = HashAlgorithm::kSha256;
-  else if (hash_.text == "blake2b") m.serialization.hash = HashAlgorithm::kBlake2b;
+  if (hash_.text == "sha256") s.hash = HashAlgorithm::kSha256;
+  else if (hash_.text == "blake2b") s.hash = HashAlgorithm::kBlake2b;
   else
     return fail(ErrorCode::kUnsupported,
                 fmt::format("the signature uses hash '{}'; modelsign supports sha256 and blake2b", hash_.text));
   if (allow_symlinks_.kind != Kind::kAbsent) {
     if (allow_symlinks_.kind != Kind::kBoolean)
       return fail(ErrorCode::kMalformed, "serialization: allow_symlinks must be a boolean");
-    m.serialization.allow_symlinks = allow_symlinks_.flag;
+    s.allow_symlinks = allow_symlinks_.flag;
   }
-  if (m.serialization.method == Method::kShards) {
+  if (s.method == Method::kShards) {
     // Python writes a float (1000000000.0); accept any integral positive number.
     if (shard_size_.kind != Kind::kNumber)
       return fail(ErrorCode::kMalformed, "serialization: shards need a numeric shard_size");
     double v = shard_size_.number;
     if (!(v >= 1) || v > 9.0e15 || std::floor(v) != v)
       return fail(ErrorCode::kMalformed, "serialization: shard_size must be a positive integer");
-    m.serialization.shard_size = static_cast<std::uint64_t>(v);
+    s.shard_size = static_cast<std::uint64_t>(v);
   }
   if (ignore_paths_.kind != Kind::kAbsent) {
     if (ignore_paths_.kind != Kind::kArray || ignore_count_ > limits::kMaxIgnorePaths || !ignore_paths_all_strings_)
       return fail(ErrorCode::kMalformed, "serialization: ignore_paths must be an array of strings");
-    m.serialization.ignore_paths = std::move(ignore_list_);
-    if (auto c = check_ignore_paths(m.serialization.ignore_paths); !c) return fail(c.error());
+    s.ignore_paths = std::move(ignore_list_);
+    if (auto c = check_ignore_paths(s.ignore_paths); !c) return fail(c.error());
   }
+  return {};
+}
 
+// The resources, checked as they were read: the ones before the first faulty one, then
+// its fault.
+Result<void> StatementReader::read_resources(Manifest& m) {
   if (auto c = expect(resources_field_, Kind::kArray, "predicate", "resources"); !c) return fail(c.error());
   if (resource_count_ == 0)
     return fail(ErrorCode::kVerification, "the signature lists no files (empty resources)");
   if (auto c = check_resource_count(resource_count_); !c) return fail(c.error());
-  // The resources before the first faulty one, then its fault.
   if (m.serialization.method == Method::kShards)
     for (auto& r : resources_)
       if (auto c = parse_shard_name(r); !c) return fail(c.error());
   if (resource_error_) return fail(*resource_error_);
   m.resources = std::move(resources_);
+  return {};
+}
 
-  // Root digest over the resources in payload order (the verifier does not re-sort).
-  std::string actual = to_hex(m.root_digest());
-  if (actual != out.subject_digest)
+// The root digest over the resources in payload order (the verifier does not re-sort),
+// then their paths and duplicates.
+Result<void> StatementReader::check_root_digest(const ParsedStatement& st) {
+  std::string actual = to_hex(st.manifest.root_digest());
+  if (actual != st.subject_digest)
     return fail(ErrorCode::kVerification,
                 fmt::format("Manifest is inconsistent. Root digest is {}, but the included "
                             "resources hash to {}",
-                            out.subject_digest, actual));
-  if (auto c = check_paths_and_duplicates(m.resources); !c) return fail(c.error());
-  return out;
+                            st.subject_digest, actual));
+  return check_paths_and_duplicates(st.manifest.resources);
 }
 
 // Digests/v0.1: the subjects are the files (name and sha256), with no root digest.

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <openssl/rand.h>
 
+#include "crypto/encoding.h"
 #include "modelsign/crypto.h"
 
 namespace modelsign::ci {

@@ -8,15 +8,10 @@
 
 #include "audit/audit_log.h"
 #include "bundle/bundle.h"
+#include "common/ci_env.h"  // the environment variables looked at
 #include "modelsign/error.h"
 
 namespace modelsign::ci {
-
-// The environment variables looked at, in the words CI platforms use.
-inline constexpr const char* kSigstoreTokenEnv = "SIGSTORE_ID_TOKEN";
-inline constexpr const char* kGithubTokenUrlEnv = "ACTIONS_ID_TOKEN_REQUEST_URL";
-inline constexpr const char* kGithubTokenEnv = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
-inline constexpr const char* kPrivateKeyEnv = "SIGNING_PRIVATE_KEY";
 
 // The key flags given to `sign` (which provider they name).
 struct SignFlags {

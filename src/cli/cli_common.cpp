@@ -73,24 +73,8 @@ CLI::Option* add_io_depth_option(CLI::App* cmd, unsigned& io_depth) {
 }
 
 CLI::Option* add_threads_option(CLI::App* cmd, unsigned& threads) {
-  CLI::Validator at_least_one(
-      [](std::string& v) -> std::string {
-        unsigned long long n = 0;
-        size_t used = 0;
-        try {
-          n = std::stoull(v, &used);
-        } catch (const std::exception&) {
-          used = 0;
-        }
-        if (used == 0 || used != v.size() || v.starts_with('-'))
-          return "the number of hashing threads must be a whole number, at least 1 (got '" + v + "')";
-        if (n == 0) return "the number of hashing threads must be at least 1 (got 0)";
-        if (n > 4096) return "the number of hashing threads must be at most 4096 (got " + v + ")";
-        return {};
-      },
-      "", "at-least-1");
   return cmd->add_option(flag("threads"), threads, "Hashing threads, at least 1 (default: the CPUs modelsign may run on)")
-      ->check(at_least_one)
+      ->check(count_validator("hashing threads", 4096))
       ->option_text("N")
       ->group(kGroupAdvanced);
 }

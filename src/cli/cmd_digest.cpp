@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/output.h"
+#include "crypto/encoding.h"
 #include "modelsign/log.h"
 #include "modelsign/manifest.h"
 

@@ -14,7 +14,9 @@
 #include "cli/commands.h"
 #include "ci/method_choice.h"
 #include "cli/output.h"
+#include "common/ci_env.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "crypto/x509.h"
 #include "modelsign/log.h"
 #include "modelsign/sign.h"
@@ -23,8 +25,6 @@
 namespace modelsign::cli {
 
 namespace {
-
-using ci::kPrivateKeyEnv;  // SIGNING_PRIVATE_KEY, as CI platforms store it
 
 struct KeyArgs {
   SignArgs sign;
@@ -60,7 +60,7 @@ ProviderOptions key_provider_options(const KeyArgs& k) {
   // An encrypted key on a terminal: ask, with echo off.
   o.secret.prompt = prompt_on_terminal;
   if (k.allow_insecure_key_permissions) {
-    o.params["allow_insecure_permissions"] = "1";
+    o.params[kPemAllowInsecurePermissionsOption] = "1";
     log::warning("--allow-insecure-key-permissions: a private key readable by others is accepted; "
                  "use it only for a key mounted read-only as a CI or Kubernetes secret");
   }
@@ -346,6 +346,19 @@ int run_key_sign(const KeyArgs& k, std::string_view method, bool with_certificat
   auto opts = key_provider_options(k);
   return run_sign(k.sign, method, ref, opts, with_certificate);
 }
+
+// `sign key` and `sign certificate`: a PEM private key, with its certificate for the second.
+void add_pem_key_command(CLI::App* sign, const char* name, const char* description, bool with_certificate,
+                         const std::string& footer, int* rc) {
+  auto* args = make_args<KeyArgs>();
+  CLI::App* cmd = sign->add_subcommand(name, description);
+  add_sign_options(cmd, args->sign, with_certificate);
+  add_key_options(cmd, *args,
+                  "PEM private key file, - for standard input, or env:VAR for the PEM text in the environment "
+                  "variable VAR (default: env:SIGNING_PRIVATE_KEY)");
+  set_footer(cmd, footer);
+  cmd->callback([args, name, with_certificate, rc] { *rc = run_key_sign(*args, name, with_certificate); });
+}
 }  // namespace
 
 void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
@@ -404,30 +417,20 @@ void register_sign(CLI::App& app, GlobalOptions&, int* rc) {
     *rc = run_auto_sign(*autosign);
   });
 
-  const char* key_help =
-      "PEM private key file, - for standard input, or env:VAR for the PEM text in the environment "
-      "variable VAR (default: env:SIGNING_PRIVATE_KEY)";
-  auto* key = make_args<KeyArgs>();
-  CLI::App* k = sign->add_subcommand("key", "Sign with a PEM private key (file or $SIGNING_PRIVATE_KEY)");
-  add_sign_options(k, key->sign, false);
-  add_key_options(k, *key, key_help);
-  set_footer(k, "The key comes from --private-key, else from the environment variable SIGNING_PRIVATE_KEY "
-            "(PEM text; literal \\n sequences are accepted).\n\n"
-            "Examples:\n"
-            "  modelsign sign key --private-key signer.pem models/bert\n"
-            "  SIGNING_PRIVATE_KEY=\"$(cat signer.pem)\" modelsign sign key models/bert\n"
-            "  vault kv get -field=pem ci/model-key | modelsign sign key --private-key - --json models/bert");
-  k->callback([key, rc] { *rc = run_key_sign(*key, "key", false); });
-
-  auto* cert = make_args<KeyArgs>();
-  CLI::App* c = sign->add_subcommand("certificate", "Sign with a PEM private key and its X.509 certificate");
-  add_sign_options(c, cert->sign, true);
-  add_key_options(c, *cert, key_help);
-  set_footer(c, "Examples:\n"
-            "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
-            "--certificate-chain intermediate.pem models/bert\n"
-            "  modelsign verify certificate --certificate-chain root-ca.pem models/bert");
-  c->callback([cert, rc] { *rc = run_key_sign(*cert, "certificate", true); });
+  add_pem_key_command(sign, "key", "Sign with a PEM private key (file or $SIGNING_PRIVATE_KEY)", false,
+                      "The key comes from --private-key, else from the environment variable SIGNING_PRIVATE_KEY "
+                      "(PEM text; literal \\n sequences are accepted).\n\n"
+                      "Examples:\n"
+                      "  modelsign sign key --private-key signer.pem models/bert\n"
+                      "  SIGNING_PRIVATE_KEY=\"$(cat signer.pem)\" modelsign sign key models/bert\n"
+                      "  vault kv get -field=pem ci/model-key | modelsign sign key --private-key - --json models/bert",
+                      rc);
+  add_pem_key_command(sign, "certificate", "Sign with a PEM private key and its X.509 certificate", true,
+                      "Examples:\n"
+                      "  modelsign sign certificate --private-key leaf.key --signing-certificate leaf.pem "
+                      "--certificate-chain intermediate.pem models/bert\n"
+                      "  modelsign verify certificate --certificate-chain root-ca.pem models/bert",
+                      rc);
 }
 
 }  // namespace modelsign::cli

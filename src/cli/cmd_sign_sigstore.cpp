@@ -16,6 +16,7 @@
 #include "cli/keyless_sign.h"
 #include "cli/sigstore_trust.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "keyless.h"
 #include "modelsign/log.h"
 

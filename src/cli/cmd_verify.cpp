@@ -15,6 +15,7 @@
 #include "ci/method_choice.h"
 #include "cli/output.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "modelsign/log.h"
 #include "modelsign/sign.h"
 

@@ -14,11 +14,27 @@
 #include <sstream>
 
 #include "common/files.h"
+#include "crypto/digest.h"
+#include "crypto/ecdsa.h"
+#include "crypto/encoding.h"
 #include "crypto/openssl_util.h"
 
 namespace modelsign {
 
-void EvpPkeyFree::operator()(EVP_PKEY* p) const { EVP_PKEY_free(p); }
+// What a PublicKey holds: an EVP_PKEY with only the public half, shared by its copies
+// (OpenSSL's verification functions only read it).
+struct PublicKey::Key {
+  ossl::UniquePtr<EVP_PKEY> pkey;
+};
+
+struct PublicKeyAccess {
+  static PublicKey make(ossl::UniquePtr<EVP_PKEY> pkey) {
+    return PublicKey(std::make_shared<PublicKey::Key>(PublicKey::Key{std::move(pkey)}));
+  }
+  static EVP_PKEY* pkey(const PublicKey& key) { return key.key_ ? key.key_->pkey.get() : nullptr; }
+};
+
+EVP_PKEY* pkey_of(const PublicKey& key) { return PublicKeyAccess::pkey(key); }
 
 std::string_view to_string(SignatureScheme s) {
   switch (s) {
@@ -101,10 +117,10 @@ Result<PublicKey> PublicKey::from_pem(std::string_view pem) {
     return fail(ErrorCode::kMalformed,
                 "expected a PEM public key ('-----BEGIN PUBLIC KEY-----'), found none");
   std::string_view block = pem.substr(pos);
-  ossl::BioPtr bio(BIO_new_mem_buf(block.data(), static_cast<int>(block.size())));
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(block.data(), static_cast<int>(block.size())));
   EVP_PKEY* raw = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   if (raw == nullptr) return fail(openssl_error(ErrorCode::kMalformed, "cannot parse PEM public key"));
-  return PublicKey(EvpPkeyPtr(raw));
+  return PublicKeyAccess::make(ossl::UniquePtr<EVP_PKEY>(raw));
 }
 
 Result<PublicKey> PublicKey::from_pem_file(const std::string& path) {
@@ -119,30 +135,17 @@ Result<PublicKey> PublicKey::from_spki_der(std::span<const std::uint8_t> der) {
   const unsigned char* p = der.data();
   EVP_PKEY* raw = d2i_PUBKEY(nullptr, &p, static_cast<long>(der.size()));
   if (raw == nullptr) return fail(openssl_error(ErrorCode::kMalformed, "cannot parse DER public key"));
-  return PublicKey(EvpPkeyPtr(raw));
+  return PublicKeyAccess::make(ossl::UniquePtr<EVP_PKEY>(raw));
 }
 
-Result<PublicKey> PublicKey::from_pkey(const EVP_PKEY* pkey) {
-  // Round-trip through SPKI so only the public half is kept.
+Result<PublicKey> public_key_from_pkey(const EVP_PKEY* pkey) {
+  // Round-trip through SPKI so only the public half is kept, in a key of its own.
   unsigned char* der = nullptr;
   int len = i2d_PUBKEY(pkey, &der);
   if (len <= 0) return fail(openssl_error(ErrorCode::kInternal, "cannot encode public key"));
   Bytes b(der, der + len);
   OPENSSL_free(der);
-  return from_spki_der(b);
-}
-
-PublicKey::PublicKey(const PublicKey& other) {
-  EVP_PKEY_up_ref(other.pkey_.get());
-  pkey_.reset(other.pkey_.get());
-}
-
-PublicKey& PublicKey::operator=(const PublicKey& other) {
-  if (this != &other) {
-    EVP_PKEY_up_ref(other.pkey_.get());
-    pkey_.reset(other.pkey_.get());
-  }
-  return *this;
+  return PublicKey::from_spki_der(b);
 }
 
 static std::string curve_name(const EVP_PKEY* pkey) {
@@ -154,9 +157,9 @@ static std::string curve_name(const EVP_PKEY* pkey) {
 }
 
 Result<SignatureScheme> PublicKey::scheme() const {
-  int id = EVP_PKEY_get_base_id(pkey_.get());
+  int id = EVP_PKEY_get_base_id(pkey_of(*this));
   if (id == EVP_PKEY_EC) {
-    std::string c = curve_name(pkey_.get());
+    std::string c = curve_name(pkey_of(*this));
     if (c == "prime256v1" || c == "P-256") return SignatureScheme::kEcdsaP256Sha256;
     if (c == "secp384r1" || c == "P-384") return SignatureScheme::kEcdsaP384Sha384;
     if (c == "secp521r1" || c == "P-521") return SignatureScheme::kEcdsaP521Sha512;
@@ -164,7 +167,7 @@ Result<SignatureScheme> PublicKey::scheme() const {
                 fmt::format("unsupported EC curve '{}': supported curves are P-256, P-384 and P-521", c));
   }
   if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS) {
-    int bits = EVP_PKEY_get_bits(pkey_.get());
+    int bits = EVP_PKEY_get_bits(pkey_of(*this));
     if (bits < 2048 || bits > 4096)
       return fail(ErrorCode::kUnsupported,
                   fmt::format("unsupported RSA key size {} bits: supported are 2048 to 4096", bits));
@@ -178,8 +181,8 @@ Result<SignatureScheme> PublicKey::scheme() const {
 }
 
 std::string PublicKey::to_pem() const {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
-  PEM_write_bio_PUBKEY(bio.get(), pkey_.get());
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PUBKEY(bio.get(), pkey_of(*this));
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<size_t>(len));
@@ -187,7 +190,7 @@ std::string PublicKey::to_pem() const {
 
 Bytes PublicKey::spki_der() const {
   unsigned char* der = nullptr;
-  int len = i2d_PUBKEY(pkey_.get(), &der);
+  int len = i2d_PUBKEY(pkey_of(*this), &der);
   if (len <= 0) return {};
   Bytes b(der, der + len);
   OPENSSL_free(der);
@@ -197,28 +200,28 @@ Bytes PublicKey::spki_der() const {
 std::string PublicKey::hint() const { return sha256_hex(to_pem()); }
 
 std::string PublicKey::describe() const {
-  int id = EVP_PKEY_get_base_id(pkey_.get());
+  int id = EVP_PKEY_get_base_id(pkey_of(*this));
   if (id == EVP_PKEY_EC) {
-    std::string c = curve_name(pkey_.get());
+    std::string c = curve_name(pkey_of(*this));
     if (c == "prime256v1") c = "P-256";
     if (c == "secp384r1") c = "P-384";
     if (c == "secp521r1") c = "P-521";
     return "EC " + c;
   }
   if (id == EVP_PKEY_RSA || id == EVP_PKEY_RSA_PSS)
-    return fmt::format("RSA {}", EVP_PKEY_get_bits(pkey_.get()));
+    return fmt::format("RSA {}", EVP_PKEY_get_bits(pkey_of(*this)));
   if (id == EVP_PKEY_ED25519) return "Ed25519";
   return OBJ_nid2sn(id);
 }
 
 bool PublicKey::equals(const PublicKey& other) const {
-  return EVP_PKEY_eq(pkey_.get(), other.pkey_.get()) == 1;
+  return EVP_PKEY_eq(pkey_of(*this), pkey_of(other)) == 1;
 }
 
 static Result<void> verify_impl(EVP_PKEY* pkey, const char* md_name, bool pss,
                                 std::span<const std::uint8_t> message,
                                 std::span<const std::uint8_t> sig) {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
   if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, md_name, nullptr, nullptr, pkey, nullptr) != 1)
     return fail(openssl_error(ErrorCode::kVerification, "cannot initialise signature verification"));
@@ -242,9 +245,9 @@ Result<void> PublicKey::verify(SignatureScheme s, std::span<const std::uint8_t> 
     return fail(ErrorCode::kVerification,
                 fmt::format("signature scheme {} does not match the key ({})", to_string(s),
                             to_string(*own)));
-  if (s == SignatureScheme::kEd25519) return verify_impl(pkey_.get(), nullptr, false, message, sig);
+  if (s == SignatureScheme::kEd25519) return verify_impl(pkey_of(*this), nullptr, false, message, sig);
   std::string md(hash_name(s));
-  return verify_impl(pkey_.get(), md.c_str(), s == SignatureScheme::kRsaPssSha256, message, sig);
+  return verify_impl(pkey_of(*this), md.c_str(), s == SignatureScheme::kRsaPssSha256, message, sig);
 }
 
 Result<void> PublicKey::verify_parts(SignatureScheme s, std::span<const std::uint8_t> head,
@@ -258,9 +261,9 @@ Result<void> PublicKey::verify_parts(SignatureScheme s, std::span<const std::uin
     return verify(s, joined, sig);
   }
   std::string md(hash_name(s));
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_PKEY_CTX* pctx = nullptr;
-  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, md.c_str(), nullptr, nullptr, pkey_.get(), nullptr) != 1)
+  if (EVP_DigestVerifyInit_ex(ctx.get(), &pctx, md.c_str(), nullptr, nullptr, pkey_of(*this), nullptr) != 1)
     return fail(openssl_error(ErrorCode::kVerification, "cannot initialise signature verification"));
   if (s == SignatureScheme::kRsaPssSha256) {
     EVP_PKEY_CTX_set_rsa_padding(pctx, RSA_PKCS1_PSS_PADDING);
@@ -279,13 +282,13 @@ Result<void> PublicKey::verify_parts(SignatureScheme s, std::span<const std::uin
 Result<void> PublicKey::verify_with_hash(std::string_view hash, std::span<const std::uint8_t> message,
                                          std::span<const std::uint8_t> sig) const {
   std::string md(hash);
-  return verify_impl(pkey_.get(), md.c_str(), false, message, sig);
+  return verify_impl(pkey_of(*this), md.c_str(), false, message, sig);
 }
 
 // ---------------------------------------------------------------- ECDSA encodings
 
 Result<Bytes> ecdsa_rs_to_der(std::span<const std::uint8_t> r, std::span<const std::uint8_t> s) {
-  ossl::EcdsaSigPtr sig(ECDSA_SIG_new());
+  ossl::UniquePtr<ECDSA_SIG> sig(ECDSA_SIG_new());
   BIGNUM* br = BN_bin2bn(r.data(), static_cast<int>(r.size()), nullptr);
   BIGNUM* bs = BN_bin2bn(s.data(), static_cast<int>(s.size()), nullptr);
   if (br == nullptr || bs == nullptr || ECDSA_SIG_set0(sig.get(), br, bs) != 1) {
@@ -307,165 +310,6 @@ Result<Bytes> ecdsa_raw_to_der(std::span<const std::uint8_t> raw) {
                 fmt::format("expected a raw ECDSA signature r||s of even length, got {} bytes", raw.size()));
   size_t half = raw.size() / 2;
   return ecdsa_rs_to_der(raw.first(half), raw.subspan(half));
-}
-
-// ---------------------------------------------------------------- encodings
-
-std::string to_hex(std::span<const std::uint8_t> data) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.resize(data.size() * 2);
-  for (size_t i = 0; i < data.size(); ++i) {
-    out[2 * i] = kHex[data[i] >> 4];
-    out[2 * i + 1] = kHex[data[i] & 0xf];
-  }
-  return out;
-}
-
-Result<Bytes> from_hex(std::string_view hex) {
-  auto val = [](char c) -> int {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
-  };
-  if (hex.size() % 2 != 0)
-    return fail(ErrorCode::kMalformed, fmt::format("hex string of odd length {}", hex.size()));
-  Bytes out(hex.size() / 2);
-  for (size_t i = 0; i < out.size(); ++i) {
-    int hi = val(hex[2 * i]), lo = val(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) return fail(ErrorCode::kMalformed, "invalid character in hex string");
-    out[i] = static_cast<std::uint8_t>(hi * 16 + lo);
-  }
-  return out;
-}
-
-std::string base64_encode(std::span<const std::uint8_t> data) {
-  std::string out;
-  out.resize(4 * ((data.size() + 2) / 3) + 1);
-  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data.data(),
-                          static_cast<int>(data.size()));
-  out.resize(static_cast<size_t>(n));
-  return out;
-}
-
-namespace {
-
-// Base64 digit values; 0xff for every byte that is not one. '+' '/' and '-' '_' are told
-// apart by kBase64Alphabet: 1 for the standard alphabet's, 2 for the URL-safe one's.
-constexpr auto kBase64Value = [] {
-  std::array<std::uint32_t, 256> t{};
-  t.fill(0xff);
-  for (std::uint32_t i = 0; i < 26; ++i) {
-    t['A' + i] = i;
-    t['a' + i] = 26 + i;
-  }
-  for (std::uint32_t i = 0; i < 10; ++i) t['0' + i] = 52 + i;
-  t['+'] = t['-'] = 62;
-  t['/'] = t['_'] = 63;
-  return t;
-}();
-constexpr auto kBase64Alphabet = [] {
-  std::array<std::uint32_t, 256> t{};
-  t['+'] = t['/'] = 1;
-  t['-'] = t['_'] = 2;
-  return t;
-}();
-
-// The common case of base64_decode, a group of four digits at a time: nullopt for any
-// input base64_decode_checked would refuse, which then says why.
-std::optional<Bytes> base64_decode_fast(std::string_view body) {
-  if (body.size() % 4 == 1) return std::nullopt;
-  const auto* in = reinterpret_cast<const unsigned char*>(body.data());
-  const std::size_t groups = body.size() / 4, rest = body.size() % 4;
-  Bytes out(groups * 3 + (rest == 0 ? 0 : rest - 1));
-  std::uint32_t bad = 0, alphabets = 0;
-  std::uint8_t* o = out.data();
-  for (std::size_t g = 0; g < groups; ++g, in += 4, o += 3) {
-    const std::uint32_t a = kBase64Value[in[0]], b = kBase64Value[in[1]], c = kBase64Value[in[2]],
-                        d = kBase64Value[in[3]];
-    bad |= a | b | c | d;
-    alphabets |= kBase64Alphabet[in[0]] | kBase64Alphabet[in[1]] | kBase64Alphabet[in[2]] | kBase64Alphabet[in[3]];
-    const std::uint32_t v = (a << 18) | (b << 12) | (c << 6) | d;
-    o[0] = static_cast<std::uint8_t>(v >> 16);
-    o[1] = static_cast<std::uint8_t>(v >> 8);
-    o[2] = static_cast<std::uint8_t>(v);
-  }
-  if (rest > 0) {
-    std::uint32_t v = 0;
-    for (std::size_t i = 0; i < rest; ++i) {
-      const std::uint32_t x = kBase64Value[in[i]];
-      bad |= x;
-      alphabets |= kBase64Alphabet[in[i]];
-      v = (v << 6) | x;
-    }
-    // 2 digits carry one byte (and 4 spare bits), 3 digits two bytes (and 2).
-    if (rest == 2) o[0] = static_cast<std::uint8_t>(v >> 4);
-    else {
-      o[0] = static_cast<std::uint8_t>(v >> 10);
-      o[1] = static_cast<std::uint8_t>(v >> 2);
-    }
-  }
-  if ((bad & 0x80) != 0 || alphabets == 3) return std::nullopt;
-  return out;
-}
-
-}  // namespace
-
-// Exactly what the proto3 JSON mapping allows for `bytes`: the standard (+/) or the
-// URL-safe (-_) alphabet, with or without padding. Refused: a mix of both alphabets in
-// one string, '=' anywhere but at the end, padding that does not complete the last
-// group, a length that leaves one lone character, whitespace and any other byte.
-static Result<Bytes> base64_decode_checked(std::string_view text);
-
-Result<Bytes> base64_decode(std::string_view text) {
-  std::size_t pad = 0;
-  while (pad < text.size() && pad < 3 && text[text.size() - 1 - pad] == '=') ++pad;
-  const std::size_t body = text.size() - pad;
-  if (pad <= 2 && (pad == 0 || (body + pad) % 4 == 0))
-    if (auto out = base64_decode_fast(text.substr(0, body))) return std::move(*out);
-  return base64_decode_checked(text);  // refuses it, saying why (or decodes what the fast path left)
-}
-
-// One digit at a time, so that the first fault is the one named.
-static Result<Bytes> base64_decode_checked(std::string_view text) {
-  auto bad = [&](std::string why) {
-    return fail(ErrorCode::kMalformed,
-                fmt::format("invalid base64 ({} characters): {}; expected the standard (A-Z a-z 0-9 + /) "
-                            "or URL-safe (- _) alphabet, padded with '=' or unpadded",
-                            text.size(), why));
-  };
-  std::size_t pad = 0;
-  while (pad < text.size() && pad < 3 && text[text.size() - 1 - pad] == '=') ++pad;
-  const std::size_t body = text.size() - pad;
-  Bytes out;
-  out.reserve(body / 4 * 3 + (body % 4 == 0 ? 0 : body % 4 - 1));
-  bool standard = false, url_safe = false;
-  std::uint32_t acc = 0;
-  int bits = 0;
-  for (std::size_t i = 0; i < body; ++i) {
-    const char c = text[i];
-    int v;
-    if (c >= 'A' && c <= 'Z') v = c - 'A';
-    else if (c >= 'a' && c <= 'z') v = c - 'a' + 26;
-    else if (c >= '0' && c <= '9') v = c - '0' + 52;
-    else if (c == '+' || c == '/') { v = c == '+' ? 62 : 63; standard = true; }
-    else if (c == '-' || c == '_') { v = c == '-' ? 62 : 63; url_safe = true; }
-    else if (c == '=') return bad(fmt::format("'=' at position {}, before the end", i));
-    else return bad(fmt::format("byte 0x{:02x} at position {} is not a base64 character", static_cast<unsigned char>(c), i));
-    if (standard && url_safe) return bad("it mixes the standard (+/) and URL-safe (-_) alphabets");
-    acc = (acc << 6) | static_cast<std::uint32_t>(v);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out.push_back(static_cast<std::uint8_t>((acc >> bits) & 0xff));
-    }
-  }
-  if (pad > 2) return bad("more than two '=' at the end");
-  if (body % 4 == 1) return bad("the length leaves a single character in the last group");
-  if (pad > 0 && (body + pad) % 4 != 0)
-    return bad(fmt::format("{} '=' do not complete the last group of four", pad));
-  return out;
 }
 
 Bytes to_bytes(std::string_view s) { return Bytes(s.begin(), s.end()); }

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "common/files.h"
+#include "crypto/digest.h"
 
 namespace modelsign {
 

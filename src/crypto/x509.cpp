@@ -1,3 +1,4 @@
+#include "crypto/openssl_util.h"
 #include "crypto/x509.h"
 
 #include <openssl/pem.h>
@@ -6,24 +7,33 @@
 
 namespace modelsign::x509 {
 
-Result<ossl::X509Ptr> parse_der(std::span<const std::uint8_t> der) {
+Result<ossl::UniquePtr<X509>> parse_der(std::span<const std::uint8_t> der) {
   const unsigned char* p = der.data();
-  X509* c = d2i_X509(nullptr, &p, static_cast<long>(der.size()));
-  if (c == nullptr || p != der.data() + der.size()) {
-    X509_free(c);
+  ossl::UniquePtr<X509> c(d2i_X509(nullptr, &p, static_cast<long>(der.size())));
+  if (!c || p != der.data() + der.size())
     return fail(openssl_error(ErrorCode::kMalformed, "cannot parse a DER X.509 certificate"));
-  }
-  return ossl::X509Ptr(c);
+  return c;
+}
+
+Result<Bytes> pem_to_der(std::string_view pem, ErrorCode code, std::string_view what) {
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
+  ossl::UniquePtr<X509> x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
+  if (!x) return fail(openssl_error(code, what));
+  unsigned char* der = nullptr;
+  int len = i2d_X509(x.get(), &der);
+  if (len <= 0) return fail(openssl_error(ErrorCode::kInternal, "cannot encode a certificate"));
+  ossl::UniquePtr<unsigned char> owned(der);
+  return Bytes(der, der + len);
 }
 
 Result<PublicKey> public_key(X509* cert) {
   EVP_PKEY* k = X509_get0_pubkey(cert);
   if (k == nullptr) return fail(openssl_error(ErrorCode::kMalformed, "certificate has no usable public key"));
-  return PublicKey::from_pkey(k);
+  return public_key_from_pkey(k);
 }
 
 static std::string name_string(const X509_NAME* n) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   X509_NAME_print_ex(bio.get(), n, 0, XN_FLAG_RFC2253);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
@@ -43,7 +53,7 @@ std::string fingerprint(X509* cert) {
 }
 
 static std::string time_string(const ASN1_TIME* t) {
-  ossl::BioPtr bio(BIO_new(BIO_s_mem()));
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
   ASN1_TIME_print_ex(bio.get(), t, ASN1_DTFLGS_ISO8601);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);

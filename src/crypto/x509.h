@@ -1,7 +1,9 @@
 // X.509 helpers on top of OpenSSL (internal).
 #pragma once
 
+#include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "crypto/openssl_util.h"
@@ -9,7 +11,10 @@
 
 namespace modelsign::x509 {
 
-Result<ossl::X509Ptr> parse_der(std::span<const std::uint8_t> der);
+Result<ossl::UniquePtr<X509>> parse_der(std::span<const std::uint8_t> der);
+// The DER of the first certificate in PEM text. A text without one fails with `code`
+// and `what`, which say whose certificate it should have been.
+Result<Bytes> pem_to_der(std::string_view pem, ErrorCode code, std::string_view what);
 Result<PublicKey> public_key(X509* cert);
 std::string subject(X509* cert);
 std::string issuer(X509* cert);

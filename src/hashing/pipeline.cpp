@@ -558,12 +558,121 @@ class Hasher {
   bool direct_ok_ = true;  // cleared when O_DIRECT or io_uring is refused
   bool eof_seen_ = false;  // the unit's last read found the file's end (see hash_read)
   bool missed_ = false;
-  ossl::MdPtr md_;
-  ossl::MdCtxPtr ctx_;
+  ossl::UniquePtr<EVP_MD> md_;
+  ossl::UniquePtr<EVP_MD_CTX> ctx_;
   std::vector<unsigned char> buffer_;
   std::vector<unsigned char> cold_buffer_;  // for read_range, allocated on first use
   std::uint64_t page_ = 4096;
 };
+
+// The model directory every listed file is opened beneath; none (an invalid descriptor)
+// for a single-file model.
+Result<UniqueFd> open_model_root(const std::string& model_path, const std::vector<FileEntry>& files) {
+  UniqueFd root;
+  if (std::any_of(files.begin(), files.end(), [](const FileEntry& f) { return f.name != "."; })) {
+    root = UniqueFd(::open(model_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+    if (!root)
+      return fail(ErrorCode::kIo, fmt::format("cannot open the model directory '{}': {}", model_path,
+                                              std::strerror(errno)));
+  }
+  return root;
+}
+
+// Work order: big units first, largest first, so a big file never starts last and
+// leaves the other cores idle; then the rest in path order (the units' order), which
+// is how a model is usually laid out on disk, so a cold cache reads it with few seeks.
+// "Big" is at least 1/(32 x threads) of the work, which bounds the idle tail to ~3%.
+std::vector<size_t> work_order(const std::vector<WorkUnit>& units, std::uint64_t total, unsigned threads) {
+  const std::uint64_t big = std::max<std::uint64_t>(total / (32 * std::uint64_t{threads}), 1);
+  std::vector<size_t> order(units.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  auto small_begin = std::stable_partition(order.begin(), order.end(), [&](size_t i) {
+    return units[i].end - units[i].start >= big;
+  });
+  std::stable_sort(order.begin(), small_begin, [&](size_t a, size_t b) {
+    return units[a].end - units[a].start > units[b].end - units[b].start;
+  });
+  return order;
+}
+
+// Uncached big units: io_depth reads in flight over the workers that read big units at
+// the same time, in chunks that keep all O_DIRECT buffers within kColdBudget.
+ColdPlan cold_plan(const std::string& model_path, const std::vector<WorkUnit>& units,
+                   const HashingOptions& opt, unsigned threads) {
+  ColdPlan plan;
+#ifdef MODELSIGN_HAVE_LIBURING
+  plan.how = opt.cold_read == ColdRead::kAuto ? ColdRead::kDirect : opt.cold_read;
+#else
+  plan.how = opt.cold_read == ColdRead::kAuto || opt.cold_read == ColdRead::kDirect
+                 ? ColdRead::kBuffered
+                 : opt.cold_read;
+#endif
+  size_t big_units = static_cast<size_t>(std::count_if(units.begin(), units.end(), [&](const WorkUnit& u) {
+    return u.end - u.start >= opt.mmap_threshold;
+  }));
+  const size_t readers = std::clamp<size_t>(big_units, 1, threads);
+  const size_t io_depth = opt.io_depth != 0 ? opt.io_depth : default_io_depth(model_path);
+  plan.depth = std::max<size_t>(io_depth / readers, 1);
+  plan.chunk = static_cast<size_t>(std::clamp<std::uint64_t>(
+      kColdBudget / (readers * plan.depth) / kDirectAlign * kDirectAlign, kDirectAlign, kColdReadSize));
+  return plan;
+}
+
+// Small files are read whole with one request each, so a cold cache would see only
+// `threads` requests in flight and wait on the disk's latency, not its bandwidth. When
+// a read finds its data not cached, the workers ask the kernel to read ahead the next
+// kReadAheadUnits small units in work order, for the next kColdSpan claims: misses
+// keep it on while the disk is behind, and a warm cache never pays for it. `ahead_` is
+// the end of what was asked for, so each unit is asked for once.
+class ReadAhead {
+ public:
+  ReadAhead(const std::vector<WorkUnit>& units, const std::vector<size_t>& order, std::uint64_t mmap_threshold)
+      : units_(units), order_(order), mmap_threshold_(mmap_threshold) {}
+
+  // Before hashing the k-th unit in work order.
+  void before(const Hasher& h, size_t k) {
+    if (k >= cold_until_.load(std::memory_order_relaxed)) return;
+    size_t limit = std::min(order_.size(), k + 1 + kReadAheadUnits);
+    size_t from = ahead_.load(std::memory_order_relaxed);
+    while (from < limit && !ahead_.compare_exchange_weak(from, limit)) {
+    }
+    for (size_t j = std::max(from, k + 1); j < limit; ++j) {
+      const WorkUnit& u = units_[order_[j]];
+      if (u.end - u.start < mmap_threshold_) h.read_ahead(u);  // mapped ones read ahead by window
+    }
+  }
+  // After the k-th unit's read missed the cache.
+  void missed(size_t k) { cold_until_.store(k + kColdSpan, std::memory_order_relaxed); }
+
+ private:
+  const std::vector<WorkUnit>& units_;
+  const std::vector<size_t>& order_;
+  const std::uint64_t mmap_threshold_;
+  std::atomic<size_t> cold_until_{0};
+  std::atomic<size_t> ahead_{0};
+};
+
+// Runs `worker` on the calling thread and on up to threads - 1 more; returns how many ran.
+template <class Worker>
+size_t run_workers(unsigned threads, const Worker& worker) {
+  std::vector<std::jthread> pool;
+  for (unsigned t = 1; t < threads; ++t) {
+    try {
+      pool.emplace_back(worker);
+    } catch (const std::exception& e) {
+      // Fewer threads only make hashing slower; the digests do not depend on them.
+      try {
+        log::warning("started {} of {} hashing threads ({}); continuing with those", t, threads, e.what());
+      } catch (const std::exception&) {
+      }
+      break;
+    }
+  }
+  worker();
+  const size_t started = pool.size() + 1;
+  pool.clear();  // joins
+  return started;
+}
 
 }  // namespace
 
@@ -575,13 +684,8 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   std::vector<std::optional<Error>> errors(units.size());
   if (units.empty()) return digests;
 
-  UniqueFd root;
-  if (std::any_of(files.begin(), files.end(), [](const FileEntry& f) { return f.name != "."; })) {
-    root = UniqueFd(::open(model_path.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
-    if (!root)
-      return fail(ErrorCode::kIo, fmt::format("cannot open the model directory '{}': {}", model_path,
-                                              std::strerror(errno)));
-  }
+  auto root = open_model_root(model_path, files);
+  if (!root) return fail(root.error());
 
   unsigned threads = options.threads;
   if (threads == 0) threads = default_threads();
@@ -589,47 +693,14 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
 
   std::uint64_t total = 0;
   for (const auto& u : units) total += u.end - u.start;
-
-  // Work order: big units first, largest first, so a big file never starts last and
-  // leaves the other cores idle; then the rest in path order (the units' order), which
-  // is how a model is usually laid out on disk, so a cold cache reads it with few seeks.
-  // "Big" is at least 1/(32 x threads) of the work, which bounds the idle tail to ~3%.
-  const std::uint64_t big = std::max<std::uint64_t>(total / (32 * std::uint64_t{threads}), 1);
-  std::vector<size_t> order(units.size());
-  std::iota(order.begin(), order.end(), size_t{0});
-  auto small_begin = std::stable_partition(order.begin(), order.end(), [&](size_t i) {
-    return units[i].end - units[i].start >= big;
-  });
-  std::stable_sort(order.begin(), small_begin, [&](size_t a, size_t b) {
-    return units[a].end - units[a].start > units[b].end - units[b].start;
-  });
+  const std::vector<size_t> order = work_order(units, total, threads);
 
   // Every worker maps one window at a time and mapped file pages count in its RSS, so
   // the windows share a fixed budget: memory stays bounded on machines with many cores.
   HashingOptions opt = options;
   opt.mmap_window = std::min<std::uint64_t>(
       options.mmap_window, std::max<std::uint64_t>(kMappedBudget / threads, kMinWindow));
-
-  // Uncached big units: io_depth reads in flight over the workers that read big units at
-  // the same time, in chunks that keep all O_DIRECT buffers within kColdBudget.
-  ColdPlan plan;
-#ifdef MODELSIGN_HAVE_LIBURING
-  plan.how = options.cold_read == ColdRead::kAuto ? ColdRead::kDirect : options.cold_read;
-#else
-  plan.how = options.cold_read == ColdRead::kAuto || options.cold_read == ColdRead::kDirect
-                 ? ColdRead::kBuffered
-                 : options.cold_read;
-#endif
-  {
-    size_t big_units = static_cast<size_t>(std::count_if(units.begin(), units.end(), [&](const WorkUnit& u) {
-      return u.end - u.start >= opt.mmap_threshold;
-    }));
-    const size_t readers = std::clamp<size_t>(big_units, 1, threads);
-    const size_t io_depth = options.io_depth != 0 ? options.io_depth : default_io_depth(model_path);
-    plan.depth = std::max<size_t>(io_depth / readers, 1);
-    plan.chunk = static_cast<size_t>(std::clamp<std::uint64_t>(
-        kColdBudget / (readers * plan.depth) / kDirectAlign * kDirectAlign, kDirectAlign, kColdReadSize));
-  }
+  const ColdPlan plan = cold_plan(model_path, units, opt, threads);
 
   // An observer sees the byte count, and its cancel flag is the workers' stop flag.
   std::atomic<std::uint64_t> own_done{0};
@@ -638,35 +709,17 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   std::atomic<bool>& stop = opt.observer ? opt.observer->cancel : own_stop;
   if (opt.observer) opt.observer->total.fetch_add(total);
   std::atomic<size_t> next{0};
-
-  // Small files are read whole with one request each, so a cold cache would see only
-  // `threads` requests in flight and wait on the disk's latency, not its bandwidth. When
-  // a read finds its data not cached, the workers ask the kernel to read ahead the next
-  // kReadAheadUnits small units in work order, for the next kColdSpan claims: misses
-  // keep it on while the disk is behind, and a warm cache never pays for it. `ahead` is
-  // the end of what was asked for, so each unit is asked for once.
-  std::atomic<size_t> cold_until{0};
-  std::atomic<size_t> ahead{0};
-  auto read_ahead = [&](const Hasher& h, size_t k) {
-    size_t limit = std::min(order.size(), k + 1 + kReadAheadUnits);
-    size_t from = ahead.load(std::memory_order_relaxed);
-    while (from < limit && !ahead.compare_exchange_weak(from, limit)) {
-    }
-    for (size_t j = std::max(from, k + 1); j < limit; ++j) {
-      const WorkUnit& u = units[order[j]];
-      if (u.end - u.start < opt.mmap_threshold) h.read_ahead(u);  // mapped ones read ahead by window
-    }
-  };
+  ReadAhead read_ahead(units, order, opt.mmap_threshold);
 
   auto work = [&] {
-    Hasher h(root.get(), files, hash, opt, plan, &done, &stop);
+    Hasher h(root->get(), files, hash, opt, plan, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;
-      if (k < cold_until.load(std::memory_order_relaxed)) read_ahead(h, k);
+      read_ahead.before(h, k);
       size_t i = order[k];
       auto d = h.hash(units[i]);
-      if (h.take_missed()) cold_until.store(k + kColdSpan, std::memory_order_relaxed);
+      if (h.take_missed()) read_ahead.missed(k);
       if (d) {
         digests[i] = std::move(*d);
       } else {
@@ -690,22 +743,7 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   };
   std::optional<Progress> progress;
   if (opt.progress) progress.emplace(total, &done);
-  std::vector<std::jthread> pool;
-  for (unsigned t = 1; t < threads; ++t) {
-    try {
-      pool.emplace_back(worker);
-    } catch (const std::exception& e) {
-      // Fewer threads only make hashing slower; the digests do not depend on them.
-      try {
-        log::warning("started {} of {} hashing threads ({}); continuing with those", t, threads, e.what());
-      } catch (const std::exception&) {
-      }
-      break;
-    }
-  }
-  worker();
-  const size_t started = pool.size() + 1;
-  pool.clear();  // joins
+  const size_t started = run_workers(threads, worker);
   if (progress) progress->finish();
   if (thrown.load())
     return fail(ErrorCode::kIo, fmt::format("hashing failed: a hashing thread ran out of memory or "

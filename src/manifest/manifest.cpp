@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fmt/format.h>
 
+#include "crypto/openssl_util.h"
 #include "hashing/enumerate.h"
 #include "hashing/pipeline.h"
 
@@ -60,13 +61,12 @@ bool resource_less(const Resource& a, const Resource& b) {
 }
 
 Bytes Manifest::root_digest() const {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  for (const auto& r : resources) EVP_DigestUpdate(ctx, r.digest.data(), r.digest.size());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
+  EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
+  for (const auto& r : resources) EVP_DigestUpdate(ctx.get(), r.digest.data(), r.digest.size());
   unsigned char out[32];
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, out, &len);
-  EVP_MD_CTX_free(ctx);
+  EVP_DigestFinal_ex(ctx.get(), out, &len);
   return Bytes(out, out + len);
 }
 

@@ -10,6 +10,8 @@
 
 #include "bundle/json.h"
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "root/builtin_roots.h"
 
 namespace modelsign::root {
@@ -81,8 +83,8 @@ Result<PublicKey> key_from(std::span<const std::uint8_t> der, std::string_view d
     const unsigned char* p = der.data();
     EVP_PKEY* k = d2i_PublicKey(EVP_PKEY_RSA, nullptr, &p, static_cast<long>(der.size()));
     if (k == nullptr) return fail(openssl_error(ErrorCode::kMalformed, fmt::format("{}: bad PKCS#1 RSA key", where)));
-    EvpPkeyPtr own(k);
-    return PublicKey::from_pkey(k);
+    ossl::UniquePtr<EVP_PKEY> own(k);
+    return public_key_from_pkey(k);
   }
   auto k = PublicKey::from_spki_der(der);
   if (!k) return fail(k.error().with_context(where));
@@ -163,10 +165,8 @@ Result<std::vector<CertificateAuthority>> parse_cas(std::string_view doc, const 
       auto der = b64(doc, cert, {"rawBytes", "raw_bytes"}, where + ".certChain", limits::kMaxCertificateBytes);
       if (!der) return fail(der.error());
       const unsigned char* p = der->data();
-      X509* x = d2i_X509(nullptr, &p, static_cast<long>(der->size()));
-      bool ok = x != nullptr && p == der->data() + der->size();
-      X509_free(x);
-      if (!ok) return fail(openssl_error(ErrorCode::kMalformed, where + ": a certificate is not DER X.509"));
+      ossl::UniquePtr<X509> x(d2i_X509(nullptr, &p, static_cast<long>(der->size())));
+      if (!x || p != der->data() + der->size()) return fail(openssl_error(ErrorCode::kMalformed, where + ": a certificate is not DER X.509"));
       ca.chain.push_back(std::move(*der));
     }
     auto vf = valid_for(c, where);

@@ -22,6 +22,7 @@
 #include "bundle/dsse.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "crypto/openssl_util.h"
 #include "sign/staged.h"
 #include "crypto/x509.h"
 #include "hashing/enumerate.h"
@@ -39,11 +40,11 @@ Result<std::vector<Bytes>> read_pem_certificates(const std::string& path) {
   auto read = read_file(path, "certificate file");
   if (!read) return fail(read.error());
   const std::string& text = *read;
-  ossl::BioPtr bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
+  ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(text.data(), static_cast<int>(text.size())));
   std::vector<Bytes> out;
   // PEM_read_bio_X509 skips text between blocks (certtool writes descriptions there).
   while (X509* c = PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr)) {
-    ossl::X509Ptr owned(c);
+    ossl::UniquePtr<X509> owned(c);
     unsigned char* der = nullptr;
     int len = i2d_X509(c, &der);
     if (len <= 0) return fail(openssl_error(ErrorCode::kMalformed, "cannot encode certificate"));

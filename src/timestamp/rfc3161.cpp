@@ -15,8 +15,6 @@
 namespace modelsign::timestamp {
 
 namespace {
-using TsRespPtr = std::unique_ptr<TS_RESP, ossl::Deleter<TS_RESP_free>>;
-using TsVerifyCtxPtr = std::unique_ptr<TS_VERIFY_CTX, ossl::Deleter<TS_VERIFY_CTX_free>>;
 
 bool two(std::string_view s, std::size_t pos, int* out) {
   if (pos + 2 > s.size() || s[pos] < '0' || s[pos] > '9' || s[pos + 1] < '0' || s[pos + 1] > '9') return false;
@@ -63,7 +61,7 @@ Result<std::int64_t> parse_generalized_time(std::string_view s) {
 Result<Verified> verify(std::span<const std::uint8_t> der, std::span<const std::uint8_t> signed_data,
                         const root::TrustedRoot& root) {
   const unsigned char* p = der.data();
-  TsRespPtr resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(der.size())));
+  ossl::UniquePtr<TS_RESP> resp(d2i_TS_RESP(nullptr, &p, static_cast<long>(der.size())));
   if (!resp || p != der.data() + der.size())
     return fail(openssl_error(ErrorCode::kVerification, "an RFC 3161 timestamp is not a DER TimeStampResponse"));
   TS_TST_INFO* info = TS_RESP_get_tst_info(resp.get());
@@ -86,9 +84,9 @@ Result<Verified> verify(std::span<const std::uint8_t> der, std::span<const std::
                                tsa.uri.empty() ? tsa.subject : tsa.uri, tsa.valid_for.describe());
       continue;
     }
-    TsVerifyCtxPtr ctx(TS_VERIFY_CTX_new());
-    ossl::X509StorePtr store(X509_STORE_new());
-    ossl::X509StackPtr untrusted(sk_X509_new_null());
+    ossl::UniquePtr<TS_VERIFY_CTX> ctx(TS_VERIFY_CTX_new());
+    ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
+    ossl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
     for (std::size_t i = 0; i < tsa.chain.size(); ++i) {
       auto c = x509::parse_der(tsa.chain[i]);
       if (!c) return fail(c.error());
@@ -99,7 +97,7 @@ Result<Verified> verify(std::span<const std::uint8_t> der, std::span<const std::
     }
     X509_VERIFY_PARAM* param = X509_STORE_get0_param(store.get());
     X509_VERIFY_PARAM_set_time(param, static_cast<time_t>(*gen));
-    ossl::BioPtr data(BIO_new_mem_buf(signed_data.data(), static_cast<int>(signed_data.size())));
+    ossl::UniquePtr<BIO> data(BIO_new_mem_buf(signed_data.data(), static_cast<int>(signed_data.size())));
     TS_VERIFY_CTX_set_flags(ctx.get(), TS_VFY_VERSION | TS_VFY_SIGNATURE | TS_VFY_SIGNER | TS_VFY_DATA);
     TS_VERIFY_CTX_set_data(ctx.get(), data.release());
     TS_VERIFY_CTX_set_store(ctx.get(), store.release());

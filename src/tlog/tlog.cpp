@@ -11,14 +11,16 @@
 
 #include "bundle/json.h"
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "crypto/openssl_util.h"
+#include "crypto/x509.h"
 
 namespace modelsign::tlog {
 
 namespace {
 
 Bytes sha256_of(std::initializer_list<std::span<const std::uint8_t>> parts) {
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr);
   for (auto p : parts) EVP_DigestUpdate(ctx.get(), p.data(), p.size());
   Bytes out(32);
@@ -35,19 +37,6 @@ std::string_view hash_of_details(std::string_view details) {
   if (details.ends_with("SHA_384") || details.ends_with("SHA384")) return "SHA384";
   if (details.ends_with("SHA_512") || details.ends_with("SHA512")) return "SHA512";
   return "SHA256";
-}
-
-// The DER certificate inside a PEM text (what Rekor v1 records as a verifier).
-Result<Bytes> pem_cert_to_der(std::span<const std::uint8_t> pem) {
-  ossl::BioPtr bio(BIO_new_mem_buf(pem.data(), static_cast<int>(pem.size())));
-  ossl::X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  if (!x) return fail(openssl_error(ErrorCode::kVerification, "the Rekor entry's verifier is not a PEM certificate"));
-  unsigned char* der = nullptr;
-  int len = i2d_X509(x.get(), &der);
-  if (len <= 0) return fail(openssl_error(ErrorCode::kInternal, "cannot encode a certificate"));
-  Bytes out(der, der + len);
-  OPENSSL_free(der);
-  return out;
 }
 
 // `doc` is the body text: a verifier (base64 of a PEM certificate) of a large certificate
@@ -94,7 +83,9 @@ Result<void> check_dsse_v001(std::string_view doc, const bundle::Json& spec, con
   if (*sig != b.signature) return body_mismatch("its signature differs from the envelope's signature");
   auto verifier = b64_member(doc, s, {"verifier"}, "Rekor dsse signature");
   if (!verifier) return fail(verifier.error());
-  auto der = pem_cert_to_der(*verifier);
+  // Rekor v1 records the verifier as a PEM certificate.
+  auto der = x509::pem_to_der(std::string_view(reinterpret_cast<const char*>(verifier->data()), verifier->size()),
+                              ErrorCode::kVerification, "the Rekor entry's verifier is not a PEM certificate");
   if (!der) return fail(der.error());
   if (b.certificates.empty() || *der != b.certificates.front())
     return body_mismatch("its verifier certificate differs from the bundle's signing certificate");

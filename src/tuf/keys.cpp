@@ -7,6 +7,7 @@
 #include <openssl/x509.h>
 
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "crypto/openssl_util.h"
 #include "modelsign/crypto.h"
 #include "tuf/errors.h"
@@ -15,7 +16,7 @@ namespace modelsign::tuf {
 
 namespace {
 
-std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) { return std::shared_ptr<EVP_PKEY>(p, EVP_PKEY_free); }
+std::shared_ptr<EVP_PKEY> share(EVP_PKEY* p) { return ossl::UniquePtr<EVP_PKEY>(p); }
 
 Result<std::string> spki_of(EVP_PKEY* pkey) {
   unsigned char* der = nullptr;
@@ -37,7 +38,7 @@ bool is_p256(EVP_PKEY* pkey) {
 Result<std::shared_ptr<EVP_PKEY>> ecdsa_key(std::string_view pub, std::string_view where) {
   EVP_PKEY* raw = nullptr;
   if (pub.starts_with("-----BEGIN PUBLIC KEY-----")) {
-    ossl::BioPtr bio(BIO_new_mem_buf(pub.data(), static_cast<int>(pub.size())));
+    ossl::UniquePtr<BIO> bio(BIO_new_mem_buf(pub.data(), static_cast<int>(pub.size())));
     if (!bio) return fail(ErrorCode::kInternal, "out of memory reading a TUF key");
     raw = PEM_read_bio_PUBKEY(bio.get(), nullptr, nullptr, nullptr);
   } else {
@@ -126,7 +127,7 @@ bool verify_signature(const Key& key, std::string_view sig_hex, std::string_view
   auto sig = from_hex(sig_hex);
   if (!sig || sig->empty()) return false;
   if (key.kind == KeyKind::kEd25519 && sig->size() != 64) return false;
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   if (!ctx) return false;
   const char* md = key.kind == KeyKind::kEcdsaP256 ? "SHA256" : nullptr;
   bool ok = EVP_DigestVerifyInit_ex(ctx.get(), nullptr, md, nullptr, nullptr, key.pkey.get(), nullptr) == 1 &&

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "modelsign/crypto.h"
 #include "tuf/canonical_json.h"
 #include "tuf/errors.h"

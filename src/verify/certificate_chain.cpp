@@ -75,7 +75,7 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const ChainO
   auto leaf = x509::parse_der(certs.front());
   if (!leaf) return fail(leaf.error().with_context("signing certificate in the bundle"));
 
-  ossl::X509StorePtr store(X509_STORE_new());
+  ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
   if (options.anchors.empty() && !options.use_system_store)
     return fail(ErrorCode::kInvalidArgument,
                 "no trust anchor given: pass the self-signed root CA of the signer's PKI with "
@@ -94,7 +94,7 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const ChainO
     if (log_fingerprints) say_fingerprint("init", c->get());
     X509_STORE_add_cert(store.get(), c->get());
   }
-  ossl::X509StackPtr untrusted(sk_X509_new_null());
+  ossl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
   if (log_fingerprints) say_fingerprint("verify", leaf->get());
   for (size_t i = 1; i < certs.size(); ++i) {
     auto c = x509::parse_der(certs[i]);
@@ -107,7 +107,7 @@ Result<ChainResult> validate_chain(const std::vector<Bytes>& certs, const ChainO
   // first: the clearest message for an expired signer).
   std::time_t now = options.at ? std::chrono::system_clock::to_time_t(*options.at) : std::time(nullptr);
   if (auto v = check_validity(leaf->get(), now); !v) return fail(v.error());
-  ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+  ossl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
   X509_STORE_CTX_init(ctx.get(), store.get(), leaf->get(), untrusted.get());
   // model_signing evaluates the chain at the leaf's notBefore (certificates may expire
   // after signing); the leaf's own validity at verification time was checked above.

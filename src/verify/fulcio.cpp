@@ -9,6 +9,9 @@
 #include <regex>
 
 #include "bundle/limits.h"
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "crypto/x509.h"
 #include "tlog/tlog.h"
 
@@ -16,8 +19,6 @@ namespace modelsign::verify {
 
 namespace {
 
-using SctListPtr = std::unique_ptr<STACK_OF(SCT), ossl::Deleter<SCT_LIST_free>>;
-using GeneralNamesPtr = std::unique_ptr<GENERAL_NAMES, ossl::Deleter<GENERAL_NAMES_free>>;
 
 constexpr const char* kOidIssuerV2 = "1.3.6.1.4.1.57264.1.8";
 constexpr const char* kOidIssuerV1 = "1.3.6.1.4.1.57264.1.1";
@@ -31,7 +32,7 @@ int cmp_validity(X509* c, std::int64_t t) {
 }
 
 const ASN1_OCTET_STRING* extension_data(X509* c, const char* oid) {
-  ossl::Asn1ObjectPtr obj(OBJ_txt2obj(oid, 1));
+  ossl::UniquePtr<ASN1_OBJECT> obj(OBJ_txt2obj(oid, 1));
   if (!obj) return nullptr;
   int idx = X509_get_ext_by_OBJ(c, obj.get(), -1);
   if (idx < 0) return nullptr;
@@ -44,7 +45,7 @@ void put_be(Bytes& out, std::uint64_t v, int n) {
 
 }  // namespace
 
-Result<ossl::X509Ptr> verify_fulcio_chain(X509* leaf, const std::vector<Bytes>& extra, const root::TrustedRoot& root,
+Result<ossl::UniquePtr<X509>> verify_fulcio_chain(X509* leaf, const std::vector<Bytes>& extra, const root::TrustedRoot& root,
                                           const std::vector<VerifiedTime>& times) {
   if (times.empty()) return fail(ErrorCode::kInternal, "no verified time to check the certificate at");
   // A Fulcio certificate lives minutes: it must have been valid when the signature was
@@ -61,15 +62,15 @@ Result<ossl::X509Ptr> verify_fulcio_chain(X509* leaf, const std::vector<Bytes>& 
     return fail(ErrorCode::kVerification,
                 "the signing certificate has no ExtendedKeyUsage codeSigning: it is not a Fulcio signing certificate");
 
-  ossl::X509Ptr issuer;
+  ossl::UniquePtr<X509> issuer;
   for (const auto& t : times) {
     std::string why = fmt::format("no Fulcio CA of the trusted root ({}) was valid at {} {}", root.source, t.source,
                                   root::format_time(t.time));
     bool ok = false;
     for (const auto& ca : root.certificate_authorities) {
       if (!ca.valid_for.contains(t.time)) continue;
-      ossl::X509StorePtr store(X509_STORE_new());
-      ossl::X509StackPtr untrusted(sk_X509_new_null());
+      ossl::UniquePtr<X509_STORE> store(X509_STORE_new());
+      ossl::UniquePtr<STACK_OF(X509)> untrusted(sk_X509_new_null());
       for (std::size_t i = 0; i < ca.chain.size(); ++i) {
         auto c = x509::parse_der(ca.chain[i]);
         if (!c) return fail(c.error());
@@ -81,7 +82,7 @@ Result<ossl::X509Ptr> verify_fulcio_chain(X509* leaf, const std::vector<Bytes>& 
         if (!c) return fail(c.error().with_context("a chain certificate in the bundle"));
         sk_X509_push(untrusted.get(), c->release());
       }
-      ossl::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+      ossl::UniquePtr<X509_STORE_CTX> ctx(X509_STORE_CTX_new());
       X509_STORE_CTX_init(ctx.get(), store.get(), leaf, untrusted.get());
       X509_VERIFY_PARAM_set_time(X509_STORE_CTX_get0_param(ctx.get()), static_cast<time_t>(t.time));
       if (X509_verify_cert(ctx.get()) == 1) {
@@ -106,7 +107,7 @@ Result<ossl::X509Ptr> verify_fulcio_chain(X509* leaf, const std::vector<Bytes>& 
 
 Result<void> verify_embedded_scts(X509* leaf, X509* issuer, const root::TrustedRoot& root) {
   int crit = 0;
-  SctListPtr scts(static_cast<STACK_OF(SCT)*>(X509_get_ext_d2i(leaf, NID_ct_precert_scts, &crit, nullptr)));
+  ossl::UniquePtr<STACK_OF(SCT)> scts(static_cast<STACK_OF(SCT)*>(X509_get_ext_d2i(leaf, NID_ct_precert_scts, &crit, nullptr)));
   if (!scts || sk_SCT_num(scts.get()) == 0) {
     ERR_clear_error();
     return fail(ErrorCode::kVerification,
@@ -116,7 +117,7 @@ Result<void> verify_embedded_scts(X509* leaf, X509* issuer, const root::TrustedR
     return fail(ErrorCode::kVerification, "the signing certificate embeds too many SCTs");
 
   // The precertificate's TBSCertificate is the leaf's without the SCT list.
-  ossl::X509Ptr pre(X509_dup(leaf));
+  ossl::UniquePtr<X509> pre(X509_dup(leaf));
   int idx = X509_get_ext_by_NID(pre.get(), NID_ct_precert_scts, -1);
   if (idx >= 0) X509_EXTENSION_free(X509_delete_ext(pre.get(), idx));
   unsigned char* tbs_p = nullptr;
@@ -176,7 +177,7 @@ Result<void> verify_embedded_scts(X509* leaf, X509* issuer, const root::TrustedR
 
 Result<FulcioIdentity> identity_of(X509* leaf) {
   FulcioIdentity id;
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
+  ossl::UniquePtr<GENERAL_NAMES> names(static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(leaf, NID_subject_alt_name, nullptr, nullptr)));
   if (names) {
     for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
       const GENERAL_NAME* g = sk_GENERAL_NAME_value(names.get(), i);

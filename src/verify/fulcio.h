@@ -20,7 +20,7 @@ struct VerifiedTime {
 // Validates `leaf` (+ the bundle's extra chain certificates, untrusted) against the
 // trusted root's Fulcio CAs at every time in `times`: the leaf and its chain must be
 // valid then and the CA's validFor must hold. Returns the leaf's issuer (for the SCT).
-Result<ossl::X509Ptr> verify_fulcio_chain(X509* leaf, const std::vector<Bytes>& extra,
+Result<ossl::UniquePtr<X509>> verify_fulcio_chain(X509* leaf, const std::vector<Bytes>& extra,
                                           const root::TrustedRoot& root, const std::vector<VerifiedTime>& times);
 
 // At least one embedded SCT (RFC 6962 precertificate SCT) signed by a CT log of the

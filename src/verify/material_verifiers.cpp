@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "bundle/dsse.h"
+#include "crypto/digest.h"
 #include "verify/certificate_chain.h"
 #include "verify/sigstore_verifier.h"
 

@@ -7,6 +7,7 @@
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
+#include "crypto/encoding.h"
 #include "hashing/enumerate.h"
 #include "verify/material_verifiers.h"
 
@@ -128,13 +129,11 @@ Result<void> compare(const Manifest& expected, const Manifest& actual, bool igno
               fmt::format("Signature mismatch: {}{}", fmt::join(parts, "; "), hint));
 }
 
-}  // namespace
-
-// `owned`, when given, holds the text of `bundle_json` and is freed once it is parsed.
-static Result<VerifyResult> verify_model_impl(const std::string& model_path,
-                                              std::string_view bundle_json, std::string* owned,
-                                              const VerifyOptions& options) {
-  VerifyResult out;
+// Steps 1-4: the bundle's structure, its signature by the method's material (who signed
+// goes to `out`), then the statement it carries. `owned`, when given, holds the text of
+// `bundle_json` and is freed once it is parsed.
+Result<bundle::ParsedStatement> read_signed_statement(std::string_view bundle_json, std::string* owned,
+                                                      const VerifyOptions& options, VerifyResult& out) {
   // 1. Structure and media type.
   auto b = bundle::parse_bundle(bundle_json);
   if (owned != nullptr) std::string().swap(*owned);
@@ -160,10 +159,17 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
                 "Invalid signature: it verifies only over model_signing v0.2's legacy encoding, "
                 "which v0.2 used for Digests/v0.1 statements only, but the statement is a "
                 "signature/v1.0 one; re-sign the model with a current signer");
-  Bytes().swap(b->payload);  // parsed; not held while the model is hashed
-  const Manifest& signed_m = st->manifest;
+  return st;
+}
 
-  // 5. Re-hash the model the way it was signed.
+struct Rehash {
+  SerializationOptions serialization;
+  HashingOptions hashing;
+};
+
+// Step 5's options: hash the model the way it was signed. Records the ignore paths in
+// `out`.
+Rehash rehash_options(const Manifest& signed_m, const VerifyOptions& options, VerifyResult& out) {
   SerializationOptions ser = options.serialization;
   if (options.use_recorded_serialization) {
     ser.method = signed_m.serialization.method;
@@ -189,16 +195,14 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
     paths.erase(std::unique(paths.begin(), paths.end()), paths.end());
     hashing.only_paths = std::move(paths);
   }
-  auto actual = compute_manifest(model_path, ser, hashing);
-  if (!actual) return fail(actual.error());
+  return Rehash{std::move(ser), std::move(hashing)};
+}
 
-  // 6. Compare.
-  if (auto c = compare(signed_m, *actual, options.ignore_unsigned_files, actual->model_name,
-                       options.mismatch); !c)
-    return fail(c.error());
-
-  // 7. Name what was let through unverified: files under the ignore paths, and the
-  // files --ignore-unsigned-files tolerated.
+// Step 7: name what was let through unverified: files under the ignore paths, and the
+// files --ignore-unsigned-files tolerated.
+Result<void> report_unverified(const std::string& model_path, const Manifest& signed_m,
+                               const SerializationOptions& ser, const VerifyOptions& options,
+                               VerifyResult& out) {
   std::vector<std::string> scan = out.recorded_ignore_paths;
   scan.insert(scan.end(), out.default_ignore_paths.begin(), out.default_ignore_paths.end());
   auto ignored = files_under(model_path, scan, options.signature_in_model);
@@ -247,6 +251,34 @@ static Result<VerifyResult> verify_model_impl(const std::string& model_path,
                                          "were not verified: {}",
                                          out.tolerated_unsigned.size(), some_names(out.tolerated_unsigned)));
   }
+  return {};
+}
+
+}  // namespace
+
+// `owned`, when given, holds the text of `bundle_json` and is freed once it is parsed.
+static Result<VerifyResult> verify_model_impl(const std::string& model_path,
+                                              std::string_view bundle_json, std::string* owned,
+                                              const VerifyOptions& options) {
+  VerifyResult out;
+  // 1-4. The bundle, its signature and the statement it signs.
+  auto st = read_signed_statement(bundle_json, owned, options, out);
+  if (!st) return fail(st.error());
+  const Manifest& signed_m = st->manifest;
+
+  // 5. Re-hash the model the way it was signed.
+  const Rehash how = rehash_options(signed_m, options, out);
+  auto actual = compute_manifest(model_path, how.serialization, how.hashing);
+  if (!actual) return fail(actual.error());
+
+  // 6. Compare.
+  if (auto c = compare(signed_m, *actual, options.ignore_unsigned_files, actual->model_name,
+                       options.mismatch); !c)
+    return fail(c.error());
+
+  // 7. What was not verified.
+  if (auto r = report_unverified(model_path, signed_m, how.serialization, options, out); !r)
+    return fail(r.error());
   out.signed_manifest = std::move(st->manifest);
   return out;
 }

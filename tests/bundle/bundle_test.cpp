@@ -8,6 +8,7 @@
 #include "bundle/json.h"
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "crypto/encoding.h"
 #include "test_support.h"
 
 namespace modelsign::bundle {

@@ -8,6 +8,8 @@
 
 #include "bundle/bundle.h"
 #include "bundle/dsse.h"
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
 #include "modelsign/verify.h"

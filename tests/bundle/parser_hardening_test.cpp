@@ -10,6 +10,7 @@
 #include "bundle/dsse.h"
 #include "bundle/json.h"
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 
 namespace modelsign::bundle {
 namespace {

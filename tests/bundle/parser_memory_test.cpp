@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "bundle/limits.h"
+#include "crypto/encoding.h"
 #include "modelsign/crypto.h"
 #include "test_support.h"
 

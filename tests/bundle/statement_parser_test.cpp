@@ -10,6 +10,7 @@
 
 #include "bundle/limits.h"
 #include "bundle/statement.h"
+#include "crypto/encoding.h"
 
 namespace modelsign::bundle {
 namespace {

@@ -29,6 +29,7 @@
 #include <thread>
 #include <vector>
 
+#include "crypto/encoding.h"
 #include "modelsign/crypto.h"
 #include "modelsign/manifest.h"
 #include "test_support.h"

@@ -5,6 +5,7 @@
 #include <openssl/ec.h>
 #include <openssl/evp.h>
 
+#include "crypto/openssl_util.h"
 #include "modelsign/key_provider.h"
 #include "token_fixture.h"
 
@@ -200,7 +201,7 @@ TEST_P(Pkcs11Sign, PublicKeyComesFromCertificateWithoutPublicObject) {
 // a real key. The public key must come only from objects bound to the private key.
 
 struct Planted {
-  EvpPkeyPtr key;
+  ossl::UniquePtr<EVP_PKEY> key;
   PublicKey pub;
 };
 
@@ -208,7 +209,7 @@ struct Planted {
 Planted plant_public_key(const TokenFixture& tok, const std::string& label, Bytes id) {
   EVP_PKEY* raw = EVP_EC_gen("P-256");
   if (raw == nullptr) throw std::runtime_error("EVP_EC_gen failed");
-  EvpPkeyPtr key(raw);
+  ossl::UniquePtr<EVP_PKEY> key(raw);
   unsigned char point[65];
   size_t len = 0;
   if (EVP_PKEY_get_octet_string_param(raw, "encoded-pub-key", point, sizeof(point), &len) != 1 || len != 65)
@@ -229,7 +230,7 @@ Planted plant_public_key(const TokenFixture& tok, const std::string& label, Byte
   CK_OBJECT_HANDLE h = 0;
   CK_RV rv = rt->f()->C_CreateObject(rt->session(), t, sizeof(t) / sizeof(t[0]), &h);
   if (rv != CKR_OK) throw std::runtime_error("C_CreateObject failed: " + std::to_string(rv));
-  auto pub = PublicKey::from_pkey(raw);
+  auto pub = public_key_from_pkey(raw);
   if (!pub) throw std::runtime_error("cannot wrap the planted key");
   return Planted{std::move(key), std::move(*pub)};
 }

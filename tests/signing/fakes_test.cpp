@@ -2,7 +2,9 @@
 // no TPM.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 
+#include "crypto/openssl_util.h"
 #include "fake_key_provider.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
@@ -58,18 +60,42 @@ TEST(FakeSigner, BackendErrorIsPassedOn) {
       << r.error().describe();
 }
 
-// from_pkey copies the public half: the key it was made from can go (a borrowed
+// public_key_from_pkey copies the public half: the key it was made from can go (a borrowed
 // X509_get0_pubkey key is freed with its certificate) and a private key stays out.
 TEST(PublicKeyFromPkey, CopiesThePublicHalfAndLeavesThePkeyToTheCaller) {
-  EvpPkeyPtr priv(EVP_EC_gen("P-256"));
+  ossl::UniquePtr<EVP_PKEY> priv(EVP_EC_gen("P-256"));
   ASSERT_TRUE(priv);
-  auto pub = PublicKey::from_pkey(priv.get());
+  auto pub = public_key_from_pkey(priv.get());
   ASSERT_TRUE(pub) << pub.error().describe();
-  EXPECT_NE(pub->get(), priv.get());
-  EXPECT_EQ(EVP_PKEY_get_bn_param(pub->get(), "priv", nullptr), 0) << "the private half was kept";
+  EXPECT_NE(pkey_of(*pub), priv.get());
+  EXPECT_EQ(EVP_PKEY_get_bn_param(pkey_of(*pub), "priv", nullptr), 0) << "the private half was kept";
   priv.reset();
   EXPECT_EQ(pub->describe(), "EC P-256");
   EXPECT_EQ(pub->to_pem().rfind("-----BEGIN PUBLIC KEY-----", 0), 0u);
+}
+
+// The other direction: public_key_from_pkey neither takes nor frees the key it is given.
+// A certificate's key borrowed through X509_get0_pubkey stays the certificate's: usable
+// after the PublicKey made from it is gone, and freed once, with the certificate (the
+// sanitizer pass reports a use after free or a double free if it were taken).
+TEST(PublicKeyFromPkey, BorrowedCertificateKeyStaysWithTheCertificate) {
+  test::Pki pki;
+  test::TestCert cert = pki.make({.cn = "borrowed"}, "P-256", nullptr);
+  EVP_PKEY* borrowed = X509_get0_pubkey(cert.cert);
+  ASSERT_NE(borrowed, nullptr);
+  {
+    auto pub = public_key_from_pkey(borrowed);
+    ASSERT_TRUE(pub) << pub.error().describe();
+    EXPECT_NE(pkey_of(*pub), borrowed) << "the PublicKey holds the caller's key instead of a copy";
+    EXPECT_EQ(EVP_PKEY_eq(pkey_of(*pub), borrowed), 1);
+  }
+  // Still the certificate's key, still whole: the certificate verifies with it.
+  EXPECT_EQ(X509_get0_pubkey(cert.cert), borrowed);
+  EXPECT_EQ(EVP_PKEY_get_base_id(borrowed), EVP_PKEY_EC);
+  EXPECT_EQ(X509_verify(cert.cert, borrowed), 1);
+  auto again = public_key_from_pkey(borrowed);
+  ASSERT_TRUE(again) << again.error().describe();
+  EXPECT_EQ(again->describe(), "EC P-256");
 }
 
 // The registry routes by the provider's claim, ahead of the PEM provider that claims

@@ -19,6 +19,7 @@
 #include "bundle/limits.h"
 #include "bundle/statement.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
 #include "modelsign/verify.h"

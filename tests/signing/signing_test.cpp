@@ -17,6 +17,8 @@
 #include "bundle/dsse.h"
 #include "bundle/statement.h"
 #include "common/files.h"
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "modelsign/key_provider.h"
 #include "modelsign/sign.h"
 #include "modelsign/verify.h"
@@ -151,10 +153,10 @@ TEST(UpstreamFixtures, V020OnlyVerifiesThroughTheCompatPae) {
   ASSERT_TRUE(b.has_value());
   auto certs = b->certificates;
   const unsigned char* p = certs[0].data();
-  X509* x = d2i_X509(nullptr, &p, static_cast<long>(certs[0].size()));
+  ossl::UniquePtr<X509> x(d2i_X509(nullptr, &p, static_cast<long>(certs[0].size())));
   ASSERT_NE(x, nullptr);
-  auto key = PublicKey::from_pkey(X509_get0_pubkey(x));
-  X509_free(x);
+  auto key = public_key_from_pkey(X509_get0_pubkey(x.get()));
+  x.reset();
   ASSERT_TRUE(key.has_value());
   Bytes std_pae = bundle::pae(bundle::kInTotoPayloadType, b->payload);
   EXPECT_FALSE(key->verify(SignatureScheme::kEcdsaP384Sha384, std_pae, b->signature).has_value());
@@ -340,9 +342,8 @@ TEST(Signing, RefusesACertificateThatIsNotForTheKey) {
 
 TEST(Signing, RefusesNonEcPemKeysNamingTheSupportedCurves) {
   TempDir t;
-  EVP_PKEY* rsa = EVP_RSA_gen(2048);
-  write_file(t / "rsa.pem", test::private_key_pem(rsa), 0600);
-  EVP_PKEY_free(rsa);
+  ossl::UniquePtr<EVP_PKEY> rsa(EVP_RSA_gen(2048));
+  write_file(t / "rsa.pem", test::private_key_pem(rsa.get()), 0600);
   auto s = open_signer((t / "rsa.pem").string(), {});
   ASSERT_FALSE(s.has_value());
   EXPECT_EQ(s.error().code, ErrorCode::kUnsupported);
@@ -351,9 +352,8 @@ TEST(Signing, RefusesNonEcPemKeysNamingTheSupportedCurves) {
 
 TEST(Signing, RefusesUnsupportedCurves) {
   TempDir t;
-  EVP_PKEY* k = EVP_EC_gen("secp256k1");
-  write_file(t / "k1.pem", test::private_key_pem(k), 0600);
-  EVP_PKEY_free(k);
+  ossl::UniquePtr<EVP_PKEY> k(EVP_EC_gen("secp256k1"));
+  write_file(t / "k1.pem", test::private_key_pem(k.get()), 0600);
   auto s = open_signer((t / "k1.pem").string(), {});
   ASSERT_FALSE(s.has_value());
   EXPECT_NE(s.error().message.find("P-256, P-384 and P-521"), std::string::npos) << s.error().message;

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
 #include "modelsign/verify.h"
 #include "test_support.h"
 

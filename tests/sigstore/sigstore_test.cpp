@@ -5,6 +5,7 @@
 
 #include "bundle/bundle.h"
 #include "bundle/statement.h"
+#include "crypto/encoding.h"
 #include "modelsign/verify.h"
 #include "root/trusted_root.h"
 #include "test_support.h"

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "bundle/dsse.h"
+#include "crypto/encoding.h"
 
 namespace modelsign::test {
 
@@ -41,22 +42,20 @@ Bytes spki(EVP_PKEY* k) {
   unsigned char* p = nullptr;
   int len = i2d_PUBKEY(k, &p);
   check(len > 0, "spki");
-  Bytes out(p, p + len);
-  OPENSSL_free(p);
-  return out;
+  ossl::UniquePtr<unsigned char> owned(p);
+  return Bytes(p, p + len);
 }
 Bytes log_id(EVP_PKEY* k) { return sha256_bytes(spki(k)); }
 
 Bytes sign(EVP_PKEY* k, std::span<const std::uint8_t> msg) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   std::size_t len = 0;
   const EVP_MD* md = EVP_PKEY_is_a(k, "ED25519") ? nullptr : EVP_sha256();
-  check(EVP_DigestSignInit(ctx, nullptr, md, nullptr, k) == 1, "sign init");
-  check(EVP_DigestSign(ctx, nullptr, &len, msg.data(), msg.size()) == 1, "sign size");
+  check(EVP_DigestSignInit(ctx.get(), nullptr, md, nullptr, k) == 1, "sign init");
+  check(EVP_DigestSign(ctx.get(), nullptr, &len, msg.data(), msg.size()) == 1, "sign size");
   Bytes sig(len);
-  check(EVP_DigestSign(ctx, sig.data(), &len, msg.data(), msg.size()) == 1, "sign");
+  check(EVP_DigestSign(ctx.get(), sig.data(), &len, msg.data(), msg.size()) == 1, "sign");
   sig.resize(len);
-  EVP_MD_CTX_free(ctx);
   return sig;
 }
 
@@ -64,37 +63,30 @@ Bytes der(X509* c) {
   unsigned char* p = nullptr;
   int len = i2d_X509(c, &p);
   check(len > 0, "cert der");
-  Bytes out(p, p + len);
-  OPENSSL_free(p);
-  return out;
+  ossl::UniquePtr<unsigned char> owned(p);
+  return Bytes(p, p + len);
 }
 std::string pem(X509* c) {
-  BIO* b = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(b, c);
+  ossl::UniquePtr<BIO> b(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(b.get(), c);
   char* data = nullptr;
-  long len = BIO_get_mem_data(b, &data);
-  std::string out(data, static_cast<std::size_t>(len));
-  BIO_free(b);
-  return out;
+  long len = BIO_get_mem_data(b.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
 }
 
 void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+  ossl::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
   check(ext != nullptr, value);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
+  X509_add_ext(cert, ext.get(), -1);
 }
 void add_raw_ext(X509* cert, const char* oid, std::span<const std::uint8_t> value) {
-  ASN1_OBJECT* obj = OBJ_txt2obj(oid, 1);
-  ASN1_OCTET_STRING* os = ASN1_OCTET_STRING_new();
-  ASN1_OCTET_STRING_set(os, value.data(), static_cast<int>(value.size()));
-  X509_EXTENSION* ext = X509_EXTENSION_create_by_OBJ(nullptr, obj, 0, os);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
-  ASN1_OCTET_STRING_free(os);
-  ASN1_OBJECT_free(obj);
+  ossl::UniquePtr<ASN1_OBJECT> obj(OBJ_txt2obj(oid, 1));
+  ossl::UniquePtr<ASN1_OCTET_STRING> os(ASN1_OCTET_STRING_new());
+  ASN1_OCTET_STRING_set(os.get(), value.data(), static_cast<int>(value.size()));
+  ossl::UniquePtr<X509_EXTENSION> ext(X509_EXTENSION_create_by_OBJ(nullptr, obj.get(), 0, os.get()));
+  X509_add_ext(cert, ext.get(), -1);
 }
 
 std::string rfc3339(std::int64_t t) {
@@ -149,39 +141,31 @@ int fixed_time_cb(TS_RESP_CTX*, void* data, long* sec, long* usec) {
 
 Bytes timestamp(EVP_PKEY* key, X509* cert, std::span<const std::uint8_t> data, std::int64_t when, bool embed_cert) {
   Bytes digest = sha256_bytes(data);
-  TS_REQ* req = TS_REQ_new();
-  TS_REQ_set_version(req, 1);
-  TS_MSG_IMPRINT* mi = TS_MSG_IMPRINT_new();
-  X509_ALGOR* alg = X509_ALGOR_new();
-  X509_ALGOR_set0(alg, OBJ_nid2obj(NID_sha256), V_ASN1_NULL, nullptr);
-  TS_MSG_IMPRINT_set_algo(mi, alg);
-  TS_MSG_IMPRINT_set_msg(mi, digest.data(), static_cast<int>(digest.size()));
-  TS_REQ_set_msg_imprint(req, mi);
-  TS_REQ_set_cert_req(req, embed_cert ? 1 : 0);
-  BIO* rb = BIO_new(BIO_s_mem());
-  check(i2d_TS_REQ_bio(rb, req) == 1, "ts req");
-  TS_RESP_CTX* ctx = TS_RESP_CTX_new();
-  check(TS_RESP_CTX_set_signer_cert(ctx, cert) == 1, "tsa cert (needs critical EKU timeStamping)");
-  check(TS_RESP_CTX_set_signer_key(ctx, key) == 1, "tsa key");
-  ASN1_OBJECT* policy = OBJ_txt2obj("1.3.6.1.4.1.57264.2", 1);
-  TS_RESP_CTX_set_def_policy(ctx, policy);
-  TS_RESP_CTX_add_md(ctx, EVP_sha256());
-  TS_RESP_CTX_set_time_cb(ctx, fixed_time_cb, &when);
-  TS_RESP* resp = TS_RESP_create_response(ctx, rb);
+  ossl::UniquePtr<TS_REQ> req(TS_REQ_new());
+  TS_REQ_set_version(req.get(), 1);
+  ossl::UniquePtr<TS_MSG_IMPRINT> mi(TS_MSG_IMPRINT_new());
+  ossl::UniquePtr<X509_ALGOR> alg(X509_ALGOR_new());
+  X509_ALGOR_set0(alg.get(), OBJ_nid2obj(NID_sha256), V_ASN1_NULL, nullptr);
+  TS_MSG_IMPRINT_set_algo(mi.get(), alg.get());
+  TS_MSG_IMPRINT_set_msg(mi.get(), digest.data(), static_cast<int>(digest.size()));
+  TS_REQ_set_msg_imprint(req.get(), mi.get());
+  TS_REQ_set_cert_req(req.get(), embed_cert ? 1 : 0);
+  ossl::UniquePtr<BIO> rb(BIO_new(BIO_s_mem()));
+  check(i2d_TS_REQ_bio(rb.get(), req.get()) == 1, "ts req");
+  ossl::UniquePtr<TS_RESP_CTX> ctx(TS_RESP_CTX_new());
+  check(TS_RESP_CTX_set_signer_cert(ctx.get(), cert) == 1, "tsa cert (needs critical EKU timeStamping)");
+  check(TS_RESP_CTX_set_signer_key(ctx.get(), key) == 1, "tsa key");
+  ossl::UniquePtr<ASN1_OBJECT> policy(OBJ_txt2obj("1.3.6.1.4.1.57264.2", 1));
+  TS_RESP_CTX_set_def_policy(ctx.get(), policy.get());
+  TS_RESP_CTX_add_md(ctx.get(), EVP_sha256());
+  TS_RESP_CTX_set_time_cb(ctx.get(), fixed_time_cb, &when);
+  ossl::UniquePtr<TS_RESP> resp(TS_RESP_create_response(ctx.get(), rb.get()));
   check(resp != nullptr, "ts response");
   unsigned char* p = nullptr;
-  int len = i2d_TS_RESP(resp, &p);
+  int len = i2d_TS_RESP(resp.get(), &p);
   check(len > 0, "ts der");
-  Bytes out(p, p + len);
-  OPENSSL_free(p);
-  TS_RESP_free(resp);
-  TS_RESP_CTX_free(ctx);
-  ASN1_OBJECT_free(policy);
-  BIO_free(rb);
-  TS_MSG_IMPRINT_free(mi);
-  X509_ALGOR_free(alg);
-  TS_REQ_free(req);
-  return out;
+  ossl::UniquePtr<unsigned char> owned(p);
+  return Bytes(p, p + len);
 }
 
 OJ ca_json(const char* cn, const std::vector<X509*>& chain, std::int64_t start, std::optional<std::int64_t> end) {
@@ -209,9 +193,9 @@ OJ log_json(const char* url, EVP_PKEY* k, const char* details = "PKIX_ECDSA_P256
 VirtualSigstore::Ca VirtualSigstore::make_ca(const char* cn, const Ca* issuer, bool tsa_leaf,
                                              std::int64_t not_after) const {
   Ca out;
-  out.key = EVP_EC_gen("P-256");
-  X509* c = X509_new();
-  out.cert = c;
+  out.key.reset(EVP_EC_gen("P-256"));
+  out.cert.reset(X509_new());
+  X509* c = out.cert.get();
   X509_set_version(c, 2);
   std::uint64_t serial = 0;
   RAND_bytes(reinterpret_cast<unsigned char*>(&serial), sizeof serial);
@@ -222,9 +206,9 @@ VirtualSigstore::Ca VirtualSigstore::make_ca(const char* cn, const Ca* issuer, b
                              reinterpret_cast<const unsigned char*>("virtual"), -1, -1, 0);
   X509_NAME_add_entry_by_txt(X509_get_subject_name(c), "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>(cn),
                              -1, -1, 0);
-  X509* icert = issuer ? issuer->cert : c;
+  X509* icert = issuer ? issuer->cert.get() : c;
   X509_set_issuer_name(c, X509_get_subject_name(icert));
-  X509_set_pubkey(c, out.key);
+  X509_set_pubkey(c, out.key.get());
   add_ext(c, icert, NID_subject_key_identifier, "hash");
   if (issuer) add_ext(c, icert, NID_authority_key_identifier, "keyid:always");
   if (tsa_leaf) {
@@ -235,12 +219,12 @@ VirtualSigstore::Ca VirtualSigstore::make_ca(const char* cn, const Ca* issuer, b
     add_ext(c, icert, NID_basic_constraints, "critical,CA:TRUE");
     add_ext(c, icert, NID_key_usage, "critical,keyCertSign,cRLSign");
   }
-  check(X509_sign(c, issuer ? issuer->key : out.key, EVP_sha256()) > 0, "sign CA");
+  check(X509_sign(c, issuer ? issuer->key.get() : out.key.get(), EVP_sha256()) > 0, "sign CA");
   return out;
 }
 
 VirtualSigstore::VirtualSigstore() {
-  leaf_key_ = EVP_EC_gen("P-256");
+  leaf_key_.reset(EVP_EC_gen("P-256"));
   fulcio_root_ = make_ca("fulcio-root", nullptr, false);
   fulcio_intermediate_ = make_ca("fulcio-intermediate", &fulcio_root_, false);
   tsa_root_ = make_ca("tsa-root", nullptr, false);
@@ -248,66 +232,59 @@ VirtualSigstore::VirtualSigstore() {
   expired_tsa_leaf_ = make_ca("tsa", &tsa_root_, true, 1'770'000'000);  // 2026-02-02
   other_tsa_root_ = make_ca("other-tsa-root", nullptr, false);
   other_tsa_leaf_ = make_ca("other-tsa", &other_tsa_root_, true);
-  ct_key_ = EVP_EC_gen("P-256");
-  other_ct_key_ = EVP_EC_gen("P-256");
-  rekor_key_ = EVP_EC_gen("P-256");
-  other_rekor_key_ = EVP_EC_gen("P-256");
-  rekor_v2_key_ = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  ct_key_.reset(EVP_EC_gen("P-256"));
+  other_ct_key_.reset(EVP_EC_gen("P-256"));
+  rekor_key_.reset(EVP_EC_gen("P-256"));
+  other_rekor_key_.reset(EVP_EC_gen("P-256"));
+  rekor_v2_key_.reset(EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519"));
 }
 
-VirtualSigstore::~VirtualSigstore() {
-  for (const Ca* ca : {&fulcio_root_, &fulcio_intermediate_, &tsa_root_, &tsa_leaf_, &expired_tsa_leaf_, &other_tsa_root_,
-                        &other_tsa_leaf_}) {
-    X509_free(ca->cert);
-    EVP_PKEY_free(ca->key);
-  }
-  for (EVP_PKEY* k : {leaf_key_, ct_key_, other_ct_key_, rekor_key_, other_rekor_key_, rekor_v2_key_}) EVP_PKEY_free(k);
-}
+VirtualSigstore::~VirtualSigstore() = default;
 
 std::string VirtualSigstore::trusted_root(const Root& r) const {
   OJ j = {{"mediaType", "application/vnd.dev.sigstore.trustedroot+json;version=0.1"},
-          {"tlogs", OJ::array({log_json("https://rekor.virtual.test", rekor_key_),
-                               log_json("https://rekor2.virtual.test", rekor_v2_key_, "PKIX_ED25519")})},
+          {"tlogs", OJ::array({log_json("https://rekor.virtual.test", rekor_key_.get()),
+                               log_json("https://rekor2.virtual.test", rekor_v2_key_.get(), "PKIX_ED25519")})},
           {"certificateAuthorities",
-           OJ::array({ca_json("fulcio", {fulcio_intermediate_.cert, fulcio_root_.cert}, r.ca_start, r.ca_end)})},
-          {"ctlogs", OJ::array({log_json("https://ct.virtual.test", ct_key_)})},
+           OJ::array({ca_json("fulcio", {fulcio_intermediate_.cert.get(), fulcio_root_.cert.get()}, r.ca_start, r.ca_end)})},
+          {"ctlogs", OJ::array({log_json("https://ct.virtual.test", ct_key_.get())})},
           {"timestampAuthorities", OJ::array()}};
   if (r.with_tsa)
-    j["timestampAuthorities"].push_back(ca_json("tsa", {tsa_leaf_.cert, tsa_root_.cert}, 1'600'000'000, std::nullopt));
+    j["timestampAuthorities"].push_back(ca_json("tsa", {tsa_leaf_.cert.get(), tsa_root_.cert.get()}, 1'600'000'000, std::nullopt));
   return j.dump(2);
 }
 
 std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) const {
   // 1. Fulcio leaf (with its SCT: signed over the precertificate TBS).
-  X509* leaf = X509_new();
+  ossl::UniquePtr<X509> owned_leaf(X509_new());
+  X509* leaf = owned_leaf.get();
   X509_set_version(leaf, 2);
   ASN1_INTEGER_set_uint64(X509_get_serialNumber(leaf), static_cast<std::uint64_t>(m.integrated_time));
   ASN1_TIME_set(X509_getm_notBefore(leaf), static_cast<time_t>(m.leaf_not_before));
   ASN1_TIME_set(X509_getm_notAfter(leaf), static_cast<time_t>(m.leaf_not_before + m.leaf_lifetime));
-  X509_set_issuer_name(leaf, X509_get_subject_name(fulcio_intermediate_.cert));
-  X509_set_pubkey(leaf, leaf_key_);
-  add_ext(leaf, fulcio_intermediate_.cert, NID_key_usage, "critical,digitalSignature");
-  add_ext(leaf, fulcio_intermediate_.cert, NID_ext_key_usage, "codeSigning");
-  add_ext(leaf, fulcio_intermediate_.cert, NID_authority_key_identifier, "keyid:always");
+  X509_set_issuer_name(leaf, X509_get_subject_name(fulcio_intermediate_.cert.get()));
+  X509_set_pubkey(leaf, leaf_key_.get());
+  add_ext(leaf, fulcio_intermediate_.cert.get(), NID_key_usage, "critical,digitalSignature");
+  add_ext(leaf, fulcio_intermediate_.cert.get(), NID_ext_key_usage, "codeSigning");
+  add_ext(leaf, fulcio_intermediate_.cert.get(), NID_authority_key_identifier, "keyid:always");
   std::string san = (m.san_is_uri ? "critical,URI:" : "critical,email:") + m.san;
-  add_ext(leaf, fulcio_intermediate_.cert, NID_subject_alt_name, san.c_str());
+  add_ext(leaf, fulcio_intermediate_.cert.get(), NID_subject_alt_name, san.c_str());
   if (m.issuer_v1_extension) add_raw_ext(leaf, "1.3.6.1.4.1.57264.1.1", bytes_of(m.issuer));
   if (m.issuer_v2_extension) {
-    ASN1_UTF8STRING* u = ASN1_UTF8STRING_new();
-    ASN1_STRING_set(u, m.issuer.data(), static_cast<int>(m.issuer.size()));
+    ossl::UniquePtr<ASN1_UTF8STRING> u(ASN1_UTF8STRING_new());
+    ASN1_STRING_set(u.get(), m.issuer.data(), static_cast<int>(m.issuer.size()));
     unsigned char* p = nullptr;
-    int len = i2d_ASN1_UTF8STRING(u, &p);
+    int len = i2d_ASN1_UTF8STRING(u.get(), &p);
+    ossl::UniquePtr<unsigned char> owned(p);
     add_raw_ext(leaf, "1.3.6.1.4.1.57264.1.8", Bytes(p, p + len));
-    OPENSSL_free(p);
-    ASN1_UTF8STRING_free(u);
   }
-  check(X509_sign(leaf, fulcio_intermediate_.key, EVP_sha256()) > 0, "sign leaf");
+  check(X509_sign(leaf, fulcio_intermediate_.key.get(), EVP_sha256()) > 0, "sign leaf");
   if (m.sct) {
     unsigned char* tp = nullptr;
     int tlen = i2d_re_X509_tbs(leaf, &tp);
+    ossl::UniquePtr<unsigned char> owned_tbs(tp);
     Bytes tbs(tp, tp + tlen);
-    OPENSSL_free(tp);
-    Bytes ikh = sha256_bytes(spki(fulcio_intermediate_.key));
+    Bytes ikh = sha256_bytes(spki(fulcio_intermediate_.key.get()));
     std::uint64_t ts_ms = static_cast<std::uint64_t>(m.leaf_not_before) * 1000 + 500;
     Bytes msg = {0, 0};
     put_be(msg, ts_ms, 8);
@@ -316,7 +293,7 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
     put_be(msg, tbs.size(), 3);
     msg.insert(msg.end(), tbs.begin(), tbs.end());
     put_be(msg, 0, 2);
-    EVP_PKEY* ctk = m.sct_by_unknown_log ? other_ct_key_ : ct_key_;
+    EVP_PKEY* ctk = m.sct_by_unknown_log ? other_ct_key_.get() : ct_key_.get();
     Bytes sig = sign(ctk, msg);
     Bytes id = log_id(ctk);
     SCT* sct = SCT_new();
@@ -326,20 +303,19 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
     SCT_set_timestamp(sct, ts_ms);
     SCT_set_signature_nid(sct, NID_ecdsa_with_SHA256);
     SCT_set1_signature(sct, sig.data(), sig.size());
-    STACK_OF(SCT)* list = sk_SCT_new_null();
-    sk_SCT_push(list, sct);
-    check(X509_add1_ext_i2d(leaf, NID_ct_precert_scts, list, 0, X509V3_ADD_DEFAULT) == 1, "add SCT");
-    SCT_LIST_free(list);
-    check(X509_sign(leaf, fulcio_intermediate_.key, EVP_sha256()) > 0, "re-sign leaf");
+    ossl::UniquePtr<STACK_OF(SCT)> list(sk_SCT_new_null());
+    sk_SCT_push(list.get(), sct);
+    check(X509_add1_ext_i2d(leaf, NID_ct_precert_scts, list.get(), 0, X509V3_ADD_DEFAULT) == 1, "add SCT");
+    check(X509_sign(leaf, fulcio_intermediate_.key.get(), EVP_sha256()) > 0, "re-sign leaf");
   }
   Bytes leaf_der = der(leaf);
   std::string leaf_pem = pem(leaf);
-  X509_free(leaf);
+  owned_leaf.reset();
 
   // 2. DSSE envelope.
   Bytes payload_bytes = bytes_of(payload);
   Bytes pae = bundle::pae("application/vnd.in-toto+json", payload_bytes);
-  Bytes dsse_sig = sign(leaf_key_, pae);
+  Bytes dsse_sig = sign(leaf_key_.get(), pae);
   OJ envelope = {{"payload", base64_encode(payload_bytes)},
                  {"payloadType", "application/vnd.in-toto+json"},
                  {"signatures", OJ::array({OJ{{"sig", base64_encode(dsse_sig)}, {"keyid", ""}}})}};
@@ -365,7 +341,7 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
                                                         {{"x509Certificate", {{"rawBytes", base64_encode(leaf_der)}}},
                                                          {"keyDetails", "PKIX_ECDSA_P256_SHA_256"}}}}})}}}}}};
   Bytes body_bytes = bytes_of(body.dump());
-  EVP_PKEY* rk = m.entry_by_unknown_log ? other_rekor_key_ : m.rekor_v2 ? rekor_v2_key_ : rekor_key_;
+  EVP_PKEY* rk = m.entry_by_unknown_log ? other_rekor_key_.get() : m.rekor_v2 ? rekor_v2_key_.get() : rekor_key_.get();
   Bytes rid = log_id(rk);
   const std::size_t tree_size = 7, index = 5;
   const std::int64_t entry_index = 1000 + static_cast<std::int64_t>(index);
@@ -393,7 +369,7 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
     std::string name = m.rekor_v2 ? "rekor2.virtual.test" : "rekor.virtual.test";
     std::string text = fmt::format("{}{}\n{}\n{}\n", name, m.rekor_v2 ? "" : " - 42", tree_size,
                                    base64_encode(root_hash));
-    EVP_PKEY* ck = m.checkpoint_by_other_key ? other_rekor_key_ : rk;
+    EVP_PKEY* ck = m.checkpoint_by_other_key ? other_rekor_key_.get() : rk;
     Bytes hint(rid.begin(), rid.begin() + 4);
     if (m.rekor_v2) {  // C2SP signed-note key ID: SHA-256(name || "\n" || 0x01 || raw key)[:4]
       Bytes raw = spki(rk);
@@ -424,7 +400,7 @@ std::string VirtualSigstore::bundle(const std::string& payload, const Mint& m) c
     const Ca& t = m.tsa_unknown ? other_tsa_leaf_ : m.tsa_expired_now ? expired_tsa_leaf_ : tsa_leaf_;
     Bytes stamped = m.tsa_over_other_bytes ? bytes_of("other bytes") : dsse_sig;
     vm["timestampVerificationData"] = {
-        {"rfc3161Timestamps", OJ::array({OJ{{"signedTimestamp", base64_encode(timestamp(t.key, t.cert, stamped, m.tsa_time, m.tsa_embeds_certificate))}}})}};
+        {"rfc3161Timestamps", OJ::array({OJ{{"signedTimestamp", base64_encode(timestamp(t.key.get(), t.cert.get(), stamped, m.tsa_time, m.tsa_embeds_certificate))}}})}};
   }
   std::string media = m.bundle_minor_version >= 3
                           ? std::string("application/vnd.dev.sigstore.bundle.v0.3+json")

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/openssl_util.h"
 #include "modelsign/crypto.h"
 
 namespace modelsign::test {
@@ -65,19 +66,19 @@ class VirtualSigstore {
 
  private:
   struct Ca {
-    EVP_PKEY* key = nullptr;
-    X509* cert = nullptr;
+    ossl::UniquePtr<EVP_PKEY> key;
+    ossl::UniquePtr<X509> cert;
   };
   Ca make_ca(const char* cn, const Ca* issuer, bool tsa_leaf, std::int64_t not_after = 2'000'000'000) const;
 
-  EVP_PKEY* leaf_key_ = nullptr;
+  ossl::UniquePtr<EVP_PKEY> leaf_key_;
   Ca fulcio_root_, fulcio_intermediate_;
   Ca tsa_root_, tsa_leaf_, expired_tsa_leaf_, other_tsa_root_, other_tsa_leaf_;
-  EVP_PKEY* ct_key_ = nullptr;
-  EVP_PKEY* other_ct_key_ = nullptr;
-  EVP_PKEY* rekor_key_ = nullptr;
-  EVP_PKEY* other_rekor_key_ = nullptr;
-  EVP_PKEY* rekor_v2_key_ = nullptr;  // Ed25519
+  ossl::UniquePtr<EVP_PKEY> ct_key_;
+  ossl::UniquePtr<EVP_PKEY> other_ct_key_;
+  ossl::UniquePtr<EVP_PKEY> rekor_key_;
+  ossl::UniquePtr<EVP_PKEY> other_rekor_key_;
+  ossl::UniquePtr<EVP_PKEY> rekor_v2_key_;  // Ed25519
 };
 
 }  // namespace modelsign::test

@@ -12,8 +12,8 @@ namespace {
 
 // The one fixed key of the fakes, made on first use.
 EVP_PKEY* fixed_key() {
-  static const EvpPkeyPtr key = [] {
-    EvpPkeyPtr k(EVP_EC_gen("P-256"));
+  static const ossl::UniquePtr<EVP_PKEY> key = [] {
+    ossl::UniquePtr<EVP_PKEY> k(EVP_EC_gen("P-256"));
     if (!k) throw std::runtime_error("EVP_EC_gen failed");
     return k;
   }();
@@ -22,7 +22,7 @@ EVP_PKEY* fixed_key() {
 
 const PublicKey& fixed_public_key() {
   static const PublicKey pub = [] {
-    auto p = PublicKey::from_pkey(fixed_key());
+    auto p = public_key_from_pkey(fixed_key());
     if (!p) throw std::runtime_error("fake key: " + p.error().describe());
     return std::move(*p);
   }();
@@ -41,7 +41,7 @@ Result<Bytes> FakeSigner::sign(const SignRequest& request) {
     requests_.emplace_back(request.message.begin(), request.message.end());
   }
   if (mode_ == Mode::kFail) return fail(ErrorCode::kBackend, "the fake signer refuses to sign");
-  ossl::MdCtxPtr ctx(EVP_MD_CTX_new());
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   std::size_t len = 0;
   if (!ctx || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, fixed_key()) != 1 ||
       EVP_DigestSign(ctx.get(), nullptr, &len, request.message.data(), request.message.size()) != 1)

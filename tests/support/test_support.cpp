@@ -59,60 +59,50 @@ std::string read_file(const fs::path& p) {
 fs::path testdata() { return fs::path(MODELSIGN_TESTDATA_DIR); }
 fs::path upstream_fixtures() { return testdata() / "model-transparency" / "scripts" / "tests"; }
 
-std::string private_key_pem(EVP_PKEY* key) {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+std::string private_key_pem(const EVP_PKEY* key) {
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr);
   char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string s(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return s;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
 }
 
-std::string write_ec_key(const fs::path& p, const char* curve, EVP_PKEY** out_key) {
-  EVP_PKEY* k = EVP_EC_gen(curve);
-  std::string pem = private_key_pem(k);
-  write_file(p, pem, 0600);
-  if (out_key != nullptr) *out_key = k;
-  else EVP_PKEY_free(k);
+std::string write_ec_key(const fs::path& p, const char* curve) {
+  ossl::UniquePtr<EVP_PKEY> k(EVP_EC_gen(curve));
+  if (!k) throw std::runtime_error("EVP_EC_gen failed");
+  write_file(p, private_key_pem(k.get()), 0600);
   return p.string();
 }
 
 std::string TestCert::pem() const {
-  BIO* bio = BIO_new(BIO_s_mem());
-  PEM_write_bio_X509(bio, cert);
+  ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+  PEM_write_bio_X509(bio.get(), cert);
   char* data = nullptr;
-  long len = BIO_get_mem_data(bio, &data);
-  std::string s(data, static_cast<size_t>(len));
-  BIO_free(bio);
-  return s;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<size_t>(len));
 }
 
 Bytes TestCert::der() const {
   unsigned char* d = nullptr;
   int len = i2d_X509(cert, &d);
-  Bytes b(d, d + len);
-  OPENSSL_free(d);
-  return b;
-}
-
-Pki::~Pki() {
-  for (auto* c : certs_) X509_free(c);
-  for (auto* k : keys_) EVP_PKEY_free(k);
+  ossl::UniquePtr<unsigned char> owned(d);
+  return Bytes(d, d + len);
 }
 
 static void add_ext(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, issuer, cert, nullptr, nullptr, 0);
-  X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
-  X509_add_ext(cert, ext, -1);
-  X509_EXTENSION_free(ext);
+  ossl::UniquePtr<X509_EXTENSION> ext(X509V3_EXT_conf_nid(nullptr, &ctx, nid, value));
+  X509_add_ext(cert, ext.get(), -1);
 }
 
 TestCert Pki::make(const CertSpec& spec, const char* curve, const TestCert* issuer) {
-  EVP_PKEY* key = EVP_EC_gen(curve);
-  X509* cert = X509_new();
+  ossl::UniquePtr<EVP_PKEY> owned_key(EVP_EC_gen(curve));
+  ossl::UniquePtr<X509> owned_cert(X509_new());
+  if (!owned_key || !owned_cert) throw std::runtime_error("cannot make a test key or certificate");
+  EVP_PKEY* key = owned_key.get();
+  X509* cert = owned_cert.get();
   X509_set_version(cert, 2);
   static std::mt19937_64 rng(42);
   ASN1_INTEGER_set_uint64(X509_get_serialNumber(cert), rng() >> 2);
@@ -140,8 +130,8 @@ TestCert Pki::make(const CertSpec& spec, const char* curve, const TestCert* issu
   }
   add_ext(cert, issuer_cert, NID_subject_key_identifier, "hash");
   X509_sign(cert, issuer_key, EVP_sha256());
-  keys_.push_back(key);
-  certs_.push_back(cert);
+  keys_.push_back(std::move(owned_key));
+  certs_.push_back(std::move(owned_cert));
   return TestCert{key, cert};
 }
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "crypto/openssl_util.h"
 #include "modelsign/crypto.h"
 
 namespace modelsign::test {
@@ -60,8 +61,8 @@ std::string read_file(const fs::path& p);
 fs::path testdata();          // tests/testdata
 fs::path upstream_fixtures(); // tests/testdata/model-transparency/scripts/tests
 
-// PEM private key written 0600 (the test keys in git are 0644).
-std::string write_ec_key(const fs::path& p, const char* curve, EVP_PKEY** out_key = nullptr);
+// A new EC key as a PEM private key written 0600 (the test keys in git are 0644).
+std::string write_ec_key(const fs::path& p, const char* curve);
 
 struct CertSpec {
   std::string cn;
@@ -80,26 +81,23 @@ struct CertSpec {
 };
 
 struct TestCert {
-  EVP_PKEY* key = nullptr;  // owned by the Pki
-  X509* cert = nullptr;     // owned by the Pki
+  EVP_PKEY* key = nullptr;  // borrowed from the Pki that made it
+  X509* cert = nullptr;     // borrowed from the Pki that made it
   std::string pem() const;
   Bytes der() const;
 };
 
+// Owns every key and certificate it makes; the TestCerts it hands out borrow them.
 class Pki {
  public:
-  Pki() = default;
-  ~Pki();
-  Pki(const Pki&) = delete;
-  Pki& operator=(const Pki&) = delete;
   // issuer == nullptr: self-signed.
   TestCert make(const CertSpec& spec, const char* curve, const TestCert* issuer);
 
  private:
-  std::vector<EVP_PKEY*> keys_;
-  std::vector<X509*> certs_;
+  std::vector<ossl::UniquePtr<EVP_PKEY>> keys_;
+  std::vector<ossl::UniquePtr<X509>> certs_;
 };
 
-std::string private_key_pem(EVP_PKEY* key);
+std::string private_key_pem(const EVP_PKEY* key);
 
 }  // namespace modelsign::test

@@ -13,6 +13,9 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "crypto/digest.h"
+#include "crypto/encoding.h"
+#include "crypto/openssl_util.h"
 #include "modelsign/crypto.h"
 #include "tuf/canonical_json.h"
 
@@ -138,7 +141,7 @@ TestKey make_key(bool ed25519) {
   EVP_PKEY* p = ed25519 ? EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519")
                         : EVP_PKEY_Q_keygen(nullptr, nullptr, "EC", "P-256");
   if (p == nullptr) throw std::runtime_error("keygen");
-  k.pkey = std::shared_ptr<EVP_PKEY>(p, EVP_PKEY_free);
+  k.pkey = ossl::UniquePtr<EVP_PKEY>(p);
   Json pub;
   if (ed25519) {
     unsigned char raw[32];
@@ -147,12 +150,11 @@ TestKey make_key(bool ed25519) {
     pub = {{"keytype", "ed25519"}, {"scheme", "ed25519"},
            {"keyval", {{"public", to_hex(std::span<const std::uint8_t>(raw, len))}}}};
   } else {
-    BIO* bio = BIO_new(BIO_s_mem());
-    PEM_write_bio_PUBKEY(bio, p);
+    ossl::UniquePtr<BIO> bio(BIO_new(BIO_s_mem()));
+    PEM_write_bio_PUBKEY(bio.get(), p);
     char* data = nullptr;
-    long n = BIO_get_mem_data(bio, &data);
+    long n = BIO_get_mem_data(bio.get(), &data);
     std::string pem(data, static_cast<std::size_t>(n));
-    BIO_free(bio);
     pub = {{"keytype", "ecdsa"}, {"scheme", "ecdsa-sha2-nistp256"}, {"keyval", {{"public", pem}}}};
   }
   k.keyid = sha256_hex(*canonical_json(pub));
@@ -161,15 +163,14 @@ TestKey make_key(bool ed25519) {
 }
 
 std::string sign_hex(const TestKey& key, std::string_view message) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  ossl::UniquePtr<EVP_MD_CTX> ctx(EVP_MD_CTX_new());
   const bool ed = EVP_PKEY_is_a(key.pkey.get(), "ED25519");
-  EVP_DigestSignInit_ex(ctx, nullptr, ed ? nullptr : "SHA256", nullptr, nullptr, key.pkey.get(), nullptr);
+  EVP_DigestSignInit_ex(ctx.get(), nullptr, ed ? nullptr : "SHA256", nullptr, nullptr, key.pkey.get(), nullptr);
   std::size_t len = 0;
   const auto* msg = reinterpret_cast<const unsigned char*>(message.data());
-  EVP_DigestSign(ctx, nullptr, &len, msg, message.size());
+  EVP_DigestSign(ctx.get(), nullptr, &len, msg, message.size());
   std::vector<std::uint8_t> sig(len);
-  if (EVP_DigestSign(ctx, sig.data(), &len, msg, message.size()) != 1) throw std::runtime_error("sign");
-  EVP_MD_CTX_free(ctx);
+  if (EVP_DigestSign(ctx.get(), sig.data(), &len, msg, message.size()) != 1) throw std::runtime_error("sign");
   sig.resize(len);
   return to_hex(sig);
 }
