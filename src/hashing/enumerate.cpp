@@ -223,10 +223,6 @@ Error symlink_error(const std::string& shown) {
                            shown));
 }
 
-std::int64_t mtime_ns(const struct stat& st) {
-  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
 // procfs and sysfs files report size 0 (or a fixed size) whatever they hold. The
 // manifest hashes exactly the reported size, so an empty-looking file with content is
 // refused instead of being signed as empty.

@@ -1,6 +1,7 @@
 // Walks a model and lists the files that enter its manifest (spec §2.2).
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -12,6 +13,11 @@
 #include "modelsign/manifest.h"
 
 namespace modelsign::hashing {
+
+// A file's modification time in nanoseconds: recorded at enumeration, compared after hashing.
+inline std::int64_t mtime_ns(const struct stat& st) {
+  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+}
 
 struct FileEntry {
   std::string name;     // resource path relative to the model root ("." for a file model)

@@ -118,10 +118,6 @@ Error changed(const FileEntry& f, std::string_view how) {
                            f.name, how));
 }
 
-std::int64_t mtime_ns(const struct stat& st) {
-  return static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-}
-
 Result<void> check_same(const FileEntry& f, const struct stat& st) {
   if (st.st_ino != f.ino || st.st_dev != f.dev) return fail(changed(f, "it was replaced"));
   if (static_cast<std::uint64_t>(st.st_size) != f.size)

@@ -19,6 +19,7 @@
 #include <iostream>
 #include <map>
 
+#include "crypto/encoding.h"
 #include "raw_token.h"
 
 namespace {
