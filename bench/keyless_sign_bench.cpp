@@ -15,18 +15,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include "bench_timing.h"
 #include "keyless.h"
 
 using namespace modelsign;
+using modelsign::bench::median;
+using modelsign::bench::ms_since;
 
 namespace {
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
 std::string slurp(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::stringstream ss;

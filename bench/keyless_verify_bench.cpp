@@ -10,21 +10,14 @@
 #include <string>
 #include <vector>
 
+#include "bench_timing.h"
 #include "bundle/bundle.h"
 #include "modelsign/verify.h"
 #include "verify/sigstore_verifier.h"
 
 using namespace modelsign;
-
-namespace {
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
-}  // namespace
+using modelsign::bench::median;
+using modelsign::bench::ms_since;
 
 int main(int argc, char** argv) {
   if (argc < 2) {

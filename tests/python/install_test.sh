@@ -19,8 +19,8 @@ pip)
   cp -r "$SRC"/{CMakeLists.txt,setup.py,pyproject.toml,cmake,include,src,providers,python} "$WORK/src/"
   "$PY" -m venv --system-site-packages "$WORK/venv"
   # This checks that pip can build and install the package, not its speed: -O0 without
-  # debug information compiles the library in a fraction of the Release time.
-  options=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0)
+  # debug information, as a unity build, compiles the library in a fraction of the Release time.
+  options=(-DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O0 -DCMAKE_UNITY_BUILD=ON)
   command -v ccache >/dev/null && options+=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
   SKBUILD_CONFIGURE_OPTIONS="${options[*]}" CMAKE_BUILD_PARALLEL_LEVEL=2 PIP_NO_INDEX=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
