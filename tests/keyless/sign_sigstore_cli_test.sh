@@ -6,12 +6,7 @@
 set -euo pipefail
 
 CASE=$1 MODELSIGN=$2 SRC=$3
-DIR=${MODELSIGN_SIGSTORE_STACK:-}
-if [[ -z "$DIR" || ! -f "$DIR/stack.json" ]]; then
-  msg="the Sigstore test stack is not running (MODELSIGN_SIGSTORE_STACK=$DIR)"
-  if [[ -n "${CI:-}" ]]; then echo "FAIL: $msg" >&2; exit 1; fi
-  echo "SKIP: $msg" >&2; exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/../sigstore-stack/require_stack.sh"
 work=$(mktemp -d)
 cleanup() {
   if [[ -n "${HSM_DIR:-}" ]]; then "$SRC/softhsm-fixtures/softhsm-teardown.sh" "$HSM_DIR" || true; fi

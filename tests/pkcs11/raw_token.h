@@ -117,14 +117,7 @@ class RawToken {
   }
 
   std::vector<CK_OBJECT_HANDLE> find(const std::string& label, CK_OBJECT_CLASS cls) {
-    CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)},
-                         {CKA_LABEL, const_cast<char*>(label.data()), label.size()}};
-    f_->C_FindObjectsInit(s_, t, 2);
-    CK_OBJECT_HANDLE h[16];
-    CK_ULONG n = 0;
-    f_->C_FindObjects(s_, h, 16, &n);
-    f_->C_FindObjectsFinal(s_);
-    return std::vector<CK_OBJECT_HANDLE>(h, h + n);
+    return find_by(cls, {CKA_LABEL, const_cast<char*>(label.data()), label.size()});
   }
   // (rv, value) of one attribute.
   std::pair<CK_RV, Bytes> attr(CK_OBJECT_HANDLE o, CK_ATTRIBUTE_TYPE type) {
@@ -142,8 +135,11 @@ class RawToken {
     return v[0] == CK_TRUE;
   }
   std::vector<CK_OBJECT_HANDLE> find_id(const Bytes& id, CK_OBJECT_CLASS cls) {
-    CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)},
-                         {CKA_ID, const_cast<std::uint8_t*>(id.data()), id.size()}};
+    return find_by(cls, {CKA_ID, const_cast<std::uint8_t*>(id.data()), id.size()});
+  }
+  // Up to 16 objects of class cls that also match `also`.
+  std::vector<CK_OBJECT_HANDLE> find_by(CK_OBJECT_CLASS cls, CK_ATTRIBUTE also) {
+    CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)}, also};
     f_->C_FindObjectsInit(s_, t, 2);
     CK_OBJECT_HANDLE h[16];
     CK_ULONG n = 0;

@@ -13,12 +13,7 @@
 set -euo pipefail
 
 CASE=$1 MODELSIGN=$2 SRC=$3
-DIR=${MODELSIGN_SIGSTORE_STACK:-}
-if [[ -z "$DIR" || ! -f "$DIR/stack.json" ]]; then
-  msg="the Sigstore test stack is not running (MODELSIGN_SIGSTORE_STACK=$DIR)"
-  if [[ -n "${CI:-}" ]]; then echo "FAIL: $msg" >&2; exit 1; fi
-  echo "SKIP: $msg" >&2; exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/require_stack.sh"
 STACK_SRC="$SRC/tests/sigstore-stack"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

@@ -5,12 +5,7 @@
 # State dir from MODELSIGN_SIGSTORE_STACK; exit 77 (skip) without a stack unless CI is set.
 set -euo pipefail
 
-DIR=${MODELSIGN_SIGSTORE_STACK:-}
-if [[ -z "$DIR" || ! -f "$DIR/stack.json" ]]; then
-  msg="the Sigstore test stack is not running (MODELSIGN_SIGSTORE_STACK=$DIR)"
-  if [[ -n "${CI:-}" ]]; then echo "FAIL: $msg" >&2; exit 1; fi
-  echo "SKIP: $msg" >&2; exit 77
-fi
+source "$(dirname "${BASH_SOURCE[0]}")/require_stack.sh"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 field() { node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]))[process.argv[2]])' "$DIR/stack.json" "$1"; }
