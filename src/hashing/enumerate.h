@@ -29,11 +29,12 @@ struct FileEntry {
   std::int64_t mtime_ns = 0;
 };
 
-// Enumerate `model_path`; `ignores` are model-relative paths. Result is sorted
-// component-wise by name.
+// Enumerate `model_path` on `threads` threads; `ignores` are model-relative paths. Result
+// is sorted component-wise by name and does not depend on `threads`. When several
+// entries are refused, which one is reported may vary between runs with threads > 1.
 Result<std::vector<FileEntry>> enumerate_model(const std::string& model_path,
                                                const std::vector<std::string>& ignores,
-                                               SymlinkPolicy symlinks);
+                                               SymlinkPolicy symlinks, unsigned threads = 1);
 
 // Stat the listed model-relative paths only (--ignore-unsigned-files).
 Result<std::vector<FileEntry>> enumerate_listed(const std::string& model_path,

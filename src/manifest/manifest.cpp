@@ -172,7 +172,8 @@ Result<Manifest> compute_manifest(const std::string& model_path, const Serializa
 
   auto files = hashing.only_paths
                    ? hashing::enumerate_listed(model_path, *hashing.only_paths, ignores, ser.symlinks)
-                   : hashing::enumerate_model(model_path, ignores, ser.symlinks);
+                   : hashing::enumerate_model(model_path, ignores, ser.symlinks,
+                                                hashing.threads != 0 ? hashing.threads : default_threads());
   if (!files) return fail(files.error());
   if (files->empty() && !hashing.allow_empty_model)
     return fail(ErrorCode::kNotFound,

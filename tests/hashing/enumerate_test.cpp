@@ -2,7 +2,9 @@
 // models, ignore paths and model names (spec §2.2-§2.12).
 #include <gtest/gtest.h>
 #include <linux/capability.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 
@@ -803,6 +805,85 @@ TEST_F(Enumerate, ListPresentNamesEveryEntryWithoutFollowingLinks) {
   auto none = hashing::list_present(model_str(), "absent", {});
   ASSERT_TRUE(none.has_value());
   EXPECT_TRUE(none->empty());
+}
+
+// ---- the walk on several threads ------------------------------------------------------
+
+// A tree that gives every worker something to do: 60 directories two levels deep, one
+// directory whose listing spans several batches, and ignored paths among them.
+void write_wide_tree(const fs::path& root) {
+  for (int d = 0; d < 60; ++d)
+    for (int f = 0; f < 3; ++f)
+      write_file(root / fmt::format("d{:02}/sub{}/f{}.bin", d, d % 4, f), fmt::format("{}-{}", d, f));
+  for (int f = 0; f < 1100; ++f) write_file(root / "flat" / fmt::format("n{:04}", f), std::to_string(f));
+  write_file(root / "flat/skip-me/x", "ignored");
+  write_file(root / "d07/sub3/ignored.bin", "ignored");
+}
+
+std::vector<std::string> listed_names(const std::vector<hashing::FileEntry>& v) {
+  std::vector<std::string> out;
+  for (const auto& e : v) out.push_back(fmt::format("{} {} {}", e.name, e.size, e.ino));
+  return out;
+}
+
+TEST_F(Enumerate, ParallelWalkListsExactlyWhatOneThreadLists) {
+  write_wide_tree(model());
+  const std::vector<std::string> ignores = {"flat/skip-me", "d07/sub3/ignored.bin"};
+  auto one = hashing::enumerate_model(model_str(), ignores, SymlinkPolicy::kReject, 1);
+  ASSERT_TRUE(one.has_value()) << one.error().message;
+  ASSERT_EQ(one->size(), 60u * 3 + 1100);
+  for (unsigned threads : {2u, 3u, 8u}) {
+    auto many = hashing::enumerate_model(model_str(), ignores, SymlinkPolicy::kReject, threads);
+    ASSERT_TRUE(many.has_value()) << many.error().message;
+    EXPECT_EQ(listed_names(*many), listed_names(*one)) << threads << " threads";
+  }
+}
+
+TEST_F(Enumerate, ParallelWalkKeepsFewDirectoriesOpen) {
+  // 400 directories, and at most 64 descriptors: a walk that queued every directory it
+  // found (each one open) would fail with EMFILE.
+  for (int d = 0; d < 400; ++d) write_file(model() / fmt::format("dir{:03}/w.bin", d), "w");
+  auto r = run_in_child(
+      [&](int fd) {
+        rlimit lim{64, 64};
+        if (::setrlimit(RLIMIT_NOFILE, &lim) != 0) return 77;
+        auto files = hashing::enumerate_model(model_str(), {}, SymlinkPolicy::kReject, 4);
+        write_all(fd, files ? std::to_string(files->size()) : "error: " + files.error().message);
+        return 0;
+      },
+      std::chrono::seconds(30));
+  if (r.exit_code == 77) GTEST_SKIP() << "cannot lower RLIMIT_NOFILE here";
+  ASSERT_FALSE(r.timed_out);
+  ASSERT_EQ(r.exit_code, 0);
+  EXPECT_EQ(r.output, "400");
+}
+
+TEST_F(Enumerate, ParallelWalkRefusesABadEntryInAnyBatchOrDirectory) {
+  write_wide_tree(model());
+  // The last batch of the long listing, and a directory deep in the tree.
+  write_file(model() / "flat" / "zz\xff.bin", "bad name");
+  ASSERT_EQ(::mkfifo((model() / "d59/sub3/pipe").c_str(), 0600), 0);
+  for (unsigned threads : {1u, 2u, 8u}) {
+    auto files = hashing::enumerate_model(model_str(), {}, SymlinkPolicy::kReject, threads);
+    ASSERT_FALSE(files.has_value()) << threads << " threads";
+    const std::string& msg = files.error().message;
+    EXPECT_TRUE(msg.find("not valid UTF-8") != std::string::npos || msg.find("d59/sub3/pipe") != std::string::npos)
+        << msg;
+  }
+  // Each alone is found by every thread count.
+  fs::remove(model() / "d59/sub3/pipe");
+  for (unsigned threads : {1u, 2u, 8u}) {
+    auto files = hashing::enumerate_model(model_str(), {}, SymlinkPolicy::kReject, threads);
+    ASSERT_FALSE(files.has_value());
+    EXPECT_NE(files.error().message.find("not valid UTF-8"), std::string::npos) << files.error().message;
+  }
+  fs::remove(model() / "flat" / "zz\xff.bin");
+  ASSERT_EQ(::mkfifo((model() / "d59/sub3/pipe").c_str(), 0600), 0);
+  for (unsigned threads : {1u, 2u, 8u}) {
+    auto files = hashing::enumerate_model(model_str(), {}, SymlinkPolicy::kReject, threads);
+    ASSERT_FALSE(files.has_value());
+    EXPECT_NE(files.error().message.find("d59/sub3/pipe"), std::string::npos) << files.error().message;
+  }
 }
 
 }  // namespace
