@@ -10,7 +10,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fmt/format.h>
-#include <unordered_map>
+#include <optional>
+#include <utility>
 #include <vector>
 
 #include "crypto/digest.h"
@@ -247,85 +248,218 @@ Result<void> append(const std::string& path, nlohmann::ordered_json entry) {
   return {};
 }
 
-Report verify_text(std::string_view text) {
+namespace {
+
+// The lines of a log, read again from the start for each pass of verify: a log grows
+// with every signature, so it is never held whole; memory stays at the longest line
+// allowed plus one read.
+class LineReader {
+ public:
+  struct Line {
+    std::string_view text;     // without its newline; empty when too_long
+    bool too_long = false;     // longer than kMaxLineBytes (skipped to its end)
+    bool has_newline = true;   // false for a last line cut short
+  };
+
+  // Reads the file `fd` (not owned), or the text when fd < 0.
+  LineReader(int fd, std::string_view text) : fd_(fd), text_(text) { buf_.resize(kMaxLineBytes + 1 + kRead); }
+
+  Result<void> rewind() {
+    begin_ = end_ = text_pos_ = 0;
+    eof_ = false;
+    if (fd_ >= 0 && ::lseek(fd_, 0, SEEK_SET) != 0)
+      return fail(ErrorCode::kIo, fmt::format("cannot read the audit log: {}", std::strerror(errno)));
+    return {};
+  }
+
+  // The next line; nullopt after the last.
+  Result<std::optional<Line>> next() {
+    bool skipping = false;  // inside a line that is too long: drop bytes up to its newline
+    for (;;) {
+      const char* b = buf_.data() + begin_;
+      const void* nl = std::memchr(b, '\n', end_ - begin_);
+      if (nl != nullptr) {
+        size_t len = static_cast<size_t>(static_cast<const char*>(nl) - b);
+        begin_ += len + 1;
+        if (skipping || len > kMaxLineBytes) return Line{{}, true, true};
+        return Line{std::string_view(b, len), false, true};
+      }
+      if (end_ - begin_ > kMaxLineBytes) {
+        skipping = true;
+        begin_ = end_ = 0;
+      }
+      if (eof_) {
+        if (begin_ == end_ && !skipping) return std::optional<Line>{};
+        size_t len = end_ - begin_;
+        b = buf_.data() + begin_;
+        begin_ = end_;
+        if (skipping) return Line{{}, true, false};
+        return Line{std::string_view(b, len), false, false};
+      }
+      // Keep the partial line, then read more after it.
+      std::memmove(buf_.data(), buf_.data() + begin_, end_ - begin_);
+      end_ -= begin_;
+      begin_ = 0;
+      auto got = fill(buf_.data() + end_, buf_.size() - end_);
+      if (!got) return fail(got.error());
+      if (*got == 0) eof_ = true;
+      end_ += *got;
+    }
+  }
+
+ private:
+  static constexpr size_t kRead = 64 * 1024;
+
+  Result<size_t> fill(char* out, size_t room) {
+    if (fd_ < 0) {
+      size_t n = std::min(room, text_.size() - text_pos_);
+      std::memcpy(out, text_.data() + text_pos_, n);
+      text_pos_ += n;
+      return n;
+    }
+    for (;;) {
+      ssize_t n = ::read(fd_, out, room);
+      if (n >= 0) return static_cast<size_t>(n);
+      if (errno != EINTR)
+        return fail(ErrorCode::kIo, fmt::format("cannot read the audit log: {}", std::strerror(errno)));
+    }
+  }
+
+  int fd_;
+  std::string_view text_;
+  size_t text_pos_ = 0;
+  std::string buf_;
+  size_t begin_ = 0, end_ = 0;
+  bool eof_ = false;
+};
+
+struct Link {
+  std::int64_t seq = 0;
+  std::string prev;  // the "prev" the line carries
+  std::string hash;  // line_hash of the line itself
+};
+
+std::optional<Link> parse_link(std::string_view line) {
+  auto j = nlohmann::json::parse(line, nullptr, false);
+  auto s = seq_of(j);
+  auto p = j.is_object() ? j.find("prev") : j.end();
+  if (!s || p == j.end() || !p->is_string()) return std::nullopt;
+  return Link{*s, p->get<std::string>(), line_hash(line)};
+}
+
+// How many lines carry each of a few sequence numbers: what naming a break needs to know
+// about the rest of the log, found by one more pass instead of a table of every line.
+Result<std::vector<std::size_t>> count_seqs(LineReader& in, const std::vector<std::int64_t>& wanted) {
+  std::vector<std::size_t> counts(wanted.size());
+  if (auto r = in.rewind(); !r) return fail(r.error());
+  for (;;) {
+    auto l = in.next();
+    if (!l) return fail(l.error());
+    if (!*l) return counts;
+    auto s = seq_of(nlohmann::json::parse((*l)->text, nullptr, false));
+    for (size_t k = 0; k < wanted.size(); ++k)
+      if (s && *s == wanted[k]) ++counts[k];
+  }
+}
+
+// Pass 1: every line is an audit entry (else the first that is not is named, whatever
+// the chain says); pass 2: the chain, with the lines before and after each one; pass 3,
+// only at a break: the counts that tell an insertion from a removal or a reordering.
+Result<Report> verify_lines(LineReader& in) {
   Report r;
   r.head = std::string(kGenesis);
-  std::vector<std::string_view> lines;
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t nl = text.find('\n', pos);
-    if (nl == std::string_view::npos) {
-      lines.push_back(text.substr(pos));
-      break;
-    }
-    lines.push_back(text.substr(pos, nl - pos));
-    pos = nl + 1;
-  }
-  const bool incomplete = !text.empty() && text.back() != '\n';
-  r.lines = lines.size();
   auto bad = [&r](std::size_t line, std::string problem) {
     r.intact = false;
     r.bad_line = line;
     r.problem = std::move(problem);
     return r;
   };
-  // First pass: every line parses and has a seq; remember which seqs exist.
-  std::vector<std::int64_t> seqs(lines.size());
-  std::vector<std::string> prevs(lines.size());
-  std::unordered_map<std::int64_t, std::size_t> count;  // lines per sequence number
-  for (size_t i = 0; i < lines.size(); ++i) {
-    const size_t n = i + 1;
-    if (lines[i].size() > kMaxLineBytes)
-      return bad(n, fmt::format("line {} is longer than {} bytes: not written by modelsign", n, kMaxLineBytes));
-    auto j = nlohmann::json::parse(lines[i], nullptr, false);
-    auto s = seq_of(j);
-    auto p = j.is_object() ? j.find("prev") : j.end();
-    if (!s || p == j.end() || !p->is_string())
-      return bad(n, fmt::format("line {} is not an audit entry (not JSON, or no seq/prev): it was edited", n));
-    seqs[i] = *s;
-    prevs[i] = p->get<std::string>();
-    ++count[*s];
+
+  std::optional<std::pair<std::size_t, std::string>> unparsed;
+  bool incomplete = false;
+  std::size_t total = 0;
+  if (auto w = in.rewind(); !w) return fail(w.error());
+  for (;;) {
+    auto l = in.next();
+    if (!l) return fail(l.error());
+    if (!*l) break;
+    const size_t n = ++total;
+    incomplete = !(*l)->has_newline;
+    if (unparsed) continue;  // only counting now
+    if ((*l)->too_long)
+      unparsed.emplace(n, fmt::format("line {} is longer than {} bytes: not written by modelsign", n, kMaxLineBytes));
+    else if (!parse_link((*l)->text))
+      unparsed.emplace(n, fmt::format("line {} is not an audit entry (not JSON, or no seq/prev): it was edited", n));
   }
-  std::int64_t first = lines.empty() ? 1 : seqs[0];
-  for (size_t i = 0; i < lines.size(); ++i) {
+  r.lines = total;
+  if (unparsed) return bad(unparsed->first, std::move(unparsed->second));
+
+  // The chain: links of lines i-2, i-1, i and i+1.
+  if (auto w = in.rewind(); !w) return fail(w.error());
+  auto read_link = [&in]() -> Result<std::optional<Link>> {
+    auto l = in.next();
+    if (!l) return fail(l.error());
+    if (!*l) return std::optional<Link>{};
+    return parse_link((*l)->text);  // parsed in pass 1, so present
+  };
+  std::optional<Link> before2, before1;
+  auto cur = read_link();
+  if (!cur) return fail(cur.error());
+  for (size_t i = 0; cur->has_value(); ++i) {
+    auto next = read_link();
+    if (!next) return fail(next.error());
+    const Link& c = **cur;
     const size_t n = i + 1;
-    const std::int64_t expected_seq = i == 0 ? 1 : seqs[i - 1] + 1;
-    const std::string expected_prev = i == 0 ? std::string(kGenesis) : line_hash(lines[i - 1]);
-    if (seqs[i] == expected_seq && prevs[i] == expected_prev) continue;
-    // The line before was inserted with a number and link that fit: this line, its
-    // original successor, repeats that number and links past it.
-    if (i >= 1 && seqs[i] == seqs[i - 1] &&
-        prevs[i] == (i >= 2 ? line_hash(lines[i - 2]) : std::string(kGenesis)))
-      return bad(n - 1, fmt::format("line {} was inserted: line {} links to {}", n - 1, n,
-                                    i >= 2 ? fmt::format("line {}", n - 2) : std::string("the start of the log")));
-    const bool next_continues = i + 1 < lines.size() && seqs[i + 1] == expected_seq && prevs[i + 1] == expected_prev;
-    const bool duplicate = count[seqs[i]] > 1;
-    const bool expected_later = count.contains(expected_seq);
-    // Inserted: the line after it carries on the chain from the line before it, and its
-    // number is a copy of another line's or one the chain never reaches.
-    const bool has_predecessor = count.contains(seqs[i] - 1);
-    if (next_continues && (duplicate || !has_predecessor || !(seqs[i] > expected_seq && expected_later)))
-      return bad(n, fmt::format("line {} was inserted: line {} links to line {}", n, n + 1, n - 1));
-    if (seqs[i] == expected_seq)
-      return i == 0 ? bad(1, "line 1 does not start the chain: it was edited")
-                    : bad(n - 1, fmt::format("line {} was edited: its hash does not match the prev of line {}",
-                                             n - 1, n));
-    if (i == 0 && first > 1 && !count.contains(1))
-      return bad(1, fmt::format("the first {} line(s) were removed: the log starts at sequence {}", first - 1, first));
-    if (seqs[i] > expected_seq && !expected_later)
-      return bad(n, fmt::format("a line was removed before line {}: sequence {} is missing", n, expected_seq));
-    if (seqs[i] != expected_seq && expected_later)
-      return bad(n, fmt::format("line {} is out of order: sequence {} where {} was expected; lines were reordered",
-                                n, seqs[i], expected_seq));
-    return bad(n, fmt::format("line {} was inserted or edited: sequence {} where {} was expected", n, seqs[i],
-                              expected_seq));
+    const std::int64_t expected_seq = i == 0 ? 1 : before1->seq + 1;
+    const std::string expected_prev = i == 0 ? std::string(kGenesis) : before1->hash;
+    if (c.seq != expected_seq || c.prev != expected_prev) {
+      // The line before was inserted with a number and link that fit: this line, its
+      // original successor, repeats that number and links past it.
+      if (i >= 1 && c.seq == before1->seq && c.prev == (i >= 2 ? before2->hash : std::string(kGenesis)))
+        return bad(n - 1, fmt::format("line {} was inserted: line {} links to {}", n - 1, n,
+                                      i >= 2 ? fmt::format("line {}", n - 2) : std::string("the start of the log")));
+      auto counts = count_seqs(in, {c.seq, expected_seq, c.seq - 1, 1});
+      if (!counts) return fail(counts.error());
+      const bool next_continues = next->has_value() && (*next)->seq == expected_seq && (*next)->prev == expected_prev;
+      const bool duplicate = (*counts)[0] > 1;
+      const bool expected_later = (*counts)[1] > 0;
+      // Inserted: the line after it carries on the chain from the line before it, and its
+      // number is a copy of another line's or one the chain never reaches.
+      const bool has_predecessor = (*counts)[2] > 0;
+      if (next_continues && (duplicate || !has_predecessor || !(c.seq > expected_seq && expected_later)))
+        return bad(n, fmt::format("line {} was inserted: line {} links to line {}", n, n + 1, n - 1));
+      if (c.seq == expected_seq)
+        return i == 0 ? bad(1, "line 1 does not start the chain: it was edited")
+                      : bad(n - 1, fmt::format("line {} was edited: its hash does not match the prev of line {}",
+                                               n - 1, n));
+      if (i == 0 && c.seq > 1 && (*counts)[3] == 0)
+        return bad(1, fmt::format("the first {} line(s) were removed: the log starts at sequence {}", c.seq - 1, c.seq));
+      if (c.seq > expected_seq && !expected_later)
+        return bad(n, fmt::format("a line was removed before line {}: sequence {} is missing", n, expected_seq));
+      if (c.seq != expected_seq && expected_later)
+        return bad(n, fmt::format("line {} is out of order: sequence {} where {} was expected; lines were reordered",
+                                  n, c.seq, expected_seq));
+      return bad(n, fmt::format("line {} was inserted or edited: sequence {} where {} was expected", n, c.seq,
+                                expected_seq));
+    }
+    before2 = std::move(before1);
+    before1 = std::move(**cur);
+    cur = std::move(next);
   }
   if (incomplete)
-    return bad(lines.size(), fmt::format("line {} is incomplete (no newline at the end): a write was cut short "
-                                         "or the line was edited",
-                                         lines.size()));
-  if (!lines.empty()) r.head = line_hash(lines.back());
+    return bad(total, fmt::format("line {} is incomplete (no newline at the end): a write was cut short "
+                                  "or the line was edited",
+                                  total));
+  if (before1) r.head = before1->hash;
   return r;
+}
+
+}  // namespace
+
+Report verify_text(std::string_view text) {
+  LineReader in(-1, text);
+  auto r = verify_lines(in);  // reading text in memory cannot fail
+  return r ? *r : Report{false, 0, 0, r.error().message, std::string(kGenesis)};
 }
 
 Result<Report> verify(const std::string& path) {
@@ -333,16 +467,10 @@ Result<Report> verify(const std::string& path) {
   f.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (f.fd < 0)
     return fail(ErrorCode::kNotFound, fmt::format("audit log '{}' cannot be opened: {}", path, std::strerror(errno)));
-  std::string text;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(f.fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return fail(io_error("cannot read", path));
-    if (n == 0) break;
-    text.append(buf, static_cast<size_t>(n));
-  }
-  return verify_text(text);
+  LineReader in(f.fd, {});
+  auto r = verify_lines(in);
+  if (!r) return fail(ErrorCode::kIo, fmt::format("audit log '{}': {}", path, r.error().message));
+  return r;
 }
 
 }  // namespace modelsign::audit

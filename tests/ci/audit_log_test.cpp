@@ -1,9 +1,11 @@
 // The audit log: the hash chain, concurrent appenders (real processes, real flock), and
 // every kind of tampering `audit verify` must name.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <map>
 #include <set>
 #include <string>
@@ -178,6 +180,103 @@ TEST(AuditLog, AnIncompleteOrNonJsonLineIsNamed) {
   Report garbage = verify_text(join_lines(lines));
   EXPECT_FALSE(garbage.intact);
   EXPECT_EQ(garbage.bad_line, 2u);
+}
+
+// A chained log of `n` lines built in memory (append() fsyncs every line: too slow for
+// a big log), each line about `pad` bytes longer than a bare entry.
+std::string chained_log(int n, std::size_t pad) {
+  std::string text, prev(kGenesis);
+  const std::string filler(pad, 'x');
+  for (int i = 1; i <= n; ++i) {
+    nlohmann::ordered_json e;
+    e["seq"] = i;
+    e["prev"] = prev;
+    e["operation"] = "verify";
+    e["model_path"] = filler;
+    std::string line = e.dump();
+    prev = line_hash(line);
+    text += line + "\n";
+  }
+  return text;
+}
+
+TEST(AuditLog, TooLongLineIsNamedAndTheLinesAfterItAreCounted) {
+  auto lines = split_lines(chained_log(5, 10));
+  lines[2] = std::string(kMaxLineBytes + 1, '{');
+  Report r = verify_text(join_lines(lines));
+  EXPECT_FALSE(r.intact);
+  EXPECT_EQ(r.bad_line, 3u);
+  EXPECT_EQ(r.lines, 5u);
+  EXPECT_NE(r.problem.find("longer than"), std::string::npos) << r.problem;
+  // A line of exactly the limit is read (and, being no entry, named as such).
+  lines[2] = std::string(kMaxLineBytes, '{');
+  Report at_limit = verify_text(join_lines(lines));
+  EXPECT_EQ(at_limit.bad_line, 3u);
+  EXPECT_NE(at_limit.problem.find("not an audit entry"), std::string::npos) << at_limit.problem;
+}
+
+TEST(AuditLog, VerifyingAFileGivesTheReportOfItsText) {
+  TempDir d;
+  const std::string text = chained_log(2000, 200);  // several reads of the file
+  auto lines = split_lines(text);
+  std::vector<std::string> cases = {text, join_lines(lines).substr(0, text.size() - 7)};
+  auto removed = lines;
+  removed.erase(removed.begin() + 1500);
+  cases.push_back(join_lines(removed));
+  auto swapped = lines;
+  std::swap(swapped[700], swapped[1900]);
+  cases.push_back(join_lines(swapped));
+  for (const auto& c : cases) {
+    write_file(d / "audit.log", c);
+    auto from_file = verify((d / "audit.log").string());
+    ASSERT_TRUE(from_file.has_value()) << from_file.error().message;
+    Report from_text = verify_text(c);
+    EXPECT_EQ(from_file->intact, from_text.intact);
+    EXPECT_EQ(from_file->lines, from_text.lines);
+    EXPECT_EQ(from_file->bad_line, from_text.bad_line);
+    EXPECT_EQ(from_file->problem, from_text.problem);
+    EXPECT_EQ(from_file->head, from_text.head);
+  }
+  EXPECT_TRUE(verify_text(cases[0]).intact);
+  EXPECT_EQ(verify_text(cases[2]).bad_line, 1501u);
+}
+
+TEST(AuditLog, VerifyReadsABigLogInBoundedMemory) {
+  // 40 MB of log; verify may hold a line and a read buffer, not the log.
+  TempDir d;
+  const std::string text = chained_log(100000, 300);
+  write_file(d / "audit.log", text);
+  const std::string path = (d / "audit.log").string();
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    rusage before{};
+    ::getrusage(RUSAGE_SELF, &before);
+    auto r = verify(path);
+    rusage after{};
+    ::getrusage(RUSAGE_SELF, &after);
+    std::string out = r ? fmt::format("{} {} {}", r->intact ? 1 : 0, r->lines, after.ru_maxrss - before.ru_maxrss) : "error";
+    (void)!::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string out;
+  char buf[256];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  long grew_kib = -1;
+  int intact = 0;
+  std::size_t lines = 0;
+  ASSERT_EQ(std::sscanf(out.c_str(), "%d %zu %ld", &intact, &lines, &grew_kib), 3) << out;
+  EXPECT_EQ(intact, 1);
+  EXPECT_EQ(lines, 100000u);
+  EXPECT_GT(text.size(), 40u << 20);
+  EXPECT_LT(grew_kib, 8 * 1024) << "peak RSS grew by " << grew_kib << " KiB verifying a " << (text.size() >> 20) << " MiB log";
 }
 
 TEST(AuditLog, AppendRefusesToContinueALogEndingInAnIncompleteLine) {
