@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -194,6 +195,35 @@ class DirectMode {
   bool ok_ = false;
 };
 
+// Whether every page of [off, off + len) of `fd` is in the page cache. cachestat(2)
+// (Linux 6.5) answers without mapping anything; older kernels, or a seccomp policy that
+// refuses it, get the same answer from mincore(2) on a mapping that is never touched.
+bool range_cached(int fd, std::uint64_t off, std::uint64_t len, std::uint64_t page) {
+  if (len == 0) return true;
+  const std::uint64_t first = off / page * page;
+  const std::uint64_t pages = (off + len - first + page - 1) / page;
+  static std::atomic<bool> no_cachestat{false};
+  if (!no_cachestat.load(std::memory_order_relaxed)) {
+    struct {
+      std::uint64_t off, len;
+    } range{first, pages * page};
+    struct {
+      std::uint64_t nr_cache, nr_dirty, nr_writeback, nr_evicted, nr_recently_evicted;
+    } cs{};
+    constexpr long kSysCachestat = 451;  // the same on every architecture
+    if (::syscall(kSysCachestat, fd, &range, &cs, 0) == 0) return cs.nr_cache >= pages;
+    if (errno != ENOSYS && errno != EPERM) return false;
+    no_cachestat.store(true, std::memory_order_relaxed);
+  }
+  void* addr = ::mmap(nullptr, pages * page, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(first));
+  if (addr == MAP_FAILED) return false;
+  std::vector<unsigned char> in_core(pages);
+  bool all = ::mincore(addr, pages * page, in_core.data()) == 0 &&
+             std::all_of(in_core.begin(), in_core.end(), [](unsigned char c) { return (c & 1) != 0; });
+  ::munmap(addr, pages * page);
+  return all;
+}
+
 class Hasher {
  public:
   Hasher(int root_fd, const std::vector<FileEntry>& files, HashAlgorithm hash,
@@ -349,22 +379,29 @@ class Hasher {
 
 #ifdef MODELSIGN_HAVE_LIBURING
   // Hash [pos, end) of a big unit from O_DIRECT reads with plan_.depth of them in flight,
-  // in file order. Returns how far it got: `end`, or less when the file system or the
-  // kernel refuses (then direct_ok_ is cleared) or a read came back short, and the
-  // caller reads the rest with read(), which reports a file that became shorter.
-  Result<std::uint64_t> read_direct(int fd, const FileEntry& f, std::uint64_t pos, std::uint64_t end,
-                                    EVP_MD_CTX* ctx) {
+  // in file order. Reads stop at the start of a window (a multiple of `window`) that is
+  // all in the page cache: a file whose first part was evicted (the oldest pages go
+  // first) is read from the disk only where it must be. Returns how far it got: `end`,
+  // the start of such a window (`at_cached`), or less when the file system or the kernel
+  // refuses (then direct_ok_ is cleared) or a read came back short, and the caller reads
+  // the rest with read(), which reports a file that became shorter.
+  struct DirectEnd {
+    std::uint64_t pos;
+    bool at_cached = false;
+  };
+  Result<DirectEnd> read_direct(int fd, const FileEntry& f, std::uint64_t pos, std::uint64_t end,
+                                std::uint64_t window, EVP_MD_CTX* ctx) {
     DirectMode direct(fd);
     if (!direct.ok()) {
       direct_ok_ = false;
-      return pos;
+      return DirectEnd{pos};
     }
     const size_t depth = plan_.depth, chunk = plan_.chunk;
     AnonBuffer buf(depth * chunk);
     io_uring ring{};
     if (buf.get() == nullptr || ::io_uring_queue_init(static_cast<unsigned>(depth), &ring, 0) < 0) {
       direct_ok_ = false;  // io_uring refused (seccomp, old kernel): read()'s readahead instead
-      return pos;
+      return DirectEnd{pos};
     }
     struct Ring {
       io_uring* r;
@@ -401,12 +438,19 @@ class Hasher {
         if (!reap(true)) break;
     };
     std::uint64_t hashed = pos;
+    std::uint64_t stop_at = end;  // lowered to the start of a cached window
+    std::uint64_t limit = last;   // where submissions stop
     std::optional<Error> error;
-    while (hashed < end) {
+    while (hashed < stop_at) {
       bool added = false;
-      while (queued < depth && next < last) {
+      while (queued < depth && next < limit) {
+        if (next % window == 0 && next > pos && range_cached(fd, next, std::min(window, end - next), page_)) {
+          stop_at = limit = next;
+          break;
+        }
         size_t i = (head + queued) % depth;
-        size_t len = static_cast<size_t>(std::min<std::uint64_t>(chunk, last - next));
+        // Requests end at window boundaries, where the next window's residency is checked.
+        size_t len = static_cast<size_t>(std::min({std::uint64_t{chunk}, limit - next, window - next % window}));
         io_uring_sqe* sqe = ::io_uring_get_sqe(&ring);
         if (sqe == nullptr) break;
         ::io_uring_prep_read(sqe, fd, buf.get() + i * chunk, static_cast<unsigned>(len), next);
@@ -440,7 +484,7 @@ class Hasher {
         break;
       }
       const std::uint64_t got = s.off + static_cast<std::uint64_t>(s.res);
-      const std::uint64_t to = std::min(got, end);
+      const std::uint64_t to = std::min(got, stop_at);
       if (to > hashed) {
         size_t len = static_cast<size_t>(to - hashed);
         prefetched_update(ctx, buf.get() + head * chunk + (hashed - s.off), len);
@@ -457,24 +501,28 @@ class Hasher {
     }
     drain();
     if (error) return fail(*error);
-    return hashed;
+    return DirectEnd{hashed, stop_at < end && hashed == stop_at};
   }
 #endif
 
-  // Hash [pos, end) of a big unit that is not cached: O_DIRECT reads with several in
-  // flight where the plan says so and the system allows it, else read() in requests large
-  // enough for the kernel's readahead to reach its full window.
-  Result<void> read_range(int fd, const FileEntry& f, std::uint64_t pos, std::uint64_t end,
-                          EVP_MD_CTX* ctx) {
+  // Hash from `pos` of a big unit that is not cached: O_DIRECT reads with several in
+  // flight where the plan says so and the system allows it, up to the next window that
+  // is cached (returns where that starts) or `end`; else read() to `end` in requests
+  // large enough for the kernel's readahead to reach its full window.
+  Result<std::uint64_t> read_range(int fd, const FileEntry& f, std::uint64_t pos, std::uint64_t end,
+                                   std::uint64_t window, EVP_MD_CTX* ctx) {
     missed_ = true;  // the cache is cold: small units after this one are read ahead
 #ifdef MODELSIGN_HAVE_LIBURING
     if (plan_.how == ColdRead::kDirect && direct_ok_) {
-      auto r = read_direct(fd, f, pos, end, ctx);
+      auto r = read_direct(fd, f, pos, end, window, ctx);
       if (!r) return fail(r.error());
-      pos = *r;
+      if (r->at_cached) return r->pos;
+      pos = r->pos;
     }
+#else
+    (void)window;
 #endif
-    if (pos >= end) return {};
+    if (pos >= end) return end;
     if (cold_buffer_.empty()) cold_buffer_.resize(kColdReadSize);
     // kReadahead: ask for the next depth x chunk bytes ahead of the reader, a chunk at a
     // time, on top of the kernel's own readahead.
@@ -498,7 +546,7 @@ class Hasher {
       done_->fetch_add(static_cast<std::uint64_t>(n), std::memory_order_relaxed);
       if (stop_->load(std::memory_order_relaxed)) return fail(ErrorCode::kInternal, "cancelled");
     }
-    return {};
+    return end;
   }
 
   Result<void> hash_mapped(int fd, const FileEntry& f, const WorkUnit& u, EVP_MD_CTX* ctx) {
@@ -506,8 +554,9 @@ class Hasher {
     std::uint64_t pos = u.start;
     bool first = true;
     while (pos < u.end) {
+      // Windows end at multiples of `window` in the file, where cold reads look again.
       std::uint64_t map_off = pos / page_ * page_;
-      std::uint64_t map_end = std::min<std::uint64_t>(map_off + window, u.end);
+      std::uint64_t map_end = std::min<std::uint64_t>((map_off / window + 1) * window, u.end);
       size_t map_len = static_cast<size_t>(map_end - map_off);
       void* addr = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_off));
       if (addr == MAP_FAILED)
@@ -517,13 +566,14 @@ class Hasher {
       ::madvise(addr, map_len, MADV_SEQUENTIAL);
       const auto* base = static_cast<const unsigned char*>(addr) + (pos - map_off);
       size_t len = static_cast<size_t>(map_end - pos);
-      // Once a window is found not cached, the rest of the unit is read with read(): the
-      // kernel's readahead for a read() stream keeps the disk busy ahead of us and fills
-      // the cache with large folios. Asking for mapped pages (madvise/fadvise WILLNEED)
-      // fills it with 4 KiB pages, which cost a fifth of the CPU time of a cold run and
-      // made the next, warm run 15% slower. Switching back and forth between the two
-      // would restart the readahead. A file that shrank keeps to the mapped path, which
-      // reports it (SIGBUS).
+      // A window that is not cached is read, with what follows it, by read_range: with
+      // several O_DIRECT reads in flight up to the next window that is cached, or with
+      // read() to the unit's end, whose readahead keeps the disk busy ahead of us and
+      // fills the cache with large folios. (Asking for mapped pages, madvise/fadvise
+      // WILLNEED, fills it with 4 KiB pages, which cost a fifth of the CPU time of a cold
+      // run and made the next, warm run 15% slower; switching a read() stream back and
+      // forth would restart its readahead.) A file that shrank keeps to the mapped path,
+      // which reports it (SIGBUS).
       bool mapped = resident(addr, map_len) || shrank(fd, map_end);
       bool faulted = mapped && !guarded_update(ctx, base, len);
       ::munmap(addr, map_len);
@@ -532,10 +582,9 @@ class Hasher {
         done_->fetch_add(len, std::memory_order_relaxed);
         pos = map_end;
       } else {
-        // The rest of the unit in one stream, so the reads in flight never stop at a
-        // window's end.
-        if (auto r = read_range(fd, f, pos, u.end, ctx); !r) return r;
-        pos = u.end;
+        auto r = read_range(fd, f, pos, u.end, window, ctx);
+        if (!r) return fail(r.error());
+        pos = *r;
       }
       if (first && detail::g_after_first_chunk) detail::g_after_first_chunk(f.name);
       first = false;

@@ -8,7 +8,9 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -211,6 +213,89 @@ TEST(ColdDirect, ReadsBypassThePageCache) {
   EXPECT_EQ(to_hex(m->resources[0].digest), ref_digest_hex(content));
   EXPECT_EQ(resident_pages(p, 0, content.size()), 0u) << "the cold file went through the page cache";
 }
+
+// Bytes this process has had read from storage (not from the page cache), or -1.
+long long storage_read_bytes() {
+  std::ifstream in("/proc/self/io");
+  std::string key;
+  long long v = -1;
+  while (in >> key >> v)
+    if (key == "read_bytes:") return v;
+  return -1;
+}
+
+// Whether the pipeline may ask cachestat(2) which windows are cached, or must fall back
+// to mincore(2) (kernels before 6.5, seccomp policies that do not know the call).
+class ColdWindows : public ::testing::TestWithParam<bool> {};
+
+TEST_P(ColdWindows, OnlyTheWindowsThatAreNotCachedAreReadFromTheDisk) {
+  // The page cache evicts a file's oldest pages first, often its start. The windows that
+  // are still cached must be hashed from the cache, not read again from the disk.
+  const bool cachestat_allowed = GetParam();
+  TempDir tmp;
+  constexpr size_t kWindow = 256 << 10;
+  const std::string content = pattern_bytes(16 * kWindow + 5, 9);
+  fs::path p = tmp / "m/w.bin";
+  write_file(p, content);
+  HashingOptions h;
+  h.threads = 1;
+  h.io_depth = 4;
+  h.mmap_window = kWindow;
+  h.cold_read = ColdRead::kDirect;
+  for (const std::vector<size_t>& evicted : {std::vector<size_t>{0}, std::vector<size_t>{0, 1, 5, 6, 7, 15}}) {
+    // Nothing cached, then every window but the listed ones read back without readahead.
+    if (!evict(p) || resident_pages(p, 0, content.size()) != 0)
+      GTEST_SKIP() << "the page cache cannot be dropped for files in " << tmp.str();
+    {
+      int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+      ASSERT_GE(fd, 0);
+      ::posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
+      std::string buf(kWindow, '\0');
+      for (size_t w = 0; w * kWindow < content.size(); ++w)
+        if (std::find(evicted.begin(), evicted.end(), w) == evicted.end()) {
+          ASSERT_GT(::pread(fd, buf.data(), kWindow, static_cast<off_t>(w * kWindow)), 0);
+        }
+      ::close(fd);
+    }
+    size_t want_cached = 0;
+    for (size_t w = 0; w * kWindow < content.size(); ++w) {
+      const size_t len = std::min(kWindow, content.size() - w * kWindow);
+      const bool gone = std::find(evicted.begin(), evicted.end(), w) != evicted.end();
+      const size_t got = resident_pages(p, w * kWindow, len);
+      if (gone ? got != 0 : got != (len + 4095) / 4096)
+        GTEST_SKIP() << "cannot evict single windows of a file in " << tmp.str();
+      want_cached += gone ? 0 : len;
+    }
+    if (storage_read_bytes() < 0) GTEST_SKIP() << "no I/O accounting in /proc/self/io";
+    // In a child, so that its I/O accounting and seccomp filter are its own.
+    auto r = run_in_child(
+        [&](int fd) {
+          if (!cachestat_allowed && !deny_syscall(451 /* cachestat */, ENOSYS)) return 77;
+          const long long before = storage_read_bytes();
+          auto m = compute_manifest((tmp / "m").string(), {}, h);
+          const long long read = storage_read_bytes() - before;
+          write_all(fd, m ? fmt::format("{} {}", to_hex(m->resources[0].digest), read) : "error: " + m.error().message);
+          return 0;
+        },
+        std::chrono::seconds(30));
+    ASSERT_FALSE(r.timed_out);
+    if (r.exit_code == 77) GTEST_SKIP() << "seccomp filters cannot be installed here";
+    ASSERT_EQ(r.exit_code, 0) << "signal " << r.term_signal;
+    const size_t space = r.output.find(' ');
+    ASSERT_NE(space, std::string::npos) << r.output;
+    EXPECT_EQ(r.output.substr(0, space), ref_digest_hex(content));
+    const long long read = std::stoll(r.output.substr(space + 1));
+    const long long evicted_bytes = static_cast<long long>(evicted.size() * kWindow);
+    EXPECT_GE(read, evicted_bytes) << "the evicted windows were not read from the disk";
+    EXPECT_LE(read, evicted_bytes + static_cast<long long>(kWindow))
+        << "cached windows were read from the disk again (" << want_cached << " bytes were cached)";
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(ResidencyFrom, ColdWindows, ::testing::Bool(),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return std::string(p.param ? "cachestat" : "mincore");
+                         });
 
 TEST(ColdDirect, RefusedIoUringFallsBackToRead) {
   // Container runtimes often forbid io_uring: hashing must read the data another way.
