@@ -75,6 +75,15 @@ UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
   return *this;
 }
 
+std::string display_path(std::string_view model_path, const FileEntry& f) {
+  while (model_path.size() > 1 && model_path.back() == '/') model_path.remove_suffix(1);
+  if (f.name == ".") return std::string(model_path);
+  std::string p;
+  p.reserve(model_path.size() + 1 + f.name.size());
+  p.append(model_path).append("/").append(f.name);
+  return p;
+}
+
 bool under_any(std::string_view path, const std::vector<std::string>& prefixes) {
   for (const auto& p : prefixes) {
     if (p.empty()) continue;
@@ -320,11 +329,33 @@ class WalkQueue {
   std::optional<Error> error_;
 };
 
-// What one walking thread found, and the queue it shares work through (none when the
-// walk runs on one thread).
+// One list that every walking thread adds to in batches, so the entries are held once
+// (per-thread lists joined at the end would hold them twice at the peak).
+class SharedListing {
+ public:
+  void add(std::vector<FileEntry>& batch) {
+    std::lock_guard l(mu_);
+    std::move(batch.begin(), batch.end(), std::back_inserter(files_));
+    batch.clear();
+  }
+  std::vector<FileEntry> take() { return std::move(files_); }
+
+ private:
+  std::mutex mu_;
+  std::vector<FileEntry> files_;
+};
+
+// What one walking thread found, and the queue it shares work through and the list it
+// adds to (none when the walk runs on one thread).
 struct Listing {
+  static constexpr size_t kBatch = 256;
   std::vector<FileEntry> files;
   WalkQueue* queue = nullptr;
+  SharedListing* shared = nullptr;
+  void add(FileEntry e) {
+    files.push_back(std::move(e));
+    if (shared != nullptr && files.size() >= kBatch) shared->add(files);
+  }
 };
 
 class Walker {
@@ -413,13 +444,12 @@ class Walker {
       if (auto r = check_empty_is_empty(dirfd, name, via_link, os_path); !r) return r;
     FileEntry e;
     e.name = rel.empty() ? "." : rel;
-    e.os_path = os_path;
     e.via_symlink = via_link;
     e.size = static_cast<std::uint64_t>(st.st_size);
     e.dev = st.st_dev;
     e.ino = st.st_ino;
     e.mtime_ns = mtime_ns(st);
-    into.files.push_back(std::move(e));
+    into.add(std::move(e));
     return {};
   }
 
@@ -461,9 +491,11 @@ class Walker {
     WalkQueue queue(kWalkTasksPerThread * threads);
     WalkTask root{std::make_shared<UniqueFd>(std::move(fd)), nullptr, "", os_path};
     queue.offer(root);
+    SharedListing shared;
     std::vector<Listing> listings(threads);
     auto worker = [&](Listing& into) {
       into.queue = &queue;
+      into.shared = &shared;
       while (auto t = queue.take()) {
         try {
           Result<void> r = t->names ? walk_names(*t, into) : walk_dir(t->rel, t->os_path, std::move(*t->dir), into);
@@ -472,6 +504,11 @@ class Walker {
           queue.fail(Error(ErrorCode::kIo, fmt::format("cannot list the model: {}", e.what())));
         }
         queue.done_one();
+      }
+      try {
+        shared.add(into.files);
+      } catch (const std::exception& e) {
+        queue.fail(Error(ErrorCode::kIo, fmt::format("cannot list the model: {}", e.what())));
       }
     };
     {
@@ -486,15 +523,7 @@ class Walker {
       worker(listings[0]);
     }
     if (auto e = queue.error()) return fail(*e);
-    size_t total = 0;
-    for (const auto& l : listings) total += l.files.size();
-    std::vector<FileEntry> out;
-    out.reserve(total);
-    for (auto& l : listings) {
-      std::move(l.files.begin(), l.files.end(), std::back_inserter(out));
-      std::vector<FileEntry>().swap(l.files);
-    }
-    return out;
+    return shared.take();
   }
 
  private:

@@ -20,14 +20,18 @@ inline std::int64_t mtime_ns(const struct stat& st) {
 }
 
 struct FileEntry {
-  std::string name;     // resource path relative to the model root ("." for a file model)
-  std::string os_path;  // path to open
+  std::string name;  // resource path relative to the model root ("." for a file model)
   bool via_symlink = false;
   std::uint64_t size = 0;
   dev_t dev = 0;
   ino_t ino = 0;
   std::int64_t mtime_ns = 0;
 };
+
+// The path of a listed file as it is opened and shown in messages: the model path
+// (without trailing slashes) and the file's name, or the model path itself for a
+// single-file model. (Built when needed, not held per file: a model may list millions.)
+std::string display_path(std::string_view model_path, const FileEntry& f);
 
 // Enumerate `model_path` on `threads` threads; `ignores` are model-relative paths. Result
 // is sorted component-wise by name and does not depend on `threads`. When several

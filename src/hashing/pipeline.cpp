@@ -132,19 +132,20 @@ constexpr int kOpenFlags = O_RDONLY | O_NONBLOCK | O_NOCTTY;  // never block on 
 // Open a listed file: by name beneath the model directory when there is one (no
 // symlinked directory on the way), else (a single-file model) by its path. The last
 // component is followed only for a symlink the policy allowed at enumeration.
-int open_entry(int root_fd, const FileEntry& f, int flags) {
+int open_entry(int root_fd, const std::string& model_path, const FileEntry& f, int flags) {
   if (root_fd < 0 || f.name == ".") {
-    int fd = ::open(f.os_path.c_str(), flags | O_CLOEXEC | (f.via_symlink ? 0 : O_NOFOLLOW));
+    int fd = ::open(display_path(model_path, f).c_str(), flags | O_CLOEXEC | (f.via_symlink ? 0 : O_NOFOLLOW));
     return fd < 0 ? -errno : fd;
   }
   return open_beneath(root_fd, f.name, flags, f.via_symlink);
 }
 
-Error open_error(const FileEntry& f, int neg_errno) {
+Error open_error(const std::string& model_path, const FileEntry& f, int neg_errno) {
   if (neg_errno == -ENOENT) return changed(f, "it was removed");
   if (neg_errno == -ELOOP || neg_errno == -ENOTDIR || neg_errno == -EXDEV)
     return changed(f, "it, or a directory on its path, was replaced by a symlink or a file");
-  return Error(ErrorCode::kIo, fmt::format("cannot open '{}': {}", f.os_path, std::strerror(-neg_errno)));
+  return Error(ErrorCode::kIo,
+               fmt::format("cannot open '{}': {}", display_path(model_path, f), std::strerror(-neg_errno)));
 }
 
 // How a worker reads a big unit that is not cached: `depth` requests of `chunk` bytes in
@@ -226,10 +227,10 @@ bool range_cached(int fd, std::uint64_t off, std::uint64_t len, std::uint64_t pa
 
 class Hasher {
  public:
-  Hasher(int root_fd, const std::vector<FileEntry>& files, HashAlgorithm hash,
+  Hasher(int root_fd, const std::string& model_path, const std::vector<FileEntry>& files, HashAlgorithm hash,
          const HashingOptions& opt, const ColdPlan& plan, std::atomic<std::uint64_t>* done,
          const std::atomic<bool>* stop)
-      : root_fd_(root_fd), files_(files), opt_(opt), plan_(plan), done_(done), stop_(stop) {
+      : root_fd_(root_fd), model_path_(model_path), files_(files), opt_(opt), plan_(plan), done_(done), stop_(stop) {
     md_.reset(EVP_MD_fetch(nullptr, hash == HashAlgorithm::kSha256 ? "SHA256" : "BLAKE2B-512", nullptr));
     ctx_.reset(EVP_MD_CTX_new());
     buffer_.resize(std::max<std::uint64_t>(opt.read_buffer, 4096));
@@ -238,12 +239,12 @@ class Hasher {
 
   Result<Bytes> hash(const WorkUnit& u) {
     const FileEntry& f = files_[u.file];
-    int opened = open_entry(root_fd_, f, kOpenFlags);
-    if (opened < 0) return fail(open_error(f, opened));
+    int opened = open_entry(root_fd_, model_path_, f, kOpenFlags);
+    if (opened < 0) return fail(open_error(model_path_, f, opened));
     UniqueFd fd(opened);
     struct stat st {};
     if (::fstat(fd.get(), &st) != 0)
-      return fail(ErrorCode::kIo, fmt::format("cannot stat '{}': {}", f.os_path, std::strerror(errno)));
+      return fail(ErrorCode::kIo, fmt::format("cannot stat '{}': {}", path_of(f), std::strerror(errno)));
     if (!S_ISREG(st.st_mode)) return fail(changed(f, "it is no longer a regular file"));
     if (auto r = check_same(f, st); !r) return fail(r.error());
 
@@ -265,7 +266,7 @@ class Hasher {
     struct stat now {};
     int at = f.via_symlink ? 0 : AT_SYMLINK_NOFOLLOW;
     int src = root_fd_ >= 0 && f.name != "." ? ::fstatat(root_fd_, f.name.c_str(), &now, at)
-                                             : ::fstatat(AT_FDCWD, f.os_path.c_str(), &now, at);
+                                             : ::fstatat(AT_FDCWD, path_of(f).c_str(), &now, at);
     if (src != 0) return fail(changed(f, "it was removed"));
     if (auto c = check_same(f, now); !c) return fail(c.error());
     // The manifest covers the size stat reported; a file that holds more than that
@@ -287,7 +288,7 @@ class Hasher {
   // Failures are ignored: hash() reports them when the unit's turn comes.
   void read_ahead(const WorkUnit& u) const {
     const FileEntry& f = files_[u.file];
-    int opened = open_entry(root_fd_, f, kOpenFlags);
+    int opened = open_entry(root_fd_, model_path_, f, kOpenFlags);
     if (opened < 0) return;
     UniqueFd fd(opened);
     if (fd.get() >= 0)
@@ -296,12 +297,12 @@ class Hasher {
   }
 
  private:
-  static Error holds_more(const FileEntry& f) {
+  Error holds_more(const FileEntry& f) const {
     return Error(ErrorCode::kFileChanged,
                  fmt::format("'{}' holds more than the {} bytes its size says (a procfs or sysfs "
                              "file?); only regular files whose size is what they hold can be "
                              "signed or verified",
-                             f.os_path, f.size));
+                             path_of(f), f.size));
   }
 
   // One byte past the size the file had at enumeration must be its end.
@@ -312,7 +313,7 @@ class Hasher {
       n = ::pread(fd, &probe, 1, static_cast<off_t>(f.size));
     } while (n < 0 && errno == EINTR);
     if (n < 0)
-      return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
+      return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", path_of(f), std::strerror(errno)));
     if (n > 0) return fail(holds_more(f));
     return {};
   }
@@ -345,7 +346,7 @@ class Hasher {
                         : ::pread(fd, buffer_.data(), want, static_cast<off_t>(pos));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
+        return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", path_of(f), std::strerror(errno)));
       }
       if (n == 0) return fail(changed(f, "it became shorter"));
       if (static_cast<std::uint64_t>(n) > left) return fail(holds_more(f));
@@ -462,7 +463,7 @@ class Hasher {
         added = true;
       }
       if (added && ::io_uring_submit(&ring) < 0) {
-        error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': io_uring submission failed", f.os_path));
+        error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': io_uring submission failed", path_of(f)));
         break;
       }
       Slot& s = slots[head];
@@ -473,14 +474,14 @@ class Hasher {
           break;
         }
       if (lost) {
-        error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': io_uring completion failed", f.os_path));
+        error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': io_uring completion failed", path_of(f)));
         break;
       }
       if (s.res < 0) {
         // EINVAL: the file system or device does not take these aligned O_DIRECT reads.
         if (s.res == -EINVAL) direct_ok_ = false;
         else if (s.res != -EAGAIN && s.res != -EINTR)
-          error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(-s.res)));
+          error = Error(ErrorCode::kIo, fmt::format("cannot read '{}': {}", path_of(f), std::strerror(-s.res)));
         break;
       }
       const std::uint64_t got = s.off + static_cast<std::uint64_t>(s.res);
@@ -538,7 +539,7 @@ class Hasher {
       ssize_t n = ::pread(fd, cold_buffer_.data(), want, static_cast<off_t>(pos));
       if (n < 0) {
         if (errno == EINTR) continue;
-        return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", f.os_path, std::strerror(errno)));
+        return fail(ErrorCode::kIo, fmt::format("cannot read '{}': {}", path_of(f), std::strerror(errno)));
       }
       if (n == 0) return fail(changed(f, "it became shorter"));
       EVP_DigestUpdate(ctx, cold_buffer_.data(), static_cast<size_t>(n));
@@ -560,7 +561,7 @@ class Hasher {
       size_t map_len = static_cast<size_t>(map_end - map_off);
       void* addr = ::mmap(nullptr, map_len, PROT_READ, MAP_SHARED, fd, static_cast<off_t>(map_off));
       if (addr == MAP_FAILED)
-        return fail(ErrorCode::kIo, fmt::format("cannot map '{}': {}", f.os_path, std::strerror(errno)));
+        return fail(ErrorCode::kIo, fmt::format("cannot map '{}': {}", path_of(f), std::strerror(errno)));
       // SEQUENTIAL keeps a model bigger than RAM from pushing the rest of the page cache
       // out. (Advice values are not flags: SEQUENTIAL|WILLNEED would be WILLNEED alone.)
       ::madvise(addr, map_len, MADV_SEQUENTIAL);
@@ -593,7 +594,11 @@ class Hasher {
     return {};
   }
 
+  // The path of a file for messages (and for opening a single-file model).
+  std::string path_of(const FileEntry& f) const { return display_path(model_path_, f); }
+
   int root_fd_;
+  const std::string& model_path_;
   const std::vector<FileEntry>& files_;
   const HashingOptions& opt_;
   const ColdPlan& plan_;
@@ -757,7 +762,7 @@ Result<std::vector<Bytes>> hash_units(const std::string& model_path, const std::
   ReadAhead read_ahead(units, order, opt.mmap_threshold);
 
   auto work = [&] {
-    Hasher h(root->get(), files, hash, opt, plan, &done, &stop);
+    Hasher h(root->get(), model_path, files, hash, opt, plan, &done, &stop);
     while (!stop.load(std::memory_order_relaxed)) {
       size_t k = next.fetch_add(1);
       if (k >= order.size()) break;

@@ -769,15 +769,15 @@ TEST_F(Enumerate, ProcfsFileReportingSizeZeroIsRefusedNotHashedAsEmpty) {
 TEST_F(Enumerate, HasherRefusesAFileHoldingMoreThanItsSize) {
   hashing::FileEntry e;  // as the enumeration would list it, bypassing its own check
   e.name = ".";
-  e.os_path = "/proc/self/status";
+  const std::string path = "/proc/self/status";
   struct stat st {};
-  ASSERT_EQ(::stat(e.os_path.c_str(), &st), 0);
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
   ASSERT_EQ(st.st_size, 0) << "procfs reports a size here; the premise of this test is gone";
   e.size = 0;
   e.dev = st.st_dev;
   e.ino = st.st_ino;
   e.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
-  auto r = hashing::hash_units(e.os_path, {e}, {{0, 0, 0}}, HashAlgorithm::kSha256, {});
+  auto r = hashing::hash_units(path, {e}, {{0, 0, 0}}, HashAlgorithm::kSha256, {});
   ASSERT_FALSE(r.has_value()) << "hashed as " << to_hex(r->front());
   EXPECT_NE(r.error().message.find("holds more than the 0 bytes its size says"), std::string::npos)
       << r.error().message;
