@@ -243,6 +243,11 @@ TEST(AuditLog, VerifyingAFileGivesTheReportOfItsText) {
 
 TEST(AuditLog, VerifyReadsABigLogInBoundedMemory) {
   // 40 MB of log; verify may hold a line and a read buffer, not the log.
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan keeps freed memory in quarantine (each parsed line's), so RSS measures it, not
+  // verify: the uninstrumented test pass measures this.
+  GTEST_SKIP() << "peak RSS is not verify's own under AddressSanitizer";
+#endif
   TempDir d;
   const std::string text = chained_log(100000, 300);
   write_file(d / "audit.log", text);
