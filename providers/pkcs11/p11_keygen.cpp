@@ -68,7 +68,7 @@ Error keygen_error(CK_RV rv, const Token& t, KeyType type) {
 // The token can make and use keys of this type.
 Result<void> check_token_can(const Token& t, const KeySpec& spec, KeyType type) {
   if (auto ok = check_mechanism(t, spec.gen, CKF_GENERATE_KEY_PAIR,
-                                fmt::format("generating a {} key", to_string(type)));
+                                fmt::format("generating a key of type {}", to_string(type)));
       !ok)
     return ok;
   return check_mechanism(t, spec.sign, CKF_SIGN, fmt::format("signing with a {} key", to_string(type)));
