@@ -75,8 +75,18 @@ UniqueFd& UniqueFd::operator=(UniqueFd&& o) noexcept {
   return *this;
 }
 
-std::string display_path(std::string_view model_path, const FileEntry& f) {
-  while (model_path.size() > 1 && model_path.back() == '/') model_path.remove_suffix(1);
+namespace {
+
+// "m//" -> "m", "/" stays "/": the model path as enumeration and messages use it.
+std::string_view without_trailing_slashes(std::string_view p) {
+  while (p.size() > 1 && p.back() == '/') p.remove_suffix(1);
+  return p;
+}
+
+}  // namespace
+
+std::string display_path(std::string_view model_path_in, const FileEntry& f) {
+  const std::string_view model_path = without_trailing_slashes(model_path_in);
   if (f.name == ".") return std::string(model_path);
   std::string p;
   p.reserve(model_path.size() + 1 + f.name.size());
@@ -579,11 +589,6 @@ Result<void> list_dir(UniqueFd fd, const std::string& rel, const std::string& sh
   return {};
 }
 
-std::string strip_trailing_slashes(std::string p) {
-  while (p.size() > 1 && p.back() == '/') p.pop_back();
-  return p;
-}
-
 void sort_entries(std::vector<FileEntry>& v) {
   std::sort(v.begin(), v.end(),
             [](const FileEntry& a, const FileEntry& b) { return path_less(a.name, b.name); });
@@ -594,7 +599,7 @@ void sort_entries(std::vector<FileEntry>& v) {
 Result<std::vector<FileEntry>> enumerate_model(const std::string& model_path_in,
                                                const std::vector<std::string>& ignores,
                                                SymlinkPolicy symlinks, unsigned threads) {
-  std::string model_path = strip_trailing_slashes(model_path_in);
+  std::string model_path = std::string(without_trailing_slashes(model_path_in));
   struct stat lst {};
   if (::lstat(model_path.c_str(), &lst) != 0)
     return fail(ErrorCode::kNotFound,
@@ -629,7 +634,7 @@ Result<std::vector<FileEntry>> enumerate_listed(const std::string& model_path_in
                                                 const std::vector<std::string>& paths,
                                                 const std::vector<std::string>& ignores,
                                                 SymlinkPolicy symlinks) {
-  std::string model_path = strip_trailing_slashes(model_path_in);
+  std::string model_path = std::string(without_trailing_slashes(model_path_in));
   Walker w(model_path, ignores, symlinks);
   std::vector<FileEntry> out;
   UniqueFd root;
@@ -682,7 +687,7 @@ Result<std::vector<FileEntry>> enumerate_listed(const std::string& model_path_in
 
 Result<std::vector<std::string>> list_present(const std::string& model_path_in, const std::string& rel,
                                               const std::vector<std::string>& skip) {
-  std::string model_path = strip_trailing_slashes(model_path_in);
+  std::string model_path = std::string(without_trailing_slashes(model_path_in));
   std::vector<std::string> out;
   UniqueFd root(::open(model_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!root) return out;  // a single-file model has nothing under it
