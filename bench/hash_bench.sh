@@ -284,9 +284,10 @@ else
   cold_cat_best=$(printf '%s\n' "${a_samples[@]}" | sort -g | tail -1)
   cold_ms=$b_result
   # The disk's own sequential read speed: fio with O_DIRECT and 32 requests of 1 MiB in
-  # flight over the files over 1 MiB (all of the llm but 80 KB), one
-  # file after the other (the whole 1 MiB blocks of each: fio leaves out a last partial one). The page cache plays no part, so no drop is needed; it runs
-  # between the others, interleaved with modelsign again so both see the same disk.
+  # flight over the files over 1 MiB (all of the llm but 80 KB), one file after the
+  # other (the whole 1 MiB blocks of each: fio leaves out a last partial one). The page
+  # cache plays no part, so no drop is needed; it runs between the others, interleaved
+  # with modelsign again so both see the same disk.
   if command -v fio >/dev/null; then
     engine=io_uring
     fio --enghelp=io_uring >/dev/null 2>&1 || engine=libaio
