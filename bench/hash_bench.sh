@@ -144,6 +144,11 @@ run_once() {
 measure() {
   local into=m m_mbps=() m_cpu=() m_cpus=() m_steal=()
   for ((r = 0; r < runs; r++)); do run_once "$@"; done
+  take_medians
+}
+
+# The medians of the m_* arrays of the calling measure function, as $result* and $samples.
+take_medians() {
   result=$(median "${m_mbps[@]}"); result_cpu=$(median "${m_cpu[@]}"); result_cpus=$(median "${m_cpus[@]}")
   result_steal=$(median "${m_steal[@]}")
   samples=("${m_mbps[@]}")
@@ -229,9 +234,7 @@ measure_bracketed() {
     ratios+=("$(awk -v m="${m_mbps[$i]}" -v a="$before" -v b="$after" -v c="$cores" 'BEGIN { printf "%.3f", m / (c * (a + b) / 2) }')")
     effs+=("$(awk -v m="${m_cpu[$i]}" -v a="$before" -v b="$after" 'BEGIN { printf "%.2f", m / ((a + b) / 2) }')")
   done
-  result=$(median "${m_mbps[@]}"); result_cpu=$(median "${m_cpu[@]}"); result_cpus=$(median "${m_cpus[@]}")
-  result_steal=$(median "${m_steal[@]}")
-  samples=("${m_mbps[@]}")
+  take_medians
 }
 
 declare -A warm_ms warm_cpu bracket_ratio bracket_eff bracket_detail
