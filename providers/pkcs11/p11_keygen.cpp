@@ -71,7 +71,7 @@ Result<void> check_token_can(const Token& t, const KeySpec& spec, KeyType type) 
                                 fmt::format("generating a key of type {}", to_string(type)));
       !ok)
     return ok;
-  return check_mechanism(t, spec.sign, CKF_SIGN, fmt::format("signing with a {} key", to_string(type)));
+  return check_mechanism(t, spec.sign, CKF_SIGN, fmt::format("signing with a key of type {}", to_string(type)));
 }
 
 // The new key's CKA_ID: the URI's id=, or 16 random bytes; refused when the label or
